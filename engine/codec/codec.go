@@ -1,0 +1,213 @@
+// Package codec parses and builds codec configuration records (H.264 and
+// H.265 decoder configuration records, AAC AudioSpecificConfig) and turns
+// them into engine.CodecConfig values. Sources and outputs share it; it
+// holds no state and knows no container.
+package codec
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"chalkcast/engine"
+)
+
+// ErrShort is returned for truncated input.
+var ErrShort = errors.New("codec: record is truncated")
+
+// AVCRecord is an AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3).
+type AVCRecord struct {
+	Profile, Compat, Level byte
+	SPS, PPS               [][]byte
+}
+
+// ParseAVCRecord parses an AVCDecoderConfigurationRecord.
+func ParseAVCRecord(b []byte) (AVCRecord, error) {
+	var r AVCRecord
+	if len(b) < 6 {
+		return r, ErrShort
+	}
+	if b[0] != 1 {
+		return r, fmt.Errorf("codec: AVC record version %d, want 1", b[0])
+	}
+	r.Profile, r.Compat, r.Level = b[1], b[2], b[3]
+	pos := 5
+	var err error
+	if r.SPS, pos, err = nalArray(b, int(b[5]&0x1f), 6); err != nil {
+		return r, fmt.Errorf("codec: AVC record SPS: %w", err)
+	}
+	if pos >= len(b) {
+		return r, fmt.Errorf("codec: AVC record PPS count: %w", ErrShort)
+	}
+	if r.PPS, _, err = nalArray(b, int(b[pos]), pos+1); err != nil {
+		return r, fmt.Errorf("codec: AVC record PPS: %w", err)
+	}
+	if len(r.SPS) == 0 {
+		return r, errors.New("codec: AVC record has no SPS")
+	}
+	return r, nil
+}
+
+// nalArray reads n 16-bit-length-prefixed NAL units starting at start.
+func nalArray(b []byte, n, start int) ([][]byte, int, error) {
+	pos := start
+	out := make([][]byte, 0, n)
+	for range n {
+		if pos+2 > len(b) {
+			return nil, pos, ErrShort
+		}
+		l := int(binary.BigEndian.Uint16(b[pos:]))
+		pos += 2
+		if l == 0 || pos+l > len(b) {
+			return nil, pos, ErrShort
+		}
+		out = append(out, b[pos:pos+l])
+		pos += l
+	}
+	return out, pos, nil
+}
+
+// BuildAVCRecord makes an AVCDecoderConfigurationRecord from parameter sets.
+func BuildAVCRecord(sps, pps [][]byte) ([]byte, error) {
+	if len(sps) == 0 || len(sps[0]) < 4 || len(pps) == 0 {
+		return nil, errors.New("codec: AVC record needs an SPS and a PPS")
+	}
+	b := []byte{1, sps[0][1], sps[0][2], sps[0][3], 0xff, 0xe0 | byte(len(sps))}
+	for _, s := range sps {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+		b = append(b, s...)
+	}
+	b = append(b, byte(len(pps)))
+	for _, p := range pps {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(p)))
+		b = append(b, p...)
+	}
+	return b, nil
+}
+
+// H264Config describes an H.264 stream from its configuration record.
+func H264Config(record []byte) (*engine.CodecConfig, error) {
+	r, err := ParseAVCRecord(record)
+	if err != nil {
+		return nil, err
+	}
+	var sps h264.SPS
+	if err := sps.Unmarshal(r.SPS[0]); err != nil {
+		return nil, fmt.Errorf("codec: H.264 SPS: %w", err)
+	}
+	return &engine.CodecConfig{
+		Codec:   engine.CodecH264,
+		Record:  record,
+		Width:   sps.Width(),
+		Height:  sps.Height(),
+		Profile: h264Profile(sps.ProfileIdc, sps.ConstraintSet1Flag),
+	}, nil
+}
+
+func h264Profile(idc uint8, constrained bool) string {
+	switch idc {
+	case 66:
+		if constrained {
+			return "Constrained Baseline"
+		}
+		return "Baseline"
+	case 77:
+		return "Main"
+	case 88:
+		return "Extended"
+	case 100:
+		return "High"
+	case 110:
+		return "High 10"
+	case 122:
+		return "High 4:2:2"
+	case 244:
+		return "High 4:4:4"
+	}
+	return fmt.Sprintf("profile %d", idc)
+}
+
+// HEVCParams returns the VPS, SPS and PPS NAL units of an
+// HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 8.3.3).
+func HEVCParams(b []byte) (vps, sps, pps [][]byte, err error) {
+	if len(b) < 23 {
+		return nil, nil, nil, ErrShort
+	}
+	if b[0] != 1 {
+		return nil, nil, nil, fmt.Errorf("codec: HEVC record version %d, want 1", b[0])
+	}
+	n := int(b[22])
+	pos := 23
+	for range n {
+		if pos+3 > len(b) {
+			return nil, nil, nil, ErrShort
+		}
+		typ := b[pos] & 0x3f
+		cnt := int(binary.BigEndian.Uint16(b[pos+1:]))
+		var nalus [][]byte
+		if nalus, pos, err = nalArray(b, cnt, pos+3); err != nil {
+			return nil, nil, nil, fmt.Errorf("codec: HEVC record array: %w", err)
+		}
+		switch h265.NALUType(typ) {
+		case h265.NALUType_VPS_NUT:
+			vps = append(vps, nalus...)
+		case h265.NALUType_SPS_NUT:
+			sps = append(sps, nalus...)
+		case h265.NALUType_PPS_NUT:
+			pps = append(pps, nalus...)
+		}
+	}
+	if len(sps) == 0 {
+		return nil, nil, nil, errors.New("codec: HEVC record has no SPS")
+	}
+	return vps, sps, pps, nil
+}
+
+// H265Config describes an H.265 stream from its configuration record.
+func H265Config(record []byte) (*engine.CodecConfig, error) {
+	_, spss, _, err := HEVCParams(record)
+	if err != nil {
+		return nil, err
+	}
+	var sps h265.SPS
+	if err := sps.Unmarshal(spss[0]); err != nil {
+		return nil, fmt.Errorf("codec: H.265 SPS: %w", err)
+	}
+	profile := "Main"
+	if sps.ProfileTierLevel.GeneralProfileIdc == 2 {
+		profile = "Main 10"
+	}
+	return &engine.CodecConfig{
+		Codec: engine.CodecH265, Record: record,
+		Width: sps.Width(), Height: sps.Height(), Profile: profile,
+	}, nil
+}
+
+// AACConfig describes an AAC stream from its AudioSpecificConfig.
+func AACConfig(asc []byte) (*engine.CodecConfig, error) {
+	var c mpeg4audio.AudioSpecificConfig
+	if err := c.Unmarshal(asc); err != nil {
+		return nil, fmt.Errorf("codec: AAC AudioSpecificConfig: %w", err)
+	}
+	return &engine.CodecConfig{
+		Codec: engine.CodecAAC, Record: asc,
+		SampleRate: c.SampleRate, Channels: c.ChannelCount,
+		Profile: aacProfile(c.Type),
+	}, nil
+}
+
+func aacProfile(t mpeg4audio.ObjectType) string {
+	switch t {
+	case mpeg4audio.ObjectTypeAACLC:
+		return "LC"
+	case mpeg4audio.ObjectTypeSBR:
+		return "HE"
+	case mpeg4audio.ObjectTypePS:
+		return "HEv2"
+	}
+	return fmt.Sprintf("object type %d", t)
+}

@@ -1,0 +1,96 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime"
+	"time"
+)
+
+// Config is the engine's configuration. The zero value of a field means its
+// default, stated in the field's comment.
+type Config struct {
+	// MaxStreams is how many streams may exist. Default 64.
+	MaxStreams int
+	// MaxViewersPerStream bounds the viewers of one stream. Default 3000.
+	MaxViewersPerStream int
+	// MaxViewers bounds the viewers of all streams together. Default 5000.
+	MaxViewers int
+	// GracePeriod is how long a stream whose publisher left waits for the
+	// same key to publish again before its viewers are closed. Default 10 s.
+	GracePeriod time.Duration
+	// RingPackets is the number of packets each stream keeps for readers
+	// (it must hold at least one GOP for instant start). Default 4096.
+	RingPackets int
+	// MaxLag is how far (in media time) a reader may fall behind the newest
+	// packet before it skips to the newest keyframe. Default 5 s.
+	MaxLag time.Duration
+	// MaxBatch is the largest number of packets a reader gets at once.
+	// Default 256.
+	MaxBatch int
+	// AudioHold is how long audio of a stream with video may wait for the
+	// next video frame before readers are woken anyway. Default 25 ms.
+	AudioHold time.Duration
+	// Workers is the size of the worker pool. Default GOMAXPROCS.
+	Workers int
+	// StatsHistory is how many one-second statistics samples each stream
+	// keeps. Default 600 (10 minutes).
+	StatsHistory int
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.MaxStreams, 64)
+	def(&c.MaxViewersPerStream, 3000)
+	def(&c.MaxViewers, 5000)
+	def(&c.RingPackets, 4096)
+	def(&c.MaxBatch, 256)
+	def(&c.Workers, runtime.GOMAXPROCS(0))
+	def(&c.StatsHistory, 600)
+	if c.GracePeriod <= 0 {
+		c.GracePeriod = 10 * time.Second
+	}
+	if c.MaxLag <= 0 {
+		c.MaxLag = 5 * time.Second
+	}
+	if c.AudioHold <= 0 {
+		c.AudioHold = 25 * time.Millisecond
+	}
+	return c
+}
+
+// Source describes where a stream's media comes from. Type is one of the
+// source kinds ("rtmp" for a push from OBS, ffmpeg or a phone; later
+// "testpattern", "capture", "rtsp"...); the other fields are the kind's own.
+type Source struct {
+	Type    string            `json:"type"`
+	URL     string            `json:"url,omitempty"`
+	Options map[string]string `json:"options,omitempty"`
+}
+
+// StreamConfig is what is persisted about a stream.
+type StreamConfig struct {
+	Name    string    `json:"name"`
+	Title   string    `json:"title,omitempty"`
+	Key     string    `json:"key"`
+	Source  Source    `json:"source"`
+	Created time.Time `json:"created"`
+}
+
+var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
+
+// ErrInvalid marks configuration errors a caller can show as they are.
+var ErrInvalid = errors.New("invalid")
+
+// ValidateName checks that a stream name is safe in URLs and file names.
+func ValidateName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w: stream name %q: use 1-64 letters, digits, '-' or '_', starting with a letter or digit", ErrInvalid, name)
+	}
+	return nil
+}

@@ -1,0 +1,298 @@
+// Package engine is Chalkcast's media hub: named streams with one publisher
+// and many readers, the shared packet type, the bounded fan-out ring,
+// statistics, events and the worker pool.
+//
+// It knows no protocol, file format or GUI: sources turn their input into
+// Packets and write them through a Publisher; outputs read them through a
+// Reader and turn them into bytes for someone.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Store persists stream configurations (names, keys, sources).
+type Store interface {
+	Load() ([]StreamConfig, error)
+	Save([]StreamConfig) error
+}
+
+// Hub holds every stream. Create it with New, then Close it.
+type Hub struct {
+	cfg   Config
+	log   *slog.Logger
+	store Store
+
+	mu      sync.RWMutex
+	streams map[string]*Stream
+	byKey   map[string]*Stream
+	saveMu  sync.Mutex
+
+	viewers atomic.Int64
+	events  broker
+	pool    *Pool
+	started time.Time
+
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// New loads the persisted streams from store (which may be nil for a hub
+// that forgets on exit) and starts the hub's housekeeping.
+func New(cfg Config, store Store, log *slog.Logger) (*Hub, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Hub{
+		cfg:     cfg.withDefaults(),
+		log:     log.With("component", "engine"),
+		store:   store,
+		streams: map[string]*Stream{},
+		byKey:   map[string]*Stream{},
+		started: time.Now(),
+	}
+	if store != nil {
+		saved, err := store.Load()
+		if err != nil {
+			return nil, fmt.Errorf("engine: load streams: %w", err)
+		}
+		for _, sc := range saved {
+			if err := ValidateName(sc.Name); err != nil || sc.Key == "" {
+				h.log.Warn("skipping a saved stream with a bad name or no key", "stream", sc.Name)
+				continue
+			}
+			s := newStream(h, sc)
+			h.streams[sc.Name] = s
+			h.byKey[sc.Key] = s
+		}
+	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.pool = NewPool(h.cfg.Workers, 64*h.cfg.Workers)
+	h.wg.Add(1)
+	go h.housekeeping()
+	return h, nil
+}
+
+// Config returns the effective configuration (defaults filled in).
+func (h *Hub) Config() Config { return h.cfg }
+
+// Pool is the bounded worker pool for CPU work of sources and outputs.
+func (h *Hub) Pool() *Pool { return h.pool }
+
+// Subscribe returns a subscription with room for buffer events.
+func (h *Hub) Subscribe(buffer int) *Subscription { return h.events.subscribe(buffer) }
+
+// housekeeping samples statistics once a second on the pool.
+func (h *Hub) housekeeping() {
+	defer h.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case now := <-t.C:
+			// One task per tick keeps samples of a stream in order; a
+			// tick that finds the pool full is skipped (the next window is
+			// simply longer) and counted by the pool.
+			_ = h.pool.TrySubmit(func() {
+				for _, s := range h.Streams() {
+					s.sample(now)
+				}
+			})
+		}
+	}
+}
+
+// Close ends every stream's readers and stops the hub. It may be called
+// more than once.
+func (h *Hub) Close() { h.closeOnce.Do(h.close) }
+
+func (h *Hub) close() {
+	h.cancel()
+	h.wg.Wait()
+	h.mu.Lock()
+	for _, s := range h.streams {
+		s.mu.Lock()
+		if s.pub != nil {
+			s.pub.closed.Store(true)
+			s.pub = nil
+		}
+		if s.ring != nil {
+			s.endLocked("server stopping")
+		}
+		s.mu.Unlock()
+	}
+	h.mu.Unlock()
+	h.pool.Close()
+	h.events.closeAll()
+}
+
+func newKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// Create adds a stream. Name must be valid and free; a key is generated.
+func (h *Hub) Create(sc StreamConfig) (*Stream, error) {
+	if err := ValidateName(sc.Name); err != nil {
+		return nil, err
+	}
+	if sc.Source.Type == "" {
+		sc.Source.Type = "rtmp"
+	}
+	sc.Key = newKey()
+	sc.Created = time.Now().UTC().Truncate(time.Second)
+	h.mu.Lock()
+	if _, ok := h.streams[sc.Name]; ok {
+		h.mu.Unlock()
+		return nil, fmt.Errorf("stream %s: %w", sc.Name, ErrExists)
+	}
+	if len(h.streams) >= h.cfg.MaxStreams {
+		h.mu.Unlock()
+		return nil, fmt.Errorf("%w: at most %d streams", ErrLimit, h.cfg.MaxStreams)
+	}
+	s := newStream(h, sc)
+	h.streams[sc.Name] = s
+	h.byKey[sc.Key] = s
+	h.mu.Unlock()
+	if err := h.save(); err != nil {
+		h.mu.Lock()
+		delete(h.streams, sc.Name)
+		delete(h.byKey, sc.Key)
+		h.mu.Unlock()
+		return nil, err
+	}
+	h.events.publish(Event{Kind: EventStreamCreated, Stream: sc.Name})
+	return s, nil
+}
+
+// Delete removes a stream, ending its publisher and viewers.
+func (h *Hub) Delete(name string) error {
+	h.mu.Lock()
+	s, ok := h.streams[name]
+	if !ok {
+		h.mu.Unlock()
+		return fmt.Errorf("stream %s: %w", name, ErrNotFound)
+	}
+	delete(h.streams, name)
+	delete(h.byKey, s.Config().Key)
+	h.mu.Unlock()
+	s.delete()
+	h.events.publish(Event{Kind: EventStreamDeleted, Stream: name})
+	return h.save()
+}
+
+// ResetKey gives the stream a new publish key; a publisher using the old
+// one is disconnected.
+func (h *Hub) ResetKey(name string) (string, error) {
+	key := newKey()
+	h.mu.Lock()
+	s, ok := h.streams[name]
+	if !ok {
+		h.mu.Unlock()
+		return "", fmt.Errorf("stream %s: %w", name, ErrNotFound)
+	}
+	delete(h.byKey, s.Config().Key)
+	h.byKey[key] = s
+	pub := s.setKey(key)
+	h.mu.Unlock()
+	if pub != nil {
+		pub.Close(fmt.Errorf("the publish key was reset"))
+	}
+	h.events.publish(Event{Kind: EventKeyReset, Stream: name})
+	return key, h.save()
+}
+
+// Get returns the stream with the public name.
+func (h *Hub) Get(name string) (*Stream, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	s, ok := h.streams[name]
+	return s, ok
+}
+
+// ByKey returns the stream whose publish key is key.
+func (h *Hub) ByKey(key string) (*Stream, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	s, ok := h.byKey[key]
+	return s, ok
+}
+
+// Streams returns all streams sorted by name.
+func (h *Hub) Streams() []*Stream {
+	h.mu.RLock()
+	out := make([]*Stream, 0, len(h.streams))
+	for _, s := range h.streams {
+		out = append(out, s)
+	}
+	h.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// save writes every stream's configuration; saves are serialised so that
+// the newest state always wins.
+func (h *Hub) save() error {
+	if h.store == nil {
+		return nil
+	}
+	h.saveMu.Lock()
+	defer h.saveMu.Unlock()
+	var all []StreamConfig
+	for _, s := range h.Streams() {
+		all = append(all, s.Config())
+	}
+	if err := h.store.Save(all); err != nil {
+		return fmt.Errorf("engine: save streams: %w", err)
+	}
+	return nil
+}
+
+// HubStats are engine-wide figures.
+type HubStats struct {
+	Streams      int     `json:"streams"`
+	Live         int     `json:"live"`
+	Viewers      int64   `json:"viewers"`
+	BytesIn      uint64  `json:"bytes_in"`
+	BytesOut     uint64  `json:"bytes_out"`
+	UptimeSec    float64 `json:"uptime_s"`
+	PoolRejected uint64  `json:"pool_rejected"`
+	Limits       struct {
+		MaxStreams          int `json:"max_streams"`
+		MaxViewersPerStream int `json:"max_viewers_per_stream"`
+		MaxViewers          int `json:"max_viewers"`
+	} `json:"limits"`
+}
+
+// Stats returns engine-wide figures.
+func (h *Hub) Stats() HubStats {
+	var st HubStats
+	for _, s := range h.Streams() {
+		st.Streams++
+		if s.State() == StateLive {
+			st.Live++
+		}
+		st.BytesIn += s.c.bytesIn.Load()
+		st.BytesOut += s.c.bytesOut.Load()
+	}
+	st.Viewers = h.viewers.Load()
+	st.UptimeSec = time.Since(h.started).Seconds()
+	st.PoolRejected = h.pool.Rejected()
+	st.Limits.MaxStreams = h.cfg.MaxStreams
+	st.Limits.MaxViewersPerStream = h.cfg.MaxViewersPerStream
+	st.Limits.MaxViewers = h.cfg.MaxViewers
+	return st
+}

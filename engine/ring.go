@@ -1,0 +1,227 @@
+package engine
+
+import (
+	"context"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ring is the bounded packet history of one publishing generation of a
+// stream. The publisher appends without ever waiting; readers hold cursors
+// (sequence numbers) and copy packet pointers out under a read lock. A ring
+// ends when the stream's grace period expires or the stream is deleted;
+// readers then get io.EOF after draining.
+type ring struct {
+	mu       sync.RWMutex
+	buf      []*Packet
+	mask     uint64
+	head     uint64 // sequence number of the next packet
+	keySeq   uint64 // sequence number of the newest video keyframe
+	haveKey  bool
+	hasVideo bool
+	lastDTS  [2]time.Duration // per track, for monotonic timestamps
+	started  [2]bool
+	newest   time.Duration // largest DTS appended
+	notify   chan struct{}
+	ended    bool
+	lastWake time.Time
+
+	// maxHold bounds how long an audio packet may wait for the next
+	// video packet before readers are woken (see append).
+	maxHold time.Duration
+}
+
+func newRing(size int, maxHold time.Duration) *ring {
+	n := 1
+	for n < size {
+		n <<= 1
+	}
+	return &ring{
+		buf:     make([]*Packet, n),
+		mask:    uint64(n - 1),
+		notify:  make(chan struct{}),
+		maxHold: maxHold,
+	}
+}
+
+// append adds p and wakes readers. To keep per-viewer wake-ups (and so
+// syscalls) near the video frame rate, an audio packet of a stream that has
+// video only wakes readers when the last wake-up is older than maxHold;
+// otherwise it leaves with the next video frame in the same batched write.
+func (r *ring) append(p *Packet, now time.Time) {
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return
+	}
+	seq := r.head
+	r.buf[seq&r.mask] = p
+	r.head++
+	if p.Track == TrackVideo {
+		r.hasVideo = true
+		if p.Keyframe {
+			r.keySeq, r.haveKey = seq, true
+		}
+	}
+	if p.DTS > r.newest {
+		r.newest = p.DTS
+	}
+	var wake chan struct{}
+	if p.Track == TrackVideo || !r.hasVideo || now.Sub(r.lastWake) >= r.maxHold {
+		wake = r.notify
+		r.notify = make(chan struct{})
+		r.lastWake = now
+	}
+	r.mu.Unlock()
+	if wake != nil {
+		close(wake)
+	}
+}
+
+// end marks the ring finished and wakes every reader.
+func (r *ring) end() {
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return
+	}
+	r.ended = true
+	close(r.notify)
+	r.mu.Unlock()
+}
+
+// monotonic adjusts a packet's timestamps so that each track's DTS never
+// goes backwards, and returns the newest DTS of all tracks before p.
+func (r *ring) monotonic(p *Packet) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := p.Track & 1
+	if r.started[t] && p.DTS < r.lastDTS[t] {
+		p.PTS += r.lastDTS[t] - p.DTS
+		p.DTS = r.lastDTS[t]
+	}
+	if p.DTS < 0 {
+		p.PTS -= p.DTS
+		p.DTS = 0
+	}
+	if p.PTS < p.DTS {
+		p.PTS = p.DTS
+	}
+	r.lastDTS[t], r.started[t] = p.DTS, true
+}
+
+// latestDTS is the largest DTS appended so far and whether any was.
+func (r *ring) latestDTS() (time.Duration, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.newest, r.head > 0
+}
+
+// Reader is one consumer's cursor on a stream. It is used by one goroutine.
+type Reader struct {
+	ring    *ring
+	cursor  uint64
+	needKey bool
+	maxLag  time.Duration
+	maxBat  int
+	viewer  *Viewer
+	skips   atomic.Uint64
+	onClose func()
+	closed  bool
+}
+
+// start places a new reader at the newest keyframe (the GOP cache), so that
+// it can decode at once; without one yet, it waits for the next keyframe.
+func (r *ring) newReader(maxLag time.Duration, maxBatch int) *Reader {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	rd := &Reader{ring: r, maxLag: maxLag, maxBat: maxBatch}
+	switch {
+	case r.haveKey && r.head-r.keySeq <= uint64(len(r.buf)):
+		rd.cursor = r.keySeq
+	default:
+		rd.cursor = r.head
+		rd.needKey = true
+	}
+	return rd
+}
+
+// Next appends to dst the packets that are ready, waiting until at least
+// one is or ctx ends. It returns io.EOF once the stream has ended and
+// everything before the end was read. A reader that fell behind by more
+// than the ring or the lag bound jumps to the newest keyframe and the skip
+// is counted.
+func (rd *Reader) Next(ctx context.Context, dst []*Packet) ([]*Packet, error) {
+	r := rd.ring
+	for {
+		r.mu.RLock()
+		if rd.cursor < r.head {
+			rd.skipIfBehind()
+			for rd.cursor < r.head && len(dst) < rd.maxBat {
+				p := r.buf[rd.cursor&r.mask]
+				rd.cursor++
+				if rd.needKey && r.hasVideo {
+					if p.Track != TrackVideo || !p.Keyframe {
+						continue
+					}
+				}
+				rd.needKey = false
+				dst = append(dst, p)
+			}
+			r.mu.RUnlock()
+			if len(dst) > 0 {
+				return dst, nil
+			}
+			continue
+		}
+		if r.ended {
+			r.mu.RUnlock()
+			return dst, io.EOF
+		}
+		ch := r.notify
+		r.mu.RUnlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return dst, ctx.Err()
+		}
+	}
+}
+
+// skipIfBehind is called with the read lock held and rd.cursor < head.
+func (rd *Reader) skipIfBehind() {
+	r := rd.ring
+	behind := r.head-rd.cursor > uint64(len(r.buf))
+	if !behind && rd.maxLag > 0 {
+		behind = r.newest-r.buf[rd.cursor&r.mask].DTS > rd.maxLag
+	}
+	if !behind {
+		return
+	}
+	if r.haveKey && r.keySeq > rd.cursor && r.head-r.keySeq <= uint64(len(r.buf)) {
+		rd.cursor = r.keySeq
+	} else {
+		rd.cursor = r.head
+		rd.needKey = true
+	}
+	rd.skips.Add(1)
+	if rd.viewer != nil {
+		rd.viewer.skips.Add(1)
+	}
+}
+
+// Skips is how many times this reader fell behind and jumped ahead.
+func (rd *Reader) Skips() uint64 { return rd.skips.Load() }
+
+// Close releases the reader (and its viewer slot, if it has one).
+func (rd *Reader) Close() {
+	if rd.closed {
+		return
+	}
+	rd.closed = true
+	if rd.onClose != nil {
+		rd.onClose()
+	}
+}

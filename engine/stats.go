@@ -1,0 +1,160 @@
+package engine
+
+import (
+	"sort"
+	"time"
+)
+
+// Sample is one second of a stream's statistics history.
+type Sample struct {
+	Time        time.Time `json:"t"`
+	BitrateKbps float64   `json:"kbps"`
+	Viewers     int       `json:"viewers"`
+}
+
+// VideoStats describes the video track.
+type VideoStats struct {
+	Codec            string  `json:"codec"`
+	Width            int     `json:"width,omitempty"`
+	Height           int     `json:"height,omitempty"`
+	Profile          string  `json:"profile,omitempty"`
+	FPS              float64 `json:"fps"`
+	KeyframeInterval float64 `json:"keyframe_interval_s"`
+}
+
+// AudioStats describes the audio track.
+type AudioStats struct {
+	Codec      string `json:"codec"`
+	SampleRate int    `json:"sample_rate,omitempty"`
+	Channels   int    `json:"channels,omitempty"`
+}
+
+// ViewerCounts are the numbers a teacher sees.
+type ViewerCounts struct {
+	Total      int            `json:"total"`
+	Peak       int            `json:"peak"`
+	ByProtocol map[string]int `json:"by_protocol"`
+}
+
+// ViewerStats is one viewer as seen by the API and the GUI.
+type ViewerStats struct {
+	ID       uint64    `json:"id"`
+	Protocol string    `json:"protocol"`
+	Remote   string    `json:"remote"`
+	Agent    string    `json:"agent,omitempty"`
+	Since    time.Time `json:"since"`
+	Bytes    uint64    `json:"bytes"`
+	Skips    uint64    `json:"skips"`
+}
+
+// StreamStats is an immutable snapshot of a stream.
+type StreamStats struct {
+	Name        string        `json:"name"`
+	Title       string        `json:"title,omitempty"`
+	Source      Source        `json:"source"`
+	State       State         `json:"state"`
+	LiveSince   *time.Time    `json:"live_since,omitempty"`
+	UptimeSec   float64       `json:"uptime_s"`
+	LastError   string        `json:"last_error,omitempty"`
+	BitrateKbps float64       `json:"bitrate_kbps"`
+	BytesIn     uint64        `json:"bytes_in"`
+	BytesOut    uint64        `json:"bytes_out"`
+	Skips       uint64        `json:"skips"`
+	Video       *VideoStats   `json:"video,omitempty"`
+	Audio       *AudioStats   `json:"audio,omitempty"`
+	Viewers     ViewerCounts  `json:"viewers"`
+	ViewerList  []ViewerStats `json:"viewer_list,omitempty"`
+	History     []Sample      `json:"history,omitempty"`
+}
+
+// StatsOptions selects the costly parts of a snapshot.
+type StatsOptions struct {
+	Viewers bool // include the per-viewer list
+	History bool // include the per-second history
+}
+
+func (v *Viewer) stats() *ViewerStats {
+	return &ViewerStats{
+		ID: v.id, Protocol: v.info.Protocol, Remote: v.info.Remote, Agent: v.info.Agent,
+		Since: v.since, Bytes: v.bytes.Load(), Skips: v.skips.Load(),
+	}
+}
+
+// Stats returns a snapshot of the stream. It is cheap enough to call from
+// the GUI several times a second.
+func (s *Stream) Stats(opt StatsOptions) StreamStats {
+	s.mu.Lock()
+	st := StreamStats{
+		Name:      s.name,
+		Title:     s.cfg.Title,
+		Source:    s.cfg.Source,
+		State:     s.state,
+		LastError: s.lastErr,
+		Viewers:   ViewerCounts{Total: len(s.viewers), Peak: s.peak, ByProtocol: map[string]int{}},
+	}
+	if !s.liveSince.IsZero() {
+		t := s.liveSince
+		st.LiveSince = &t
+		st.UptimeSec = time.Since(t).Seconds()
+	}
+	skips := s.c.skips.Load()
+	for _, v := range s.viewers {
+		st.Viewers.ByProtocol[v.info.Protocol]++
+		skips += v.skips.Load()
+		if opt.Viewers {
+			st.ViewerList = append(st.ViewerList, *v.stats())
+		}
+	}
+	if opt.History {
+		st.History = make([]Sample, 0, len(s.history))
+		st.History = append(st.History, s.history[s.histPos:]...)
+		st.History = append(st.History, s.history[:s.histPos]...)
+	}
+	s.mu.Unlock()
+
+	sort.Slice(st.ViewerList, func(i, j int) bool { return st.ViewerList[i].ID < st.ViewerList[j].ID })
+	st.Skips = skips
+	st.BytesIn = s.c.bytesIn.Load()
+	st.BytesOut = s.c.bytesOut.Load()
+	if st.State != StateIdle {
+		st.BitrateKbps = float64(s.c.bitrate.Load()) / 1000
+		if vc := s.c.videoCfg.Load(); vc != nil {
+			st.Video = &VideoStats{
+				Codec: vc.Codec.String(), Width: vc.Width, Height: vc.Height, Profile: vc.Profile,
+				FPS:              float64(s.c.fps.Load()) / 1000,
+				KeyframeInterval: time.Duration(s.c.keyInterval.Load()).Seconds(),
+			}
+		}
+		if ac := s.c.audioCfg.Load(); ac != nil {
+			st.Audio = &AudioStats{Codec: ac.Codec.String(), SampleRate: ac.SampleRate, Channels: ac.Channels}
+		}
+	}
+	return st
+}
+
+// sample closes one statistics window: input bitrate and frame rate over
+// the time since the previous sample, appended to the history.
+func (s *Stream) sample(now time.Time) {
+	c := &s.c
+	in, frames := c.bytesIn.Load(), c.videoFrames.Load()
+	if !c.prevAt.IsZero() {
+		if dt := now.Sub(c.prevAt).Seconds(); dt > 0 {
+			c.bitrate.Store(uint64(float64(in-c.prevIn) * 8 / dt))
+			c.fps.Store(uint64(float64(frames-c.prevFrames) * 1000 / dt))
+		}
+	}
+	c.prevIn, c.prevFrames, c.prevAt = in, frames, now
+
+	s.mu.Lock()
+	smp := Sample{Time: now, Viewers: len(s.viewers)}
+	if s.state != StateIdle {
+		smp.BitrateKbps = float64(c.bitrate.Load()) / 1000
+	}
+	if len(s.history) < cap(s.history) {
+		s.history = append(s.history, smp)
+	} else {
+		s.history[s.histPos] = smp
+		s.histPos = (s.histPos + 1) % len(s.history)
+	}
+	s.mu.Unlock()
+}

@@ -1,0 +1,367 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// State is a stream's life-cycle state.
+type State string
+
+// Stream states.
+const (
+	StateIdle         State = "idle"         // created, nobody publishing
+	StateLive         State = "live"         // a publisher is sending
+	StateReconnecting State = "reconnecting" // publisher gone, within the grace period
+)
+
+// Errors callers turn into protocol answers.
+var (
+	ErrNotFound    = errors.New("stream not found")
+	ErrNotLive     = errors.New("stream is not live")
+	ErrBusy        = errors.New("stream already has a publisher")
+	ErrLimit       = errors.New("limit reached")
+	ErrExists      = errors.New("stream already exists")
+	ErrStreamEnded = errors.New("stream ended")
+)
+
+// Stream is one named stream: at most one publisher, any number of readers.
+type Stream struct {
+	hub  *Hub
+	name string
+
+	mu         sync.Mutex
+	cfg        StreamConfig
+	state      State
+	ring       *ring
+	pub        *Publisher
+	grace      *time.Timer
+	liveSince  time.Time
+	lastErr    string
+	deleted    bool
+	viewers    map[uint64]*Viewer
+	nextViewer uint64
+	peak       int
+	history    []Sample // ring of StatsHistory samples, oldest at histPos
+	histPos    int
+
+	c counters
+}
+
+// counters are updated where the bytes flow; read by the stats sampler.
+type counters struct {
+	bytesIn, bytesOut      atomic.Uint64
+	videoFrames, audioFrms atomic.Uint64
+	keyInterval            atomic.Int64 // media time between the last two keyframes
+	lastKeyDTS             atomic.Int64
+	videoCfg, audioCfg     atomic.Pointer[CodecConfig]
+	skips                  atomic.Uint64
+	// last one-second sample, for cheap reads
+	bitrate, fps atomic.Uint64 // bits/s, millifps
+	prevIn       uint64
+	prevFrames   uint64
+	prevAt       time.Time
+}
+
+func newStream(h *Hub, cfg StreamConfig) *Stream {
+	return &Stream{
+		hub:     h,
+		name:    cfg.Name,
+		cfg:     cfg,
+		state:   StateIdle,
+		viewers: map[uint64]*Viewer{},
+		history: make([]Sample, 0, h.cfg.StatsHistory),
+	}
+}
+
+// Name is the stream's public name.
+func (s *Stream) Name() string { return s.name }
+
+// Config returns a copy of the stream's persisted configuration.
+func (s *Stream) Config() StreamConfig {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+// State returns the current state.
+func (s *Stream) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// SourceInfo describes a publisher for statistics and logs.
+type SourceInfo struct {
+	Protocol string // "rtmp", "rtsp", "testpattern"...
+	Remote   string // remote address, if any
+}
+
+// Publish makes p the stream's publisher. A stream has one publisher at a
+// time; a publisher that returns within the grace period continues the same
+// ring, so viewers stay connected and timestamps stay monotonic.
+func (s *Stream) Publish(src SourceInfo) (*Publisher, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.deleted {
+		return nil, ErrNotFound
+	}
+	if s.pub != nil {
+		return nil, ErrBusy
+	}
+	continuing := s.state == StateReconnecting && s.ring != nil
+	if s.grace != nil {
+		s.grace.Stop()
+		s.grace = nil
+	}
+	if !continuing {
+		s.ring = newRing(s.hub.cfg.RingPackets, s.hub.cfg.AudioHold)
+		s.liveSince = time.Now()
+		s.c.videoCfg.Store(nil)
+		s.c.audioCfg.Store(nil)
+		s.c.keyInterval.Store(0)
+	}
+	p := &Publisher{s: s, ring: s.ring, src: src}
+	s.pub = p
+	s.state = StateLive
+	s.lastErr = ""
+	s.hub.events.publish(Event{Kind: EventStreamLive, Stream: s.name})
+	return p, nil
+}
+
+// Publisher is a source's handle for writing packets into a stream.
+// It is used by one goroutine.
+type Publisher struct {
+	s      *Stream
+	ring   *ring
+	src    SourceInfo
+	offset time.Duration
+	based  bool
+	closed atomic.Bool
+}
+
+// WritePacket hands p to every reader. It never waits for a reader. The
+// engine owns p afterwards: the caller must not modify it or its payload.
+func (p *Publisher) WritePacket(pkt *Packet) {
+	if p.closed.Load() {
+		return
+	}
+	if !p.based {
+		// The first packet of a publishing session sets the timestamp base:
+		// a fresh stream starts at zero, a returning publisher continues
+		// just after the newest packet viewers already have.
+		p.based = true
+		if last, ok := p.ring.latestDTS(); ok {
+			p.offset = last + 40*time.Millisecond - pkt.DTS
+		} else {
+			p.offset = -pkt.DTS
+		}
+	}
+	pkt.DTS += p.offset
+	pkt.PTS += p.offset
+	p.ring.monotonic(pkt)
+	now := time.Now()
+	pkt.Published = now
+
+	c := &p.s.c
+	c.bytesIn.Add(uint64(len(pkt.Payload)))
+	if pkt.Track == TrackVideo {
+		c.videoFrames.Add(1)
+		if pkt.Keyframe {
+			prev := time.Duration(c.lastKeyDTS.Swap(int64(pkt.DTS)))
+			if prev > 0 && pkt.DTS > prev {
+				c.keyInterval.Store(int64(pkt.DTS - prev))
+			}
+		}
+		if pkt.Config != nil && c.videoCfg.Load() != pkt.Config {
+			c.videoCfg.Store(pkt.Config)
+		}
+	} else {
+		c.audioFrms.Add(1)
+		if pkt.Config != nil && c.audioCfg.Load() != pkt.Config {
+			c.audioCfg.Store(pkt.Config)
+		}
+	}
+	p.ring.append(pkt, now)
+}
+
+// Close ends the publishing session. With a nil reason the publisher left
+// cleanly; otherwise reason is shown as the stream's last error. Either way
+// the stream waits for the grace period before ending its viewers.
+func (p *Publisher) Close(reason error) {
+	if p.closed.Swap(true) {
+		return
+	}
+	s := p.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pub != p {
+		return
+	}
+	s.pub = nil
+	if reason != nil {
+		s.lastErr = reason.Error()
+		s.hub.events.publish(Event{Kind: EventSourceError, Stream: s.name, Error: s.lastErr})
+	}
+	if s.deleted {
+		return
+	}
+	s.state = StateReconnecting
+	s.hub.events.publish(Event{Kind: EventStreamReconnecting, Stream: s.name})
+	r := s.ring
+	s.grace = time.AfterFunc(s.hub.cfg.GracePeriod, func() {
+		// Expiry runs on the pool like other engine housekeeping; if the
+		// hub is closing, Close ends the ring itself.
+		_ = s.hub.pool.Submit(s.hub.ctx, func() { s.expire(r) })
+	})
+}
+
+// expire ends the publishing generation r if nobody came back for it.
+func (s *Stream) expire(r *ring) {
+	s.mu.Lock()
+	if s.ring != r || s.pub != nil || s.deleted {
+		s.mu.Unlock()
+		return
+	}
+	s.endLocked("publisher did not return within the grace period")
+	s.mu.Unlock()
+}
+
+// endLocked ends the current ring; readers drain and get io.EOF.
+func (s *Stream) endLocked(why string) {
+	if s.ring != nil {
+		s.ring.end()
+		s.ring = nil
+	}
+	if s.grace != nil {
+		s.grace.Stop()
+		s.grace = nil
+	}
+	s.state = StateIdle
+	s.liveSince = time.Time{}
+	s.hub.events.publish(Event{Kind: EventStreamEnded, Stream: s.name, Error: why})
+}
+
+// ViewerInfo describes a viewer for statistics.
+type ViewerInfo struct {
+	Protocol string // "flv", "hls", "rtmp", "rtsp"
+	Remote   string // remote address
+	// Agent is the client's user agent, if it sent one.
+	Agent string
+}
+
+// Viewer is one counted viewer of a stream. Outputs call AddBytes as they
+// write and Leave when the viewer is gone.
+type Viewer struct {
+	id    uint64
+	s     *Stream
+	info  ViewerInfo
+	since time.Time
+	bytes atomic.Uint64
+	skips atomic.Uint64
+	left  atomic.Bool
+}
+
+// Join counts a new viewer, refusing with ErrLimit when the stream's or the
+// hub's viewer limit is reached.
+func (s *Stream) Join(info ViewerInfo) (*Viewer, error) {
+	h := s.hub
+	if n := h.viewers.Add(1); n > int64(h.cfg.MaxViewers) {
+		h.viewers.Add(-1)
+		return nil, fmt.Errorf("%w: %d viewers in all", ErrLimit, h.cfg.MaxViewers)
+	}
+	s.mu.Lock()
+	if s.deleted {
+		s.mu.Unlock()
+		h.viewers.Add(-1)
+		return nil, ErrNotFound
+	}
+	if len(s.viewers) >= h.cfg.MaxViewersPerStream {
+		s.mu.Unlock()
+		h.viewers.Add(-1)
+		return nil, fmt.Errorf("%w: %d viewers on stream %s", ErrLimit, h.cfg.MaxViewersPerStream, s.name)
+	}
+	s.nextViewer++
+	v := &Viewer{id: s.nextViewer, s: s, info: info, since: time.Now()}
+	s.viewers[v.id] = v
+	if len(s.viewers) > s.peak {
+		s.peak = len(s.viewers)
+	}
+	s.mu.Unlock()
+	h.events.publish(Event{Kind: EventViewerJoined, Stream: s.name, Viewer: v.stats()})
+	return v, nil
+}
+
+// AddBytes counts n bytes sent to the viewer.
+func (v *Viewer) AddBytes(n int) {
+	v.bytes.Add(uint64(n))
+	v.s.c.bytesOut.Add(uint64(n))
+}
+
+// Leave removes the viewer from the counts. It is safe to call twice.
+func (v *Viewer) Leave() {
+	if v.left.Swap(true) {
+		return
+	}
+	s := v.s
+	s.mu.Lock()
+	delete(s.viewers, v.id)
+	s.mu.Unlock()
+	s.hub.viewers.Add(-1)
+	s.c.skips.Add(v.skips.Load())
+	s.hub.events.publish(Event{Kind: EventViewerLeft, Stream: s.name, Viewer: v.stats()})
+}
+
+// NewReader returns a cursor on the live stream positioned at the newest
+// keyframe. v, if not nil, is credited with the reader's skips. It fails
+// with ErrNotLive when nobody is publishing and no grace period is running.
+func (s *Stream) NewReader(v *Viewer) (*Reader, error) {
+	s.mu.Lock()
+	r := s.ring
+	s.mu.Unlock()
+	if r == nil {
+		return nil, fmt.Errorf("stream %s: %w", s.name, ErrNotLive)
+	}
+	rd := r.newReader(s.hub.cfg.MaxLag, s.hub.cfg.MaxBatch)
+	rd.viewer = v
+	return rd, nil
+}
+
+// setKey replaces the publish key; a publisher using the old key is
+// disconnected by the caller (the source notices the closed publisher).
+func (s *Stream) setKey(key string) *Publisher {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.Key = key
+	return s.pub
+}
+
+// Closed reports whether the publisher was closed (for example because its
+// key was reset); sources stop reading their input when it is.
+func (p *Publisher) Closed() bool { return p.closed.Load() }
+
+// delete ends everything about the stream.
+func (s *Stream) delete() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleted = true
+	if s.pub != nil {
+		s.pub.closed.Store(true)
+		s.pub = nil
+	}
+	if s.ring != nil || s.state != StateIdle {
+		s.endLocked("stream deleted")
+	}
+}
+
+// Configs returns the codec configurations of the stream's newest video
+// and audio packets (nil for a track not seen yet).
+func (s *Stream) Configs() (video, audio *CodecConfig) {
+	return s.c.videoCfg.Load(), s.c.audioCfg.Load()
+}
+
+// Stream is the stream the viewer watches.
+func (v *Viewer) Stream() *Stream { return v.s }

@@ -1,0 +1,211 @@
+// Command chalkcast is a live-streaming studio for classrooms: streams come
+// in over RTMP (and later cameras, screens and IP cameras) and students
+// watch them over HTTP-FLV, HLS and RTMP from one share link.
+//
+//	chalkcast            start Chalkcast (the studio window once it lands)
+//	chalkcast serve      headless server, for servers, tests and benchmarks
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"chalkcast/engine"
+	"chalkcast/engine/store"
+	"chalkcast/outputs/httpflv"
+	"chalkcast/outputs/web"
+	"chalkcast/sources/rtmp"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// options are everything the command line sets.
+type options struct {
+	HTTPAddr   string
+	RTMPAddr   string
+	DataDir    string
+	PublicURL  string
+	AdminToken string
+	LogLevel   string
+	Engine     engine.Config
+}
+
+func defaultDataDir() string {
+	if runtime.GOOS == "linux" || runtime.GOOS == "freebsd" {
+		if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+			return filepath.Join(d, "chalkcast")
+		}
+		if h, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(h, ".local", "share", "chalkcast")
+		}
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "Chalkcast")
+	}
+	return "chalkcast-data"
+}
+
+func flags(name string, out io.Writer) (*flag.FlagSet, *options) {
+	o := &options{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.HTTPAddr, "http", ":8080", "`address` for everything HTTP: viewers, share page and API")
+	fs.StringVar(&o.RTMPAddr, "rtmp", ":1935", "`address` for RTMP publishing and playing")
+	fs.StringVar(&o.DataDir, "data", defaultDataDir(), "`folder` for streams, keys, settings and recordings")
+	fs.StringVar(&o.PublicURL, "public-url", "", "base `URL` of shared links (default: http://<LAN address>:<http port>)")
+	fs.StringVar(&o.AdminToken, "admin-token", os.Getenv("CHALKCAST_ADMIN_TOKEN"), "`token` that lets other machines change streams through the API (default $CHALKCAST_ADMIN_TOKEN; loopback needs none)")
+	fs.StringVar(&o.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.IntVar(&o.Engine.MaxStreams, "max-streams", 64, "most streams that may exist")
+	fs.IntVar(&o.Engine.MaxViewersPerStream, "max-viewers-per-stream", 3000, "most viewers of one stream")
+	fs.IntVar(&o.Engine.MaxViewers, "max-viewers", 5000, "most viewers of all streams together")
+	fs.DurationVar(&o.Engine.GracePeriod, "grace", 10*time.Second, "how long viewers wait for a publisher that left to come back")
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: chalkcast %s [flags]\n\nFlags:\n", name)
+		fs.PrintDefaults()
+	}
+	return fs, o
+}
+
+func main() {
+	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func cli(args []string, stdout, stderr io.Writer) int {
+	name := "serve"
+	if len(args) > 0 {
+		switch args[0] {
+		case "serve":
+			args = args[1:]
+		case "--version", "-version", "version":
+			fmt.Fprintln(stdout, "chalkcast", version)
+			return 0
+		}
+	}
+	fs, o := flags(name, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "chalkcast: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
+		fmt.Fprintf(stderr, "chalkcast: bad --log-level %q\n", o.LogLevel)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, *o, log, func(a addrs) { printWelcome(stdout, a) })
+	if err != nil {
+		log.Error("chalkcast stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// addrs are the addresses the server really listens on.
+type addrs struct {
+	HTTP, RTMP net.Addr
+	Base       string // base URL viewers use
+}
+
+func printWelcome(w io.Writer, a addrs) {
+	fmt.Fprintf(w, "Chalkcast %s is running.\n", version)
+	fmt.Fprintf(w, "  API and viewers: %s   (listening on %s)\n", a.Base, a.HTTP)
+	fmt.Fprintf(w, "  RTMP publish:    rtmp://<this machine>:%d/live/<stream key>\n", port(a.RTMP))
+	fmt.Fprintf(w, "Create a stream:  curl -X POST http://127.0.0.1:%d/api/v1/streams -d '{\"name\":\"math\"}'\n", port(a.HTTP))
+	fmt.Fprintln(w, "Press Ctrl+C to stop.")
+}
+
+func port(a net.Addr) int {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.Port
+	}
+	return 0
+}
+
+// run starts the engine, the RTMP server and the HTTP server, calls ready
+// with their addresses, and stops everything cleanly when ctx ends.
+func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) error {
+	st, err := store.New(o.DataDir)
+	if err != nil {
+		return err
+	}
+	hub, err := engine.New(o.Engine, st, log)
+	if err != nil {
+		return err
+	}
+	defer hub.Close()
+
+	httpLn, err := net.Listen("tcp", o.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("http: listen on %s: %w", o.HTTPAddr, err)
+	}
+	rtmpLn, err := net.Listen("tcp", o.RTMPAddr)
+	if err != nil {
+		httpLn.Close()
+		return fmt.Errorf("rtmp: listen on %s: %w", o.RTMPAddr, err)
+	}
+
+	flvOut := httpflv.New(hub, httpflv.Config{}, log)
+	webSrv := web.New(hub, flvOut, web.Config{
+		AdminToken:  o.AdminToken,
+		PublicURL:   o.PublicURL,
+		HTTPPort:    port(httpLn.Addr()),
+		RTMPPort:    port(rtmpLn.Addr()),
+		SourceTypes: []string{"rtmp"},
+		Version:     version,
+	}, log)
+	httpSrv := &http.Server{Handler: webSrv, ReadHeaderTimeout: 10 * time.Second}
+	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
+
+	errc := make(chan error, 2)
+	go func() { errc <- serveHTTP(httpSrv, httpLn) }()
+	go func() { errc <- rtmpSrv.Serve(rtmpLn) }()
+
+	_, base := webSrv.Base()
+	log.Info("listening", "http", httpLn.Addr().String(), "rtmp", rtmpLn.Addr().String(), "data", o.DataDir)
+	if ready != nil {
+		ready(addrs{HTTP: httpLn.Addr(), RTMP: rtmpLn.Addr(), Base: base})
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	log.Info("stopping")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = httpSrv.Shutdown(shutCtx) // stop accepting; API requests finish
+	hub.Close()                   // every viewer gets a clean end of stream
+	flvOut.Close()
+	_ = rtmpSrv.Close()
+	return runErr
+}
+
+func serveHTTP(srv *http.Server, ln net.Listener) error {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http: serve: %w", err)
+	}
+	return nil
+}

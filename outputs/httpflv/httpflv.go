@@ -1,0 +1,218 @@
+// Package httpflv serves live streams as HTTP-FLV (GET /live/<name>.flv),
+// the low-latency path for mpegts.js, ffplay and VLC.
+//
+// Each packet's FLV tag is built once (engine.Packet.Wire) and shared by
+// every viewer; a viewer's goroutine only copies packet pointers from its
+// cursor and writes them to its own socket with one writev per batch, so a
+// slow viewer slows nobody else.
+package httpflv
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"chalkcast/engine"
+	"chalkcast/engine/flv"
+)
+
+// Config configures the output. Zero fields take the stated defaults.
+type Config struct {
+	// WriteTimeout disconnects a viewer whose socket accepts nothing for
+	// this long. Default 15 s.
+	WriteTimeout time.Duration
+}
+
+// Output serves HTTP-FLV viewers of a hub.
+type Output struct {
+	hub *engine.Hub
+	cfg Config
+	log *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // one per viewer
+}
+
+// New returns an output for hub; Close it to end every viewer.
+func New(hub *engine.Hub, cfg Config, log *slog.Logger) *Output {
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 15 * time.Second
+	}
+	o := &Output{hub: hub, cfg: cfg, log: log.With("component", "httpflv")}
+	o.ctx, o.cancel = context.WithCancel(context.Background())
+	return o
+}
+
+// Close ends every viewer with a clean end of stream and waits for them.
+func (o *Output) Close() {
+	o.cancel()
+	o.wg.Wait()
+}
+
+// flvTag is the key of FLV tags in engine.Packet.Wire.
+type flvTag struct{}
+
+// ErrorWriter writes a JSON error reply; the web package supplies it so
+// that every endpoint answers errors the same way.
+type ErrorWriter func(w http.ResponseWriter, status int, msg string)
+
+// Serve streams name to the viewer of r. Refusals are answered by fail:
+// 404 for an unknown or idle stream, 503 when a limit is reached.
+func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail ErrorWriter) {
+	s, ok := o.hub.Get(name)
+	if !ok {
+		fail(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
+		return
+	}
+	v, err := s.Join(engine.ViewerInfo{Protocol: "flv", Remote: r.RemoteAddr, Agent: r.UserAgent()})
+	if err != nil {
+		fail(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	rd, err := s.NewReader(v)
+	if err != nil {
+		v.Leave()
+		fail(w, http.StatusNotFound, err.Error())
+		return
+	}
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		rd.Close()
+		v.Leave()
+		fail(w, http.StatusInternalServerError, "cannot stream on this connection")
+		return
+	}
+	o.wg.Add(1)
+	defer o.wg.Done()
+	vw := &viewer{o: o, conn: conn, v: v, rd: rd, chunked: r.ProtoAtLeast(1, 1)}
+	vw.run(brw.Reader)
+}
+
+type viewer struct {
+	o       *Output
+	conn    net.Conn
+	v       *engine.Viewer
+	rd      *engine.Reader
+	chunked bool
+	bufs    net.Buffers
+	head    []byte
+}
+
+const responseHead = "Content-Type: video/x-flv\r\n" +
+	"Cache-Control: no-cache, no-store\r\n" +
+	"Access-Control-Allow-Origin: *\r\n" +
+	"Access-Control-Expose-Headers: Content-Type\r\n" +
+	"X-Content-Type-Options: nosniff\r\n"
+
+func (vw *viewer) run(br *bufio.Reader) {
+	ctx, cancel := context.WithCancel(vw.o.ctx)
+	var readDone sync.WaitGroup
+	readDone.Add(1)
+	go func() {
+		// The client sends nothing more on a streaming response; a read
+		// that ends means it went away, which must end the viewer at once
+		// even while the stream is quiet (grace period).
+		defer readDone.Done()
+		defer cancel()
+		_, _ = io.Copy(io.Discard, br)
+	}()
+	err := vw.stream(ctx)
+	cancel()
+	if vw.chunked && !isNetErr(err) {
+		vw.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = io.WriteString(vw.conn, "0\r\n\r\n") // clean end of stream
+	}
+	vw.conn.Close()
+	readDone.Wait()
+	vw.rd.Close()
+	vw.v.Leave()
+}
+
+func isNetErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, net.ErrClosed)
+}
+
+func (vw *viewer) stream(ctx context.Context) error {
+	video, audio := vw.v.Stream().Configs()
+	head := "HTTP/1.1 200 OK\r\n" + responseHead
+	if vw.chunked {
+		head += "Transfer-Encoding: chunked\r\n\r\n"
+	} else {
+		head = "HTTP/1.0 200 OK\r\n" + responseHead + "Connection: close\r\n\r\n"
+	}
+	if err := vw.write([]byte(head), flv.Header(video != nil, audio != nil)); err != nil {
+		return err
+	}
+	var sentVideo, sentAudio *engine.CodecConfig
+	var batch []*engine.Packet
+	for {
+		var err error
+		batch, err = vw.rd.Next(ctx, batch[:0])
+		var parts [][]byte
+		for _, p := range batch {
+			if !flv.Carries(p.Codec) {
+				continue
+			}
+			sent := &sentAudio
+			if p.Track == engine.TrackVideo {
+				sent = &sentVideo
+			}
+			if *sent != p.Config && !p.Config.Equal(*sent) {
+				if t := flv.SequenceTag(p.Config, p.DTS); t != nil {
+					parts = append(parts, t)
+				}
+			}
+			*sent = p.Config
+			parts = append(parts, p.Wire(flvTag{}, flv.PacketTag))
+		}
+		if len(parts) > 0 {
+			if werr := vw.write(nil, parts...); werr != nil {
+				return werr
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// write sends prefix as it is and parts as one HTTP chunk (when chunked),
+// all with one writev.
+func (vw *viewer) write(prefix []byte, parts ...[]byte) error {
+	vw.bufs = vw.bufs[:0]
+	if prefix != nil {
+		vw.bufs = append(vw.bufs, prefix)
+	}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if vw.chunked {
+		vw.head = strconv.AppendInt(vw.head[:0], int64(n), 16)
+		vw.head = append(vw.head, '\r', '\n')
+		vw.bufs = append(vw.bufs, vw.head)
+	}
+	vw.bufs = append(vw.bufs, parts...)
+	if vw.chunked {
+		vw.bufs = append(vw.bufs, crlf)
+	}
+	_ = vw.conn.SetWriteDeadline(time.Now().Add(vw.o.cfg.WriteTimeout))
+	bufs := vw.bufs // WriteTo consumes its receiver
+	if _, err := bufs.WriteTo(vw.conn); err != nil {
+		return err
+	}
+	vw.v.AddBytes(n)
+	return nil
+}
+
+var crlf = []byte("\r\n")

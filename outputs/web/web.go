@@ -1,0 +1,301 @@
+// Package web is Chalkcast's single HTTP port: the JSON API under /api/v1
+// and the viewer endpoints (/live/<name>.flv now; HLS and the share page
+// plug into the same mux). It builds the URLs a teacher shares.
+package web
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"chalkcast/engine"
+	"chalkcast/outputs/httpflv"
+)
+
+// Config configures the HTTP side.
+type Config struct {
+	// AdminToken, if set, lets a non-loopback client change things with
+	// "Authorization: Bearer <token>". Loopback clients are always admins.
+	AdminToken string
+	// PublicURL overrides the base of shared URLs (e.g.
+	// "http://192.168.1.20:8080"); by default the LAN address is used.
+	PublicURL string
+	// HTTPPort and RTMPPort are the ports the listeners really use.
+	HTTPPort, RTMPPort int
+	// SourceTypes are the source kinds this build can create.
+	SourceTypes []string
+	// Version is shown by /api/v1/server.
+	Version string
+}
+
+// Server serves the API and the viewer endpoints.
+type Server struct {
+	hub *engine.Hub
+	flv *httpflv.Output
+	cfg Config
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New returns the HTTP handler of Chalkcast.
+func New(hub *engine.Hub, flv *httpflv.Output, cfg Config, log *slog.Logger) *Server {
+	s := &Server{hub: hub, flv: flv, cfg: cfg, log: log.With("component", "web"), mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /live/{file}", s.live)
+	s.mux.HandleFunc("OPTIONS /live/{file}", preflight)
+	s.mux.HandleFunc("GET /api/v1/server", s.server)
+	s.mux.HandleFunc("GET /api/v1/stats", s.stats)
+	s.mux.HandleFunc("GET /api/v1/streams", s.list)
+	s.mux.HandleFunc("POST /api/v1/streams", s.admin(s.create))
+	s.mux.HandleFunc("GET /api/v1/streams/{name}", s.get)
+	s.mux.HandleFunc("DELETE /api/v1/streams/{name}", s.admin(s.remove))
+	s.mux.HandleFunc("POST /api/v1/streams/{name}/key", s.admin(s.resetKey))
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		Error(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Error writes {"error": msg} with status.
+func Error(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func preflight(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Range, Content-Type")
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) live(w http.ResponseWriter, r *http.Request) {
+	file := r.PathValue("file")
+	if name, ok := strings.CutSuffix(file, ".flv"); ok {
+		s.flv.Serve(w, r, name, Error)
+		return
+	}
+	Error(w, http.StatusNotFound, "unknown live URL: use /live/<name>.flv")
+}
+
+// isAdmin: loopback clients, or the admin token.
+func (s *Server) isAdmin(r *http.Request) bool {
+	if tok := s.cfg.AdminToken; tok != "" {
+		if got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok &&
+			subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1 {
+			return true
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// admin guards endpoints that change things. A browser page from another
+// origin must not drive the API through the teacher's browser, so a
+// request carrying a foreign Origin is refused even from loopback.
+func (s *Server) admin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.isAdmin(r) {
+			Error(w, http.StatusForbidden, "changes are allowed from this computer or with the admin token only")
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" {
+			if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+				Error(w, http.StatusForbidden, "cross-origin requests may not change streams")
+				return
+			}
+		}
+		next(w, r)
+	}
+}
+
+// Base returns the host (no port) shared URLs use and the HTTP base URL.
+func (s *Server) Base() (host, httpBase string) {
+	if s.cfg.PublicURL != "" {
+		if u, err := url.Parse(s.cfg.PublicURL); err == nil && u.Host != "" {
+			return u.Hostname(), strings.TrimSuffix(u.String(), "/")
+		}
+	}
+	host = "127.0.0.1"
+	if addrs := LANAddresses(); len(addrs) > 0 {
+		host = addrs[0].IP
+	}
+	return host, "http://" + net.JoinHostPort(host, strconv.Itoa(s.cfg.HTTPPort))
+}
+
+// URLs are the addresses viewers use.
+type URLs struct {
+	FLV  string `json:"flv"`
+	RTMP string `json:"rtmp"`
+}
+
+// Publish tells OBS, ffmpeg or a phone where to send a stream.
+type Publish struct {
+	Server string `json:"server"`
+	Key    string `json:"key"`
+	URL    string `json:"url"`
+}
+
+// StreamView is a stream as the API shows it.
+type StreamView struct {
+	engine.StreamStats
+	Publish *Publish `json:"publish,omitempty"` // admins only: the key is a secret
+	URLs    URLs     `json:"urls"`
+}
+
+func (s *Server) view(st *engine.Stream, admin bool, opt engine.StatsOptions) StreamView {
+	host, httpBase := s.Base()
+	rtmpBase := "rtmp://" + net.JoinHostPort(host, strconv.Itoa(s.cfg.RTMPPort)) + "/live"
+	name := st.Name()
+	v := StreamView{
+		StreamStats: st.Stats(opt),
+		URLs: URLs{
+			FLV:  httpBase + "/live/" + name + ".flv",
+			RTMP: rtmpBase + "/" + name,
+		},
+	}
+	if admin {
+		cfg := st.Config()
+		if cfg.Source.Type == "rtmp" {
+			v.Publish = &Publish{Server: rtmpBase, Key: cfg.Key, URL: rtmpBase + "/" + cfg.Key}
+		}
+	} else {
+		v.ViewerList = nil // remote addresses are the teacher's business
+	}
+	return v
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	admin := s.isAdmin(r)
+	out := []StreamView{}
+	for _, st := range s.hub.Streams() {
+		out = append(out, s.view(st, admin, engine.StatsOptions{}))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"streams": out})
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.hub.Get(r.PathValue("name"))
+	if !ok {
+		Error(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", r.PathValue("name")))
+		return
+	}
+	q := r.URL.Query()
+	admin := s.isAdmin(r)
+	writeJSON(w, http.StatusOK, s.view(st, admin, engine.StatsOptions{
+		Viewers: admin, History: q.Get("history") != "",
+	}))
+}
+
+type createRequest struct {
+	Name   string        `json:"name"`
+	Title  string        `json:"title"`
+	Source engine.Source `json:"source"`
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+	var req createRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		Error(w, http.StatusBadRequest, "request body is not a valid stream description: "+err.Error())
+		return
+	}
+	if req.Source.Type == "" {
+		req.Source.Type = "rtmp"
+	}
+	if !slices.Contains(s.cfg.SourceTypes, req.Source.Type) {
+		Error(w, http.StatusBadRequest, fmt.Sprintf("source type %q is not supported (supported: %s)",
+			req.Source.Type, strings.Join(s.cfg.SourceTypes, ", ")))
+		return
+	}
+	st, err := s.hub.Create(engine.StreamConfig{Name: req.Name, Title: req.Title, Source: req.Source})
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.log.Info("stream created", "stream", st.Name(), "source", req.Source.Type)
+	writeJSON(w, http.StatusCreated, s.view(st, true, engine.StatsOptions{}))
+}
+
+// fail maps engine errors to HTTP statuses.
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, engine.ErrInvalid):
+		Error(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, engine.ErrExists):
+		Error(w, http.StatusConflict, err.Error())
+	case errors.Is(err, engine.ErrNotFound):
+		Error(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, engine.ErrLimit):
+		Error(w, http.StatusServiceUnavailable, err.Error())
+	default:
+		s.log.Error("request failed", "err", err)
+		Error(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := s.hub.Delete(name); err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.log.Info("stream deleted", "stream", name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) resetKey(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, err := s.hub.ResetKey(name); err != nil {
+		s.fail(w, err)
+		return
+	}
+	st, ok := s.hub.Get(name)
+	if !ok {
+		Error(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
+		return
+	}
+	s.log.Info("stream key reset", "stream", name)
+	writeJSON(w, http.StatusOK, s.view(st, true, engine.StatsOptions{}))
+}
+
+func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.hub.Stats())
+}
+
+func (s *Server) server(w http.ResponseWriter, _ *http.Request) {
+	_, httpBase := s.Base()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name":         "Chalkcast",
+		"version":      s.cfg.Version,
+		"http_port":    s.cfg.HTTPPort,
+		"rtmp_port":    s.cfg.RTMPPort,
+		"base_url":     httpBase,
+		"addresses":    LANAddresses(),
+		"source_types": s.cfg.SourceTypes,
+	})
+}

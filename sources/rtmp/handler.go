@@ -1,0 +1,297 @@
+package rtmp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	gortmp "github.com/yutopp/go-rtmp"
+	rtmpmsg "github.com/yutopp/go-rtmp/message"
+
+	"chalkcast/engine"
+	"chalkcast/engine/codec"
+	"chalkcast/engine/flv"
+)
+
+// Chunk stream ids for media sent to players (as other servers use).
+const (
+	csAudio = 4
+	csVideo = 6
+)
+
+// handler serves one RTMP connection: either a publisher or a player.
+type handler struct {
+	gortmp.DefaultHandler
+	srv *Server
+	c   *conn
+	log *slog.Logger
+	rc  *gortmp.Conn
+
+	// publishing
+	pub      *engine.Publisher
+	stream   string
+	videoCfg *engine.CodecConfig
+	audioCfg *engine.CodecConfig
+	dropped  int
+
+	// playing
+	play *stopper
+}
+
+func (h *handler) OnServe(c *gortmp.Conn) { h.rc = c }
+
+// OnPublish admits a publisher whose stream name is a stream's key.
+func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetStreamPublish) error {
+	if h.pub != nil || h.play != nil {
+		return errors.New("rtmp: publish on a connection already in use")
+	}
+	key, _, _ := strings.Cut(cmd.PublishingName, "?") // OBS and some CDNs append parameters
+	s, ok := h.srv.hub.ByKey(key)
+	if !ok {
+		// The key itself is a secret: never log it.
+		h.log.Warn("publish refused: wrong or missing stream key")
+		return errors.New("rtmp: wrong stream key")
+	}
+	p, err := s.Publish(engine.SourceInfo{Protocol: "rtmp", Remote: h.c.remote})
+	if err != nil {
+		h.log.Warn("publish refused", "stream", s.Name(), "err", err)
+		return fmt.Errorf("rtmp: publish %s: %w", s.Name(), err)
+	}
+	h.pub, h.stream = p, s.Name()
+	h.log = h.log.With("stream", s.Name())
+	h.c.readTimeout.Store(int64(h.srv.cfg.ReadTimeout))
+	h.log.Info("publisher connected")
+	return nil
+}
+
+// readBody copies a message payload: go-rtmp recycles its buffers, while
+// packets are shared by readers for as long as they need them.
+func readBody(r io.Reader) ([]byte, error) {
+	if b, ok := r.(*bytes.Buffer); ok {
+		return bytes.Clone(b.Bytes()), nil
+	}
+	return io.ReadAll(r)
+}
+
+func (h *handler) publisher() (*engine.Publisher, error) {
+	if h.pub == nil {
+		return nil, errors.New("rtmp: media before publish")
+	}
+	if h.pub.Closed() {
+		return nil, errors.New("rtmp: publishing session ended (the key was reset or the stream deleted)")
+	}
+	return h.pub, nil
+}
+
+func (h *handler) OnVideo(ts uint32, payload io.Reader) error {
+	p, err := h.publisher()
+	if err != nil {
+		return err
+	}
+	b, err := readBody(payload)
+	if err != nil {
+		return fmt.Errorf("rtmp: read video: %w", err)
+	}
+	v, err := flv.ParseVideo(b)
+	if err != nil {
+		return fmt.Errorf("rtmp: stream %s: %w", h.stream, err)
+	}
+	switch {
+	case v.SeqHeader:
+		cfg, err := videoConfig(v)
+		if err != nil {
+			return fmt.Errorf("rtmp: stream %s: video sequence header: %w", h.stream, err)
+		}
+		if !cfg.Equal(h.videoCfg) {
+			h.videoCfg = cfg
+			h.log.Info("video", "codec", cfg.Codec, "width", cfg.Width, "height", cfg.Height, "profile", cfg.Profile)
+		}
+		return nil
+	case v.SeqEnd || len(v.Data) == 0:
+		return nil
+	case h.videoCfg == nil || h.videoCfg.Codec != v.Codec:
+		h.dropped++ // frames before their sequence header cannot be decoded
+		return nil
+	}
+	dts := ms(ts)
+	p.WritePacket(&engine.Packet{
+		Track: engine.TrackVideo, Codec: v.Codec, DTS: dts, PTS: dts + v.CTS,
+		Keyframe: v.Keyframe, Payload: v.Data, Config: h.videoCfg,
+	})
+	return nil
+}
+
+func videoConfig(v flv.VideoBody) (*engine.CodecConfig, error) {
+	rec := v.Data // readBody copied the message, so the record may be kept
+	if v.Codec == engine.CodecH265 {
+		return codec.H265Config(rec)
+	}
+	// Packets are stored with 4-byte NAL lengths, as every encoder sends.
+	if len(rec) > 4 && rec[4]&3 != 3 {
+		return nil, fmt.Errorf("NAL length size %d is not supported (want 4)", rec[4]&3+1)
+	}
+	return codec.H264Config(rec)
+}
+
+func (h *handler) OnAudio(ts uint32, payload io.Reader) error {
+	p, err := h.publisher()
+	if err != nil {
+		return err
+	}
+	b, err := readBody(payload)
+	if err != nil {
+		return fmt.Errorf("rtmp: read audio: %w", err)
+	}
+	a, err := flv.ParseAudio(b)
+	if err != nil {
+		return fmt.Errorf("rtmp: stream %s: %w", h.stream, err)
+	}
+	if a.SeqHeader {
+		cfg, err := codec.AACConfig(a.Data)
+		if err != nil {
+			return fmt.Errorf("rtmp: stream %s: audio sequence header: %w", h.stream, err)
+		}
+		if !cfg.Equal(h.audioCfg) {
+			h.audioCfg = cfg
+			h.log.Info("audio", "codec", cfg.Codec, "rate", cfg.SampleRate, "channels", cfg.Channels)
+		}
+		return nil
+	}
+	if a.Codec != engine.CodecAAC && (h.audioCfg == nil || h.audioCfg.Codec != a.Codec) {
+		h.audioCfg = &engine.CodecConfig{Codec: a.Codec, SampleRate: 8000, Channels: a.Channels}
+	}
+	if h.audioCfg == nil || len(a.Data) == 0 {
+		h.dropped++
+		return nil
+	}
+	dts := ms(ts)
+	p.WritePacket(&engine.Packet{
+		Track: engine.TrackAudio, Codec: a.Codec, DTS: dts, PTS: dts,
+		Keyframe: true, Payload: a.Data, Config: h.audioCfg,
+	})
+	return nil
+}
+
+// OnPlay admits a player of a stream by its public name.
+func (h *handler) OnPlay(sctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetStreamPlay) error {
+	if h.pub != nil || h.play != nil {
+		return errors.New("rtmp: play on a connection already in use")
+	}
+	name, _, _ := strings.Cut(cmd.StreamName, "?")
+	s, ok := h.srv.hub.Get(name)
+	if !ok {
+		h.log.Info("play refused: no such stream", "stream", name)
+		return fmt.Errorf("rtmp: play %s: %w", name, engine.ErrNotFound)
+	}
+	v, err := s.Join(engine.ViewerInfo{Protocol: "rtmp", Remote: h.c.remote})
+	if err != nil {
+		h.log.Warn("play refused", "stream", name, "err", err)
+		return fmt.Errorf("rtmp: play %s: %w", name, err)
+	}
+	rd, err := s.NewReader(v)
+	if err != nil {
+		v.Leave()
+		return fmt.Errorf("rtmp: play %s: %w", name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.play = &stopper{cancel: cancel, done: make(chan struct{})}
+	h.log = h.log.With("stream", name)
+	go func() {
+		defer close(h.play.done)
+		defer v.Leave()
+		defer rd.Close()
+		err := h.sendMedia(ctx, rd, v, sctx.StreamID)
+		if ctx.Err() == nil {
+			// The stream ended or the player stalled: close the socket so
+			// the connection's read loop ends and OnClose runs.
+			h.log.Info("player done", "reason", err)
+			h.c.Conn.Close()
+		}
+	}()
+	return nil
+}
+
+// sendMedia writes the stream to a player, starting with the codec
+// configurations and sending new ones whenever they change.
+func (h *handler) sendMedia(ctx context.Context, rd *engine.Reader, v *engine.Viewer, streamID uint32) error {
+	var sentVideo, sentAudio *engine.CodecConfig
+	var batch []*engine.Packet
+	for {
+		var err error
+		batch, err = rd.Next(ctx, batch[:0])
+		for _, p := range batch {
+			if !flv.Carries(p.Codec) {
+				continue
+			}
+			sent := &sentAudio
+			if p.Track == engine.TrackVideo {
+				sent = &sentVideo
+			}
+			if !p.Config.Equal(*sent) {
+				if err := h.writeConfig(ctx, p, streamID, v); err != nil {
+					return err
+				}
+				*sent = p.Config
+			}
+			if err := h.write(ctx, p.Track, uint32(p.DTS.Milliseconds()), streamID, v, flv.BodyPrefix(p), p.Payload); err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (h *handler) writeConfig(ctx context.Context, p *engine.Packet, streamID uint32, v *engine.Viewer) error {
+	var body []byte
+	if p.Track == engine.TrackVideo {
+		body = flv.VideoHeaderBody(p.Config)
+	} else {
+		body = flv.AudioHeaderBody(p.Config)
+	}
+	if body == nil {
+		return nil
+	}
+	return h.write(ctx, p.Track, uint32(p.DTS.Milliseconds()), streamID, v, body)
+}
+
+func (h *handler) write(ctx context.Context, t engine.Track, ts, streamID uint32, v *engine.Viewer, parts ...[]byte) error {
+	readers := make([]io.Reader, len(parts))
+	n := 0
+	for i, p := range parts {
+		readers[i] = bytes.NewReader(p)
+		n += len(p)
+	}
+	var msg rtmpmsg.Message
+	cs := csVideo
+	if t == engine.TrackVideo {
+		msg = &rtmpmsg.VideoMessage{Payload: io.MultiReader(readers...)}
+	} else {
+		msg = &rtmpmsg.AudioMessage{Payload: io.MultiReader(readers...)}
+		cs = csAudio
+	}
+	if err := h.rc.Write(ctx, cs, ts, &gortmp.ChunkMessage{StreamID: streamID, Message: msg}); err != nil {
+		return fmt.Errorf("rtmp: write to player: %w", err)
+	}
+	v.AddBytes(n)
+	return nil
+}
+
+func (h *handler) OnClose() {
+	if h.pub != nil {
+		h.pub.Close(nil)
+		h.log.Info("publisher left", "dropped_before_config", h.dropped)
+	}
+	if h.play != nil {
+		h.play.stop()
+	}
+	h.srv.untrack(h.c)
+}
+
+func ms(ts uint32) time.Duration { return time.Duration(ts) * time.Millisecond }

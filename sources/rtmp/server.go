@@ -1,0 +1,163 @@
+// Package rtmp is Chalkcast's RTMP server: OBS, ffmpeg and WeChat's
+// live-pusher publish into a stream with its secret key as the RTMP stream
+// name (rtmp://HOST:1935/live/<key>), and RTMP players read a stream by its
+// public name (rtmp://HOST:1935/live/<name>). Publishing is this package's
+// purpose; playing lives here too because RTMP clients expect both on the
+// same port and connection handshake.
+package rtmp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	gortmp "github.com/yutopp/go-rtmp"
+
+	"chalkcast/engine"
+)
+
+// Config configures the server. Zero fields take the stated defaults.
+type Config struct {
+	// ReadTimeout ends a publisher that sends nothing for this long.
+	// Default 15 s.
+	ReadTimeout time.Duration
+	// WriteTimeout ends a player whose socket accepts nothing for this
+	// long. Default 15 s.
+	WriteTimeout time.Duration
+}
+
+// Server accepts RTMP connections for a hub.
+type Server struct {
+	hub *engine.Hub
+	cfg Config
+	log *slog.Logger
+	srv *gortmp.Server
+	ln  net.Listener
+
+	mu     sync.Mutex
+	conns  map[*conn]struct{}
+	closed bool
+	wg     sync.WaitGroup // one per connection, from OnConnect to OnClose
+	served chan struct{}
+}
+
+// New returns a server for hub; call Serve, then Close.
+func New(hub *engine.Hub, cfg Config, log *slog.Logger) *Server {
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 15 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 15 * time.Second
+	}
+	s := &Server{hub: hub, cfg: cfg, log: log.With("component", "rtmp"), conns: map[*conn]struct{}{}, served: make(chan struct{})}
+	quiet := logrus.New()
+	quiet.Out = io.Discard
+	s.srv = gortmp.NewServer(&gortmp.ServerConfig{
+		OnConnect: func(nc net.Conn) (io.ReadWriteCloser, *gortmp.ConnConfig) {
+			c := &conn{Conn: nc, srv: s, remote: nc.RemoteAddr().String()}
+			c.writeTimeout = cfg.WriteTimeout
+			s.track(c)
+			return c, &gortmp.ConnConfig{
+				Handler: &handler{srv: s, c: c, log: s.log.With("remote", c.remote)},
+				ControlState: gortmp.StreamControlStateConfig{
+					DefaultBandwidthWindowSize: 6 * 1024 * 1024 / 8,
+					MaxMessageSize:             16 << 20,
+				},
+				Logger: quiet,
+			}
+		},
+	})
+	return s
+}
+
+// Serve accepts connections on ln until Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	defer close(s.served)
+	err := s.srv.Serve(ln)
+	if errors.Is(err, gortmp.ErrClosed) {
+		return nil
+	}
+	return fmt.Errorf("rtmp: serve: %w", err)
+}
+
+// Close stops accepting, ends every connection and waits for their
+// handlers to finish.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	started := s.ln != nil
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	err := s.srv.Close()
+	for _, c := range conns {
+		c.Conn.Close()
+	}
+	s.wg.Wait()
+	if started {
+		<-s.served
+	}
+	return err
+}
+
+func (s *Server) track(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wg.Add(1)
+	s.conns[c] = struct{}{}
+	if s.closed {
+		c.Conn.Close()
+	}
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// conn bounds how long a read or a write may block, so that a vanished
+// publisher ends its session and a stalled player frees its slot.
+type conn struct {
+	net.Conn
+	srv          *Server
+	remote       string
+	readTimeout  atomic.Int64 // 0 until the client publishes
+	writeTimeout time.Duration
+}
+
+func (c *conn) Read(b []byte) (int, error) {
+	if t := c.readTimeout.Load(); t > 0 {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(time.Duration(t)))
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *conn) Write(b []byte) (int, error) {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	return c.Conn.Write(b)
+}
+
+// stopper is the part of a play session that OnClose must end and wait for.
+type stopper struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (st *stopper) stop() {
+	st.cancel()
+	<-st.done
+}
