@@ -137,15 +137,16 @@ func (s *Stream) Stats(opt StatsOptions) StreamStats {
 func (s *Stream) sample(now time.Time) {
 	c := &s.c
 	in, frames := c.bytesIn.Load(), c.videoFrames.Load()
-	if !c.prevAt.IsZero() {
-		if dt := now.Sub(c.prevAt).Seconds(); dt > 0 {
-			c.bitrate.Store(uint64(float64(in-c.prevIn) * 8 / dt))
-			c.fps.Store(uint64(float64(frames-c.prevFrames) * 1000 / dt))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.prevAt.IsZero() {
+		if dt := now.Sub(s.prevAt).Seconds(); dt > 0 {
+			c.bitrate.Store(uint64(float64(in-s.prevIn) * 8 / dt))
+			c.fps.Store(uint64(float64(frames-s.prevFrames) * 1000 / dt))
 		}
 	}
-	c.prevIn, c.prevFrames, c.prevAt = in, frames, now
+	s.prevIn, s.prevFrames, s.prevAt = in, frames, now
 
-	s.mu.Lock()
 	smp := Sample{Time: now, Viewers: len(s.viewers)}
 	if s.state != StateIdle {
 		smp.BitrateKbps = float64(c.bitrate.Load()) / 1000
@@ -156,5 +157,4 @@ func (s *Stream) sample(now time.Time) {
 		s.history[s.histPos] = smp
 		s.histPos = (s.histPos + 1) % len(s.history)
 	}
-	s.mu.Unlock()
 }

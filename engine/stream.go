@@ -47,6 +47,9 @@ type Stream struct {
 	peak       int
 	history    []Sample // ring of StatsHistory samples, oldest at histPos
 	histPos    int
+	prevIn     uint64 // counters at the previous sample
+	prevFrames uint64
+	prevAt     time.Time
 
 	c counters
 }
@@ -61,9 +64,6 @@ type counters struct {
 	skips                  atomic.Uint64
 	// last one-second sample, for cheap reads
 	bitrate, fps atomic.Uint64 // bits/s, millifps
-	prevIn       uint64
-	prevFrames   uint64
-	prevAt       time.Time
 }
 
 func newStream(h *Hub, cfg StreamConfig) *Stream {
@@ -186,6 +186,17 @@ func (p *Publisher) WritePacket(pkt *Packet) {
 		}
 	}
 	p.ring.append(pkt, now)
+}
+
+// SetConfig announces a track's codec configuration as soon as the source
+// knows it (for example from a sequence header), so that viewers joining
+// before the first packet already know which tracks the stream has.
+func (p *Publisher) SetConfig(t Track, cfg *CodecConfig) {
+	if t == TrackVideo {
+		p.s.c.videoCfg.Store(cfg)
+	} else {
+		p.s.c.audioCfg.Store(cfg)
+	}
 }
 
 // Close ends the publishing session. With a nil reason the publisher left

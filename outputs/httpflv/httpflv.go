@@ -84,6 +84,17 @@ func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail
 		fail(w, http.StatusNotFound, err.Error())
 		return
 	}
+	// Answer only once there is something to send: the FLV header must
+	// say which tracks follow, and a stream that ends first gets a 404.
+	first, err := rd.Next(r.Context(), nil)
+	if err != nil {
+		rd.Close()
+		v.Leave()
+		if errors.Is(err, io.EOF) {
+			fail(w, http.StatusNotFound, fmt.Sprintf("stream %s ended", name))
+		}
+		return
+	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		rd.Close()
@@ -94,7 +105,7 @@ func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail
 	o.wg.Add(1)
 	defer o.wg.Done()
 	vw := &viewer{o: o, conn: conn, v: v, rd: rd, chunked: r.ProtoAtLeast(1, 1)}
-	vw.run(brw.Reader)
+	vw.run(brw.Reader, first)
 }
 
 type viewer struct {
@@ -113,7 +124,7 @@ const responseHead = "Content-Type: video/x-flv\r\n" +
 	"Access-Control-Expose-Headers: Content-Type\r\n" +
 	"X-Content-Type-Options: nosniff\r\n"
 
-func (vw *viewer) run(br *bufio.Reader) {
+func (vw *viewer) run(br *bufio.Reader, first []*engine.Packet) {
 	ctx, cancel := context.WithCancel(vw.o.ctx)
 	var readDone sync.WaitGroup
 	readDone.Add(1)
@@ -125,7 +136,7 @@ func (vw *viewer) run(br *bufio.Reader) {
 		defer cancel()
 		_, _ = io.Copy(io.Discard, br)
 	}()
-	err := vw.stream(ctx)
+	err := vw.stream(ctx, first)
 	cancel()
 	if vw.chunked && !isNetErr(err) {
 		vw.conn.SetWriteDeadline(time.Now().Add(time.Second))
@@ -142,23 +153,19 @@ func isNetErr(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, net.ErrClosed)
 }
 
-func (vw *viewer) stream(ctx context.Context) error {
+func (vw *viewer) stream(ctx context.Context, batch []*engine.Packet) error {
 	video, audio := vw.v.Stream().Configs()
-	head := "HTTP/1.1 200 OK\r\n" + responseHead
-	if vw.chunked {
-		head += "Transfer-Encoding: chunked\r\n\r\n"
-	} else {
+	head := "HTTP/1.1 200 OK\r\n" + responseHead + "Transfer-Encoding: chunked\r\n\r\n"
+	if !vw.chunked {
 		head = "HTTP/1.0 200 OK\r\n" + responseHead + "Connection: close\r\n\r\n"
 	}
 	if err := vw.write([]byte(head), flv.Header(video != nil, audio != nil)); err != nil {
 		return err
 	}
 	var sentVideo, sentAudio *engine.CodecConfig
-	var batch []*engine.Packet
+	var parts [][]byte
 	for {
-		var err error
-		batch, err = vw.rd.Next(ctx, batch[:0])
-		var parts [][]byte
+		parts = parts[:0]
 		for _, p := range batch {
 			if !flv.Carries(p.Codec) {
 				continue
@@ -176,12 +183,13 @@ func (vw *viewer) stream(ctx context.Context) error {
 			parts = append(parts, p.Wire(flvTag{}, flv.PacketTag))
 		}
 		if len(parts) > 0 {
-			if werr := vw.write(nil, parts...); werr != nil {
-				return werr
+			if err := vw.write(nil, parts...); err != nil {
+				return err
 			}
 		}
-		if err != nil {
-			return err
+		var err error
+		if batch, err = vw.rd.Next(ctx, batch[:0]); err != nil {
+			return err // Next returns no packets with an error
 		}
 	}
 }

@@ -109,6 +109,7 @@ func (h *handler) OnVideo(ts uint32, payload io.Reader) error {
 		}
 		if !cfg.Equal(h.videoCfg) {
 			h.videoCfg = cfg
+			p.SetConfig(engine.TrackVideo, cfg)
 			h.log.Info("video", "codec", cfg.Codec, "width", cfg.Width, "height", cfg.Height, "profile", cfg.Profile)
 		}
 		return nil
@@ -158,6 +159,7 @@ func (h *handler) OnAudio(ts uint32, payload io.Reader) error {
 		}
 		if !cfg.Equal(h.audioCfg) {
 			h.audioCfg = cfg
+			p.SetConfig(engine.TrackAudio, cfg)
 			h.log.Info("audio", "codec", cfg.Codec, "rate", cfg.SampleRate, "channels", cfg.Channels)
 		}
 		return nil
