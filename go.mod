@@ -1,16 +1,18 @@
 module chalkcast
 
-go 1.26.8
+go 1.24.0
 
 require (
-	github.com/bluenviron/mediacommon/v2 v2.5.1 // indirect
+	github.com/bluenviron/mediacommon/v2 v2.5.1
+	github.com/sirupsen/logrus v1.7.0
+	github.com/yutopp/go-rtmp v0.0.7
+)
+
+require (
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-multierror v1.1.0 // indirect
 	github.com/mitchellh/mapstructure v1.4.1 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
-	github.com/sirupsen/logrus v1.7.0 // indirect
 	github.com/yutopp/go-amf0 v0.1.0 // indirect
-	github.com/yutopp/go-flv v0.3.1 // indirect
-	github.com/yutopp/go-rtmp v0.0.7 // indirect
 	golang.org/x/sys v0.3.0 // indirect
 )

@@ -4,6 +4,7 @@
 //
 //	chalkcast            start Chalkcast (the studio window once it lands)
 //	chalkcast serve      headless server, for servers, tests and benchmarks
+//	                     (also: chalkcast --headless)
 package main
 
 import (
@@ -87,7 +88,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	name := "serve"
 	if len(args) > 0 {
 		switch args[0] {
-		case "serve":
+		case "serve", "--headless", "-headless":
 			args = args[1:]
 		case "--version", "-version", "version":
 			fmt.Fprintln(stdout, "chalkcast", version)

@@ -175,18 +175,16 @@ func Header(video, audio bool) []byte {
 	return []byte{'F', 'L', 'V', 1, flags, 0, 0, 0, 9, 0, 0, 0, 0}
 }
 
-// appendTag writes a whole tag (header, body from parts, PreviousTagSize).
-func appendTag(dst []byte, typ byte, ts uint32, parts ...[]byte) []byte {
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	dst = append(dst, typ, byte(n>>16), byte(n>>8), byte(n),
+// appendTagHeader writes the 11-byte header of a tag with an n-byte body.
+func appendTagHeader(dst []byte, typ byte, n int, ts uint32) []byte {
+	return append(dst, typ, byte(n>>16), byte(n>>8), byte(n),
 		byte(ts>>16), byte(ts>>8), byte(ts), byte(ts>>24), 0, 0, 0)
-	for _, p := range parts {
-		dst = append(dst, p...)
-	}
-	return binary.BigEndian.AppendUint32(dst, uint32(n+11))
+}
+
+// appendTag writes a whole tag (header, body, PreviousTagSize).
+func appendTag(dst []byte, typ byte, ts uint32, body []byte) []byte {
+	dst = append(appendTagHeader(dst, typ, len(body), ts), body...)
+	return binary.BigEndian.AppendUint32(dst, uint32(len(body)+11))
 }
 
 // VideoHeaderBody is the body of the sequence-header tag for cfg.
@@ -256,6 +254,20 @@ func BodyPrefix(p *engine.Packet) []byte {
 // PacketTag is the whole FLV tag (with its PreviousTagSize) for p, or nil
 // for a codec FLV cannot carry.
 func PacketTag(p *engine.Packet) []byte {
+	frame := PacketFrame(p)
+	if frame == nil {
+		return nil
+	}
+	n := len(frame) - 4
+	out := make([]byte, 0, len(frame)+len(p.Payload))
+	return append(append(append(out, frame[:n]...), p.Payload...), frame[n:]...)
+}
+
+// PacketFrame is what surrounds p's payload in its FLV tag: the tag header
+// and body prefix, then the 4-byte PreviousTagSize. Writers send
+// frame[:len-4], p.Payload, frame[len-4:] so that the payload is never
+// copied. It is nil for a codec FLV cannot carry.
+func PacketFrame(p *engine.Packet) []byte {
 	prefix := BodyPrefix(p)
 	if prefix == nil {
 		return nil
@@ -264,7 +276,10 @@ func PacketTag(p *engine.Packet) []byte {
 	if p.Track == engine.TrackVideo {
 		typ = TagVideo
 	}
-	return appendTag(make([]byte, 0, 15+len(prefix)+len(p.Payload)), typ, ms(p.DTS), prefix, p.Payload)
+	n := len(prefix) + len(p.Payload)
+	b := appendTagHeader(make([]byte, 0, 15+len(prefix)), typ, n, ms(p.DTS))
+	b = append(b, prefix...)
+	return binary.BigEndian.AppendUint32(b, uint32(n+11))
 }
 
 // Carries reports whether FLV can carry packets of codec c.

@@ -58,7 +58,7 @@ func (o *Output) Close() {
 	o.wg.Wait()
 }
 
-// flvTag is the key of FLV tags in engine.Packet.Wire.
+// flvTag is the key of FLV tag frames in engine.Packet.Wire.
 type flvTag struct{}
 
 // ErrorWriter writes a JSON error reply; the web package supplies it so
@@ -116,6 +116,11 @@ type viewer struct {
 	chunked bool
 	bufs    net.Buffers
 	head    []byte
+	// deadline is the write deadline set on conn; it is moved forward only
+	// when less than half of WriteTimeout is left, which bounds a stalled
+	// write between WriteTimeout/2 and WriteTimeout without a timer update
+	// on every write.
+	deadline time.Time
 }
 
 const responseHead = "Content-Type: video/x-flv\r\n" +
@@ -180,7 +185,10 @@ func (vw *viewer) stream(ctx context.Context, batch []*engine.Packet) error {
 				}
 			}
 			*sent = p.Config
-			parts = append(parts, p.Wire(flvTag{}, flv.PacketTag))
+			// The tag's header is built once for all viewers; the payload
+			// is the source's own buffer, never copied.
+			f := p.Wire(flvTag{}, flv.PacketFrame)
+			parts = append(parts, f[:len(f)-4], p.Payload, f[len(f)-4:])
 		}
 		if len(parts) > 0 {
 			if err := vw.write(nil, parts...); err != nil {
@@ -214,7 +222,10 @@ func (vw *viewer) write(prefix []byte, parts ...[]byte) error {
 	if vw.chunked {
 		vw.bufs = append(vw.bufs, crlf)
 	}
-	_ = vw.conn.SetWriteDeadline(time.Now().Add(vw.o.cfg.WriteTimeout))
+	if now := time.Now(); vw.deadline.Sub(now) < vw.o.cfg.WriteTimeout/2 {
+		vw.deadline = now.Add(vw.o.cfg.WriteTimeout)
+		_ = vw.conn.SetWriteDeadline(vw.deadline)
+	}
 	bufs := vw.bufs // WriteTo consumes its receiver
 	if _, err := bufs.WriteTo(vw.conn); err != nil {
 		return err

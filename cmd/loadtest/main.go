@@ -1,0 +1,493 @@
+// Command loadtest measures Chalkcast's HTTP-FLV fan-out: it starts the
+// chalkcast binary on loopback, publishes a real H.264 + AAC clip into it
+// over RTMP at real-time pace, opens N HTTP-FLV viewers from this separate
+// process, and reports the server's CPU and memory, the latency it adds to
+// every video frame, and how long a new viewer waits for its first
+// keyframe.
+//
+//	go build -o /tmp/chalkcast . && go run ./cmd/loadtest -bin /tmp/chalkcast -steps 100,500,1000
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	gortmp "github.com/yutopp/go-rtmp"
+	rtmpmsg "github.com/yutopp/go-rtmp/message"
+
+	"chalkcast/engine/flv"
+)
+
+type config struct {
+	bin       string
+	clip      string
+	steps     []int
+	settle    time.Duration
+	warmup    time.Duration
+	hold      time.Duration
+	joins     int
+	httpAddr  string
+	rtmpAddr  string
+	dialRate  int
+	bitrateKb int
+}
+
+func main() {
+	var c config
+	var steps string
+	flag.StringVar(&c.bin, "bin", "", "chalkcast binary to measure (required)")
+	flag.StringVar(&c.clip, "clip", "", "FLV clip (H.264 + AAC) to publish; default: made with ffmpeg")
+	flag.StringVar(&steps, "steps", "100,500,1000", "viewer counts to measure, in order")
+	flag.DurationVar(&c.settle, "settle", 3*time.Second, "wait after the viewers of a step connect")
+	flag.DurationVar(&c.warmup, "warmup", 16*time.Second, "publish this long before the zero-viewer baseline, so the server's ring is full")
+	flag.DurationVar(&c.hold, "hold", 15*time.Second, "measuring window per step")
+	flag.IntVar(&c.joins, "joins", 40, "new viewers timed to their first keyframe per step")
+	flag.StringVar(&c.httpAddr, "http", "127.0.0.1:18080", "server HTTP address")
+	flag.StringVar(&c.rtmpAddr, "rtmp", "127.0.0.1:11935", "server RTMP address")
+	flag.IntVar(&c.dialRate, "dial-rate", 500, "new viewer connections per second while ramping up")
+	flag.IntVar(&c.bitrateKb, "video-kbps", 2500, "video bitrate of the generated clip")
+	flag.Parse()
+	for _, s := range strings.Split(steps, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 0 {
+			fatal(fmt.Errorf("bad -steps %q", steps))
+		}
+		c.steps = append(c.steps, n)
+	}
+	if c.bin == "" {
+		fatal(errors.New("-bin is required"))
+	}
+	if err := run(c); err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "loadtest:", err)
+	os.Exit(1)
+}
+
+type tag struct {
+	typ  byte
+	ts   uint32
+	body []byte
+}
+
+func makeClip(kbps int) (string, error) {
+	dir, err := os.MkdirTemp("", "chalkcast-load-")
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "clip.flv")
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
+		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+		"-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "60", "-bf", "0",
+		"-b:v", fmt.Sprintf("%dk", kbps), "-maxrate", fmt.Sprintf("%dk", kbps), "-bufsize", fmt.Sprintf("%dk", kbps),
+		"-x264-params", "nal-hrd=cbr", "-c:a", "aac", "-b:a", "128k", "-f", "flv", out)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("ffmpeg: make clip: %w", err)
+	}
+	return out, nil
+}
+
+func loadClip(path string) ([]tag, time.Duration, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer f.Close()
+	r := flv.NewReader(f)
+	if _, err := r.ReadHeader(); err != nil {
+		return nil, 0, 0, err
+	}
+	var tags []tag
+	var bytes int64
+	for {
+		t, err := r.ReadTag()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if t.Type == flv.TagScript {
+			continue
+		}
+		tags = append(tags, tag{t.Type, t.Timestamp, t.Body})
+		bytes += int64(len(t.Body))
+	}
+	if len(tags) < 2 {
+		return nil, 0, 0, errors.New("clip has no media")
+	}
+	dur := time.Duration(tags[len(tags)-1].ts-tags[0].ts)*time.Millisecond + 33*time.Millisecond
+	return tags, dur, bytes, nil
+}
+
+// sendTimes maps a video timestamp (ms) to when the publisher sent it.
+type sendTimes struct {
+	mu sync.RWMutex
+	m  map[uint32]time.Time
+}
+
+func (s *sendTimes) put(ts uint32, t time.Time) {
+	s.mu.Lock()
+	s.m[ts] = t
+	if ts > 20000 {
+		delete(s.m, ts-20000) // keep the map small; old frames are long delivered
+	}
+	s.mu.Unlock()
+}
+
+func (s *sendTimes) get(ts uint32) (time.Time, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.m[ts]
+	return t, ok
+}
+
+// publish sends the clip in a loop at real-time pace. The server rebases
+// timestamps to start at 0, so the clip's first tag is sent as 0.
+func publish(ctx context.Context, addr, key string, tags []tag, dur time.Duration, st *sendTimes) error {
+	cc, err := gortmp.Dial("rtmp", addr, &gortmp.ConnConfig{})
+	if err != nil {
+		return fmt.Errorf("rtmp dial: %w", err)
+	}
+	defer cc.Close()
+	if err := cc.Connect(&rtmpmsg.NetConnectionConnect{Command: rtmpmsg.NetConnectionConnectCommand{App: "live"}}); err != nil {
+		return fmt.Errorf("rtmp connect: %w", err)
+	}
+	stream, err := cc.CreateStream(nil, 128)
+	if err != nil {
+		return fmt.Errorf("rtmp create stream: %w", err)
+	}
+	if err := stream.Publish(&rtmpmsg.NetStreamPublish{PublishingName: key, PublishingType: "live"}); err != nil {
+		return fmt.Errorf("rtmp publish: %w", err)
+	}
+	start := time.Now()
+	base := tags[0].ts
+	for loop := 0; ; loop++ {
+		for i, t := range tags {
+			isHeader := len(t.body) > 1 && t.body[1] == 0 && (t.body[0]&0x0f == 7 || t.body[0]>>4 == 10)
+			if loop > 0 && isHeader {
+				continue
+			}
+			ts := t.ts - base + uint32(loop)*uint32(dur/time.Millisecond)
+			if i > 0 || loop > 0 {
+				wait := time.Until(start.Add(time.Duration(ts) * time.Millisecond))
+				if wait > 0 {
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-time.After(wait):
+					}
+				}
+			}
+			var msg rtmpmsg.Message
+			cs := 6
+			if t.typ == flv.TagVideo {
+				msg = &rtmpmsg.VideoMessage{Payload: bytes.NewReader(t.body)}
+				if !isHeader {
+					st.put(ts, time.Now())
+				}
+			} else {
+				msg = &rtmpmsg.AudioMessage{Payload: bytes.NewReader(t.body)}
+				cs = 4
+			}
+			if err := stream.Write(cs, ts, msg); err != nil {
+				return fmt.Errorf("rtmp write: %w", err)
+			}
+		}
+	}
+}
+
+// viewer is one HTTP-FLV client.
+type viewer struct {
+	frames    atomic.Int64
+	bytes     atomic.Int64
+	latencies []time.Duration // appended by the viewer goroutine while measuring
+	mu        sync.Mutex
+}
+
+// watch reads FLV from the server; with firstKey it returns as soon as
+// the first video keyframe has arrived, giving the time that took.
+func watch(ctx context.Context, addr, name string, v *viewer, st *sendTimes, measuring *atomic.Bool, firstKey bool) (time.Duration, error) {
+	start := time.Now()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	fmt.Fprintf(c, "GET /live/%s.flv HTTP/1.1\r\nHost: %s\r\nUser-Agent: chalkcast-loadtest\r\n\r\n", name, addr)
+	br := bufio.NewReaderSize(c, 64<<10)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return 0, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	body := bufio.NewReaderSize(resp.Body, 64<<10)
+	if _, err := body.Discard(13); err != nil {
+		return 0, err
+	}
+	var h [13]byte
+	for {
+		if _, err := io.ReadFull(body, h[:11]); err != nil {
+			return 0, err
+		}
+		size := int(h[1])<<16 | int(h[2])<<8 | int(h[3])
+		ts := uint32(h[7])<<24 | uint32(h[4])<<16 | uint32(h[5])<<8 | uint32(h[6])
+		if h[0] == flv.TagVideo && size >= 2 {
+			if _, err := io.ReadFull(body, h[11:13]); err != nil {
+				return 0, err
+			}
+			size -= 2
+			if h[12] == 1 { // a coded frame, not a sequence header
+				now := time.Now()
+				if firstKey && h[11]>>4 == 1 {
+					return now.Sub(start), nil
+				}
+				if v != nil {
+					v.frames.Add(1)
+					if measuring.Load() {
+						if sent, ok := st.get(ts); ok {
+							v.mu.Lock()
+							v.latencies = append(v.latencies, now.Sub(sent))
+							v.mu.Unlock()
+						}
+					}
+				}
+			}
+		}
+		if _, err := body.Discard(size + 4); err != nil {
+			return 0, err
+		}
+		if v != nil {
+			v.bytes.Add(int64(size + 15))
+		}
+	}
+}
+
+// procStat returns a process's CPU time (user + system) and resident memory.
+func procStat(pid int) (cpu time.Duration, rss int64, err error) {
+	cpu, _, rss, err = procStatSplit(pid)
+	return cpu, rss, err
+}
+
+func procStatSplit(pid int) (cpu, sys time.Duration, rss int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	stt, _ := strconv.ParseInt(f[12], 10, 64)
+	pages, _ := strconv.ParseInt(f[21], 10, 64)
+	const hz = 100 // USER_HZ on Linux
+	return time.Duration(ut+stt) * time.Second / hz, time.Duration(stt) * time.Second / hz, pages * int64(os.Getpagesize()), nil
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	return d[min(len(d)-1, int(float64(len(d))*p))]
+}
+
+func run(c config) error {
+	if c.clip == "" {
+		fmt.Fprintln(os.Stderr, "making a 30 s 720p30 H.264 + AAC clip with ffmpeg...")
+		var err error
+		if c.clip, err = makeClip(c.bitrateKb); err != nil {
+			return err
+		}
+		defer os.RemoveAll(filepath.Dir(c.clip))
+	}
+	tags, dur, clipBytes, err := loadClip(c.clip)
+	if err != nil {
+		return fmt.Errorf("clip %s: %w", c.clip, err)
+	}
+	streamKbps := float64(clipBytes) * 8 / dur.Seconds() / 1000
+
+	data, err := os.MkdirTemp("", "chalkcast-load-data-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(data)
+	srv := exec.Command(c.bin, "serve", "--http", c.httpAddr, "--rtmp", c.rtmpAddr, "--data", data,
+		"--log-level", "warn", "--max-viewers", "100000", "--max-viewers-per-stream", "100000")
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return fmt.Errorf("start server: %w", err)
+	}
+	defer func() {
+		_ = srv.Process.Signal(syscall.SIGTERM)
+		_ = srv.Wait()
+	}()
+	pid := srv.Process.Pid
+	api := "http://" + c.httpAddr + "/api/v1"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(api + "/server")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("server did not answer: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := http.Post(api+"/streams", "application/json", strings.NewReader(`{"name":"load"}`))
+	if err != nil {
+		return err
+	}
+	var created struct {
+		Publish struct{ Key string } `json:"publish"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if err != nil || created.Publish.Key == "" {
+		return fmt.Errorf("create stream: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := &sendTimes{m: map[uint32]time.Time{}}
+	pubErr := make(chan error, 1)
+	go func() { pubErr <- publish(ctx, c.rtmpAddr, created.Publish.Key, tags, dur, st) }()
+	time.Sleep(c.warmup)
+	_, baseRSS, err := procStat(pid)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("stream: %.0f kbit/s H.264 + AAC (%s), server pid %d, baseline RSS %.1f MiB\n\n",
+		streamKbps, filepath.Base(c.clip), pid, float64(baseRSS)/(1<<20))
+	fmt.Println("viewers  served  server-CPU  (kernel)  CPU-ms/Mbit  RSS-MiB  KiB/viewer  lat-p50  lat-p95  lat-p99  first-key-p50  first-key-p95  loadgen-CPU  delivered-Mbit/s")
+
+	var measuring atomic.Bool
+	var viewers []*viewer
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for _, n := range c.steps {
+		tick := time.NewTicker(time.Second / time.Duration(max(1, c.dialRate)))
+		for len(viewers) < n {
+			<-tick.C
+			v := &viewer{}
+			viewers = append(viewers, v)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := watch(ctx, c.httpAddr, "load", v, st, &measuring, false)
+				if err != nil && ctx.Err() == nil {
+					fmt.Fprintln(os.Stderr, "viewer:", err)
+				}
+			}()
+		}
+		tick.Stop()
+		time.Sleep(c.settle)
+		select {
+		case err := <-pubErr:
+			return fmt.Errorf("publisher: %w", err)
+		default:
+		}
+
+		for _, v := range viewers {
+			v.mu.Lock()
+			v.latencies = v.latencies[:0]
+			v.mu.Unlock()
+		}
+		frames0 := make([]int64, len(viewers))
+		var bytes0 int64
+		for i, v := range viewers {
+			frames0[i] = v.frames.Load()
+			bytes0 += v.bytes.Load()
+		}
+		cpu0, sys0, _, _ := procStatSplit(pid)
+		self0 := selfCPU()
+		t0 := time.Now()
+		measuring.Store(true)
+
+		var firstKeys []time.Duration
+		for i := range c.joins {
+			time.Sleep(c.hold / time.Duration(c.joins+1))
+			jctx, jcancel := context.WithTimeout(ctx, 5*time.Second)
+			d, err := watch(jctx, c.httpAddr, "load", nil, st, &measuring, true)
+			jcancel()
+			if err != nil {
+				return fmt.Errorf("join %d: %w", i, err)
+			}
+			firstKeys = append(firstKeys, d)
+		}
+		time.Sleep(time.Until(t0.Add(c.hold)))
+
+		measuring.Store(false)
+		wall := time.Since(t0)
+		cpu1, sys1, rss, _ := procStatSplit(pid)
+		self1 := selfCPU()
+		var lat []time.Duration
+		var delivered int64
+		served := 0
+		minFrames := int64(wall.Seconds() * 30 * 0.9)
+		for i, v := range viewers {
+			v.mu.Lock()
+			lat = append(lat, v.latencies...)
+			v.mu.Unlock()
+			delivered += v.bytes.Load()
+			if v.frames.Load()-frames0[i] >= minFrames {
+				served++
+			}
+		}
+		delivered -= bytes0
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		sort.Slice(firstKeys, func(i, j int) bool { return firstKeys[i] < firstKeys[j] })
+		srvCPU := cpu1 - cpu0
+		mbit := float64(delivered) * 8 / 1e6
+		kibPerViewer := 0.0
+		if n > 0 {
+			kibPerViewer = float64(rss-baseRSS) / 1024 / float64(n)
+		}
+		msPerMbit := 0.0
+		if mbit > 0 {
+			msPerMbit = float64(srvCPU.Milliseconds()) / mbit
+		}
+		fmt.Printf("%7d  %6d  %9.1f%%  %7.1f%%  %11.3f  %7.1f  %10.1f  %7s  %7s  %7s  %13s  %13s  %10.1f%%  %16.1f\n",
+			n, served, 100*srvCPU.Seconds()/wall.Seconds(), 100*(sys1-sys0).Seconds()/wall.Seconds(), msPerMbit, float64(rss)/(1<<20), kibPerViewer,
+			ms(pct(lat, 0.5)), ms(pct(lat, 0.95)), ms(pct(lat, 0.99)),
+			ms(pct(firstKeys, 0.5)), ms(pct(firstKeys, 0.95)),
+			100*(self1-self0).Seconds()/wall.Seconds(), mbit/wall.Seconds())
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }

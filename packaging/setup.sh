@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what Chalkcast needs to build, run and test on Debian or Ubuntu:
+# system packages from apt and, when no recent Go is on the machine, Go.
+# Safe to run again: it installs only what is missing. Prints the Go
+# binary to use on its last line.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+# Test peers and tools: ffmpeg/ffprobe publish and play.
+PACKAGES=(ca-certificates git gcc libc6-dev pkg-config ffmpeg)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+updated=0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  updated=1
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Go 1.24 or newer. A Go of at least 1.21 fetches the exact toolchain that
+# go.mod asks for by itself (GOTOOLCHAIN=auto); Debian 12 ships 1.19, its
+# backports 1.23.
+go_ok() {
+  command -v "$1" >/dev/null 2>&1 || return 1
+  local v
+  v=$("$1" env GOVERSION 2>/dev/null | sed 's/^go//') || return 1
+  local major minor
+  major=${v%%.*}; minor=${v#*.}; minor=${minor%%.*}
+  [ "$major" -gt 1 ] || [ "$minor" -ge 21 ]
+}
+GO=go
+if ! go_ok go; then
+  if [ -x /usr/local/go/bin/go ] && go_ok /usr/local/go/bin/go; then
+    GO=/usr/local/go/bin/go
+  else
+    if ! apt-cache show golang-1.23-go >/dev/null 2>&1; then
+      . /etc/os-release
+      if [ "${ID:-}" = debian ]; then
+        echo "deb http://deb.debian.org/debian ${VERSION_CODENAME}-backports main" | $SUDO tee /etc/apt/sources.list.d/chalkcast-backports.list >/dev/null
+      fi
+      $SUDO apt-get update -qq
+    elif [ $updated -eq 0 ]; then
+      $SUDO apt-get update -qq
+    fi
+    $SUDO apt-get install -y -qq --no-install-recommends golang-1.23-go >/dev/null
+    GO=/usr/lib/go-1.23/bin/go
+  fi
+fi
+echo "$GO"

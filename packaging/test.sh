@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the tests need, then runs every check: formatting, vet,
+# all tests with the race detector (real ffmpeg/ffprobe peers on
+# loopback), and a short run of every fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=$(packaging/setup.sh | tail -n 1)
+export GOTOOLCHAIN=auto
+
+unformatted=$("$(dirname "$(command -v "$GO")")/gofmt" -l $(git ls-files '*.go') 2>/dev/null || true)
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change: $unformatted" >&2
+  exit 1
+fi
+"$GO" vet ./...
+"$GO" test -race -count=1 -timeout 20m ./...
+
+# Fuzz targets, briefly each (their seed corpora already ran above).
+FUZZTIME=${FUZZTIME:-8s}
+for pkg in $("$GO" list ./...); do
+  dir=$("$GO" list -f '{{.Dir}}' "$pkg")
+  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+    echo "fuzz $pkg $target for $FUZZTIME"
+    if ! out=$("$GO" test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1); then
+      echo "$out" >&2
+      exit 1
+    fi
+  done
+done
+echo "all checks passed"
