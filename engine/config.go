@@ -27,8 +27,8 @@ type Config struct {
 	// MaxLag is how far (in media time) a reader may fall behind the newest
 	// packet before it skips to the newest keyframe. Default 5 s.
 	MaxLag time.Duration
-	// MaxBatch is the largest number of packets a reader gets at once.
-	// Default 256.
+	// MaxBatch is the largest number of packets a reader gets at once
+	// (a new viewer's GOP-cache burst comes in several writes). Default 64.
 	MaxBatch int
 	// AudioHold is how long audio of a stream with video may wait for the
 	// next video frame before readers are woken anyway, so that each
@@ -52,7 +52,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxViewersPerStream, 3000)
 	def(&c.MaxViewers, 5000)
 	def(&c.RingPackets, 1024)
-	def(&c.MaxBatch, 256)
+	def(&c.MaxBatch, 64)
 	def(&c.Workers, runtime.GOMAXPROCS(0))
 	def(&c.StatsHistory, 600)
 	if c.GracePeriod <= 0 {

@@ -13,7 +13,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +36,7 @@ type Hub struct {
 	mu      sync.RWMutex
 	streams map[string]*Stream
 	byKey   map[string]*Stream
-	saveMu  sync.Mutex
+	opMu    sync.Mutex // serialises Create, Delete and ResetKey with their saves
 
 	viewers atomic.Int64
 	events  broker
@@ -154,56 +156,73 @@ func (h *Hub) Create(sc StreamConfig) (*Stream, error) {
 	}
 	sc.Key = newKey()
 	sc.Created = time.Now().UTC().Truncate(time.Second)
-	h.mu.Lock()
-	if _, ok := h.streams[sc.Name]; ok {
-		h.mu.Unlock()
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	h.mu.RLock()
+	_, exists := h.streams[sc.Name]
+	n := len(h.streams)
+	h.mu.RUnlock()
+	if exists {
 		return nil, fmt.Errorf("stream %s: %w", sc.Name, ErrExists)
 	}
-	if len(h.streams) >= h.cfg.MaxStreams {
-		h.mu.Unlock()
+	if n >= h.cfg.MaxStreams {
 		return nil, fmt.Errorf("%w: at most %d streams", ErrLimit, h.cfg.MaxStreams)
 	}
+	if err := h.persist(func(all []StreamConfig) []StreamConfig { return append(all, sc) }); err != nil {
+		return nil, err
+	}
 	s := newStream(h, sc)
+	h.mu.Lock()
 	h.streams[sc.Name] = s
 	h.byKey[sc.Key] = s
 	h.mu.Unlock()
-	if err := h.save(); err != nil {
-		h.mu.Lock()
-		delete(h.streams, sc.Name)
-		delete(h.byKey, sc.Key)
-		h.mu.Unlock()
-		return nil, err
-	}
 	h.events.publish(Event{Kind: EventStreamCreated, Stream: sc.Name})
 	return s, nil
 }
 
 // Delete removes a stream, ending its publisher and viewers.
 func (h *Hub) Delete(name string) error {
-	h.mu.Lock()
-	s, ok := h.streams[name]
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	s, ok := h.Get(name)
 	if !ok {
-		h.mu.Unlock()
 		return fmt.Errorf("stream %s: %w", name, ErrNotFound)
 	}
+	if err := h.persist(func(all []StreamConfig) []StreamConfig {
+		return slices.DeleteFunc(all, func(c StreamConfig) bool { return c.Name == name })
+	}); err != nil {
+		return err
+	}
+	h.mu.Lock()
 	delete(h.streams, name)
 	delete(h.byKey, s.Config().Key)
 	h.mu.Unlock()
 	s.delete()
 	h.events.publish(Event{Kind: EventStreamDeleted, Stream: name})
-	return h.save()
+	return nil
 }
 
 // ResetKey gives the stream a new publish key; a publisher using the old
 // one is disconnected.
 func (h *Hub) ResetKey(name string) (string, error) {
-	key := newKey()
-	h.mu.Lock()
-	s, ok := h.streams[name]
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	s, ok := h.Get(name)
 	if !ok {
-		h.mu.Unlock()
 		return "", fmt.Errorf("stream %s: %w", name, ErrNotFound)
 	}
+	key := newKey()
+	if err := h.persist(func(all []StreamConfig) []StreamConfig {
+		for i := range all {
+			if all[i].Name == name {
+				all[i].Key = key
+			}
+		}
+		return all
+	}); err != nil {
+		return "", err
+	}
+	h.mu.Lock()
 	delete(h.byKey, s.Config().Key)
 	h.byKey[key] = s
 	pub := s.setKey(key)
@@ -212,7 +231,7 @@ func (h *Hub) ResetKey(name string) (string, error) {
 		pub.Close(fmt.Errorf("the publish key was reset"))
 	}
 	h.events.publish(Event{Kind: EventKeyReset, Stream: name})
-	return key, h.save()
+	return key, nil
 }
 
 // Get returns the stream with the public name.
@@ -243,18 +262,19 @@ func (h *Hub) Streams() []*Stream {
 	return out
 }
 
-// save writes every stream's configuration; saves are serialised so that
-// the newest state always wins.
-func (h *Hub) save() error {
+// persist saves the stream configurations as change makes them from the
+// current ones. Callers hold opMu and apply the change in memory only
+// after it was saved, so a failed save changes nothing.
+func (h *Hub) persist(change func([]StreamConfig) []StreamConfig) error {
 	if h.store == nil {
 		return nil
 	}
-	h.saveMu.Lock()
-	defer h.saveMu.Unlock()
 	var all []StreamConfig
 	for _, s := range h.Streams() {
 		all = append(all, s.Config())
 	}
+	all = change(all)
+	slices.SortFunc(all, func(a, b StreamConfig) int { return strings.Compare(a.Name, b.Name) })
 	if err := h.store.Save(all); err != nil {
 		return fmt.Errorf("engine: save streams: %w", err)
 	}

@@ -194,7 +194,10 @@ func (rd *Reader) Next(ctx context.Context, dst []*Packet) ([]*Packet, error) {
 func (rd *Reader) skipIfBehind() {
 	r := rd.ring
 	behind := r.head-rd.cursor > uint64(len(r.buf))
-	if !behind && rd.maxLag > 0 {
+	if !behind && rd.maxLag > 0 && r.haveKey && r.keySeq > rd.cursor {
+		// Lagging only matters when there is a newer keyframe to jump to:
+		// a reader at the newest keyframe of a long GOP (a new viewer on
+		// the GOP cache) goes on from there.
 		behind = r.newest-r.buf[rd.cursor&r.mask].DTS > rd.maxLag
 	}
 	if !behind {

@@ -39,6 +39,7 @@ type Stream struct {
 	ring       *ring
 	pub        *Publisher
 	grace      *time.Timer
+	graceGen   uint64 // which grace period a queued expiry belongs to
 	liveSince  time.Time
 	lastErr    string
 	deleted    bool
@@ -59,7 +60,7 @@ type counters struct {
 	bytesIn, bytesOut      atomic.Uint64
 	videoFrames, audioFrms atomic.Uint64
 	keyInterval            atomic.Int64 // media time between the last two keyframes
-	lastKeyDTS             atomic.Int64
+	lastKeyDTS             atomic.Int64 // DTS+1 of the newest keyframe; 0 before the first
 	videoCfg, audioCfg     atomic.Pointer[CodecConfig]
 	skips                  atomic.Uint64
 	// last one-second sample, for cheap reads
@@ -123,6 +124,7 @@ func (s *Stream) Publish(src SourceInfo) (*Publisher, error) {
 		s.c.videoCfg.Store(nil)
 		s.c.audioCfg.Store(nil)
 		s.c.keyInterval.Store(0)
+		s.c.lastKeyDTS.Store(0)
 	}
 	p := &Publisher{s: s, ring: s.ring, src: src}
 	s.pub = p
@@ -171,9 +173,8 @@ func (p *Publisher) WritePacket(pkt *Packet) {
 	if pkt.Track == TrackVideo {
 		c.videoFrames.Add(1)
 		if pkt.Keyframe {
-			prev := time.Duration(c.lastKeyDTS.Swap(int64(pkt.DTS)))
-			if prev > 0 && pkt.DTS > prev {
-				c.keyInterval.Store(int64(pkt.DTS - prev))
+			if prev := c.lastKeyDTS.Swap(int64(pkt.DTS) + 1); prev > 0 && int64(pkt.DTS)+1 > prev {
+				c.keyInterval.Store(int64(pkt.DTS) + 1 - prev)
 			}
 		}
 		if pkt.Config != nil && c.videoCfg.Load() != pkt.Config {
@@ -222,18 +223,21 @@ func (p *Publisher) Close(reason error) {
 	}
 	s.state = StateReconnecting
 	s.hub.events.publish(Event{Kind: EventStreamReconnecting, Stream: s.name})
-	r := s.ring
+	s.graceGen++
+	gen := s.graceGen
 	s.grace = time.AfterFunc(s.hub.cfg.GracePeriod, func() {
 		// Expiry runs on the pool like other engine housekeeping; if the
 		// hub is closing, Close ends the ring itself.
-		_ = s.hub.pool.Submit(s.hub.ctx, func() { s.expire(r) })
+		_ = s.hub.pool.Submit(s.hub.ctx, func() { s.expire(gen) })
 	})
 }
 
-// expire ends the publishing generation r if nobody came back for it.
-func (s *Stream) expire(r *ring) {
+// expire ends the stream's ring if nobody came back within grace period
+// gen. An expiry queued for an earlier grace period (the publisher came
+// back and left again meanwhile) does nothing.
+func (s *Stream) expire(gen uint64) {
 	s.mu.Lock()
-	if s.ring != r || s.pub != nil || s.deleted {
+	if s.graceGen != gen || s.pub != nil || s.deleted || s.ring == nil {
 		s.mu.Unlock()
 		return
 	}

@@ -55,7 +55,7 @@ func ParseAVCRecord(b []byte) (AVCRecord, error) {
 // nalArray reads n 16-bit-length-prefixed NAL units starting at start.
 func nalArray(b []byte, n, start int) ([][]byte, int, error) {
 	pos := start
-	out := make([][]byte, 0, n)
+	out := make([][]byte, 0, min(n, len(b)/3)) // a count is not trusted before its data is seen
 	for range n {
 		if pos+2 > len(b) {
 			return nil, pos, ErrShort
@@ -193,11 +193,24 @@ func AACConfig(asc []byte) (*engine.CodecConfig, error) {
 	if err := c.Unmarshal(asc); err != nil {
 		return nil, fmt.Errorf("codec: AAC AudioSpecificConfig: %w", err)
 	}
-	return &engine.CodecConfig{
+	cfg := &engine.CodecConfig{
 		Codec: engine.CodecAAC, Record: asc,
 		SampleRate: c.SampleRate, Channels: c.ChannelCount,
 		Profile: aacProfile(c.Type),
-	}, nil
+	}
+	// HE-AAC signals SBR (and PS) as an extension of an AAC-LC core that
+	// runs at half the output rate; listeners hear the extension's rate,
+	// and PS turns a mono core into stereo.
+	if c.ExtensionType == mpeg4audio.ObjectTypeSBR || c.ExtensionType == mpeg4audio.ObjectTypePS {
+		cfg.Profile = aacProfile(c.ExtensionType)
+		if c.ExtensionSampleRate > 0 {
+			cfg.SampleRate = c.ExtensionSampleRate
+		}
+		if c.ExtensionType == mpeg4audio.ObjectTypePS {
+			cfg.Channels = 2
+		}
+	}
+	return cfg, nil
 }
 
 func aacProfile(t mpeg4audio.ObjectType) string {

@@ -2,6 +2,7 @@ package flv
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -89,14 +90,17 @@ func (r *Reader) ReadTag() (Tag, error) {
 	if size > MaxTagSize {
 		return t, fmt.Errorf("flv: tag of %d bytes exceeds the %d byte limit", size, MaxTagSize)
 	}
-	t.Body = make([]byte, size+4)
-	if _, err := io.ReadFull(r.r, t.Body); err != nil {
-		return t, fmt.Errorf("flv: tag body: %w", noEOF(err))
+	// Memory grows with the bytes that really arrive, not with the size a
+	// (possibly hostile) header announces.
+	body := bytes.NewBuffer(make([]byte, 0, min(size+4, 64<<10)))
+	if _, err := io.CopyN(body, r.r, int64(size)+4); err != nil {
+		return Tag{}, fmt.Errorf("flv: tag body: %w", noEOF(err))
 	}
-	if got := binary.BigEndian.Uint32(t.Body[size:]); got != size+11 {
-		return t, fmt.Errorf("flv: PreviousTagSize %d does not match tag size %d", got, size+11)
+	b := body.Bytes()
+	if got := binary.BigEndian.Uint32(b[size:]); got != size+11 {
+		return Tag{}, fmt.Errorf("flv: PreviousTagSize %d does not match tag size %d", got, size+11)
 	}
-	t.Body = t.Body[:size]
+	t.Body = b[:size]
 	return t, nil
 }
 

@@ -8,7 +8,6 @@
 package httpflv
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -95,17 +94,22 @@ func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail
 		}
 		return
 	}
-	conn, brw, err := http.NewResponseController(w).Hijack()
+	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		rd.Close()
 		v.Leave()
 		fail(w, http.StatusInternalServerError, "cannot stream on this connection")
 		return
 	}
-	o.wg.Add(1)
-	defer o.wg.Done()
+	// The viewer lives in a fresh goroutine so that net/http's connection
+	// goroutine, its stack and its buffers are released now: a viewer
+	// costs a cursor, two small goroutines and its socket.
 	vw := &viewer{o: o, conn: conn, v: v, rd: rd, chunked: r.ProtoAtLeast(1, 1)}
-	vw.run(brw.Reader, first)
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		vw.run(first)
+	}()
 }
 
 type viewer struct {
@@ -114,8 +118,8 @@ type viewer struct {
 	v       *engine.Viewer
 	rd      *engine.Reader
 	chunked bool
-	bufs    net.Buffers
-	head    []byte
+	bufs    net.Buffers // the next write: [prefix] [chunk size] tags... [CRLF]
+	size    []byte      // chunk size line
 	// deadline is the write deadline set on conn; it is moved forward only
 	// when less than half of WriteTimeout is left, which bounds a stalled
 	// write between WriteTimeout/2 and WriteTimeout without a timer update
@@ -129,26 +133,30 @@ const responseHead = "Content-Type: video/x-flv\r\n" +
 	"Access-Control-Expose-Headers: Content-Type\r\n" +
 	"X-Content-Type-Options: nosniff\r\n"
 
-func (vw *viewer) run(br *bufio.Reader, first []*engine.Packet) {
+func (vw *viewer) run(first []*engine.Packet) {
 	ctx, cancel := context.WithCancel(vw.o.ctx)
-	var readDone sync.WaitGroup
-	readDone.Add(1)
+	readDone := make(chan struct{})
 	go func() {
 		// The client sends nothing more on a streaming response; a read
 		// that ends means it went away, which must end the viewer at once
 		// even while the stream is quiet (grace period).
-		defer readDone.Done()
+		defer close(readDone)
 		defer cancel()
-		_, _ = io.Copy(io.Discard, br)
+		var b [1]byte
+		for {
+			if _, err := vw.conn.Read(b[:]); err != nil {
+				return
+			}
+		}
 	}()
 	err := vw.stream(ctx, first)
 	cancel()
 	if vw.chunked && !isNetErr(err) {
-		vw.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = vw.conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = io.WriteString(vw.conn, "0\r\n\r\n") // clean end of stream
 	}
 	vw.conn.Close()
-	readDone.Wait()
+	<-readDone
 	vw.rd.Close()
 	vw.v.Leave()
 }
@@ -164,13 +172,14 @@ func (vw *viewer) stream(ctx context.Context, batch []*engine.Packet) error {
 	if !vw.chunked {
 		head = "HTTP/1.0 200 OK\r\n" + responseHead + "Connection: close\r\n\r\n"
 	}
-	if err := vw.write([]byte(head), flv.Header(video != nil, audio != nil)); err != nil {
+	vw.begin([]byte(head))
+	vw.add(flv.Header(video != nil, audio != nil))
+	if err := vw.flush(); err != nil {
 		return err
 	}
 	var sentVideo, sentAudio *engine.CodecConfig
-	var parts [][]byte
 	for {
-		parts = parts[:0]
+		vw.begin(nil)
 		for _, p := range batch {
 			if !flv.Carries(p.Codec) {
 				continue
@@ -181,19 +190,17 @@ func (vw *viewer) stream(ctx context.Context, batch []*engine.Packet) error {
 			}
 			if *sent != p.Config && !p.Config.Equal(*sent) {
 				if t := flv.SequenceTag(p.Config, p.DTS); t != nil {
-					parts = append(parts, t)
+					vw.add(t)
 				}
 			}
 			*sent = p.Config
 			// The tag's header is built once for all viewers; the payload
 			// is the source's own buffer, never copied.
 			f := p.Wire(flvTag{}, flv.PacketFrame)
-			parts = append(parts, f[:len(f)-4], p.Payload, f[len(f)-4:])
+			vw.add(f[:len(f)-4], p.Payload, f[len(f)-4:])
 		}
-		if len(parts) > 0 {
-			if err := vw.write(nil, parts...); err != nil {
-				return err
-			}
+		if err := vw.flush(); err != nil {
+			return err
 		}
 		var err error
 		if batch, err = vw.rd.Next(ctx, batch[:0]); err != nil {
@@ -202,24 +209,34 @@ func (vw *viewer) stream(ctx context.Context, batch []*engine.Packet) error {
 	}
 }
 
-// write sends prefix as it is and parts as one HTTP chunk (when chunked),
-// all with one writev.
-func (vw *viewer) write(prefix []byte, parts ...[]byte) error {
+// begin starts a write: prefix goes out as it is, what add adds goes out
+// as one HTTP chunk (when chunked); flush sends it all with one writev.
+func (vw *viewer) begin(prefix []byte) {
 	vw.bufs = vw.bufs[:0]
 	if prefix != nil {
 		vw.bufs = append(vw.bufs, prefix)
 	}
+	vw.bufs = append(vw.bufs, nil) // the chunk size line, set by flush
+}
+
+func (vw *viewer) add(parts ...[]byte) { vw.bufs = append(vw.bufs, parts...) }
+
+func (vw *viewer) flush() error {
+	sizeAt := 0
+	if vw.bufs[0] != nil {
+		sizeAt = 1
+	}
 	n := 0
-	for _, p := range parts {
-		n += len(p)
+	for _, b := range vw.bufs[sizeAt+1:] {
+		n += len(b)
+	}
+	if n == 0 {
+		return nil
 	}
 	if vw.chunked {
-		vw.head = strconv.AppendInt(vw.head[:0], int64(n), 16)
-		vw.head = append(vw.head, '\r', '\n')
-		vw.bufs = append(vw.bufs, vw.head)
-	}
-	vw.bufs = append(vw.bufs, parts...)
-	if vw.chunked {
+		vw.size = strconv.AppendInt(vw.size[:0], int64(n), 16)
+		vw.size = append(vw.size, '\r', '\n')
+		vw.bufs[sizeAt] = vw.size
 		vw.bufs = append(vw.bufs, crlf)
 	}
 	if now := time.Now(); vw.deadline.Sub(now) < vw.o.cfg.WriteTimeout/2 {
