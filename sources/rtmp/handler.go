@@ -278,7 +278,10 @@ func (h *handler) write(ctx context.Context, t engine.Track, ts, streamID uint32
 		msg = &rtmpmsg.AudioMessage{Payload: io.MultiReader(readers...)}
 		cs = csAudio
 	}
-	if err := h.rc.Write(ctx, cs, ts, &gortmp.ChunkMessage{StreamID: streamID, Message: msg}); err != nil {
+	h.c.encMu.Lock()
+	err := h.rc.Write(ctx, cs, ts, &gortmp.ChunkMessage{StreamID: streamID, Message: msg})
+	h.c.encMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("rtmp: write to player: %w", err)
 	}
 	v.AddBytes(n)
@@ -286,6 +289,12 @@ func (h *handler) write(ctx context.Context, t engine.Track, ts, streamID uint32
 }
 
 func (h *handler) OnClose() {
+	// OnClose runs on the read loop's goroutine, which may have stopped
+	// on an error while holding the encoder lock (see conn).
+	if h.c.readerHolds {
+		h.c.readerHolds = false
+		h.c.encMu.Unlock()
+	}
 	if h.pub != nil {
 		h.pub.Close(nil)
 		h.log.Info("publisher left", "dropped_before_config", h.dropped)

@@ -131,19 +131,38 @@ func (s *Server) untrack(c *conn) {
 
 // conn bounds how long a read or a write may block, so that a vanished
 // publisher ends its session and a stalled player frees its slot.
+//
+// It also serialises message encoding: go-rtmp encodes every outgoing
+// message with one shared encoder, used by its read loop (command
+// replies, acknowledgements) and by our player goroutine (media). The read
+// loop holds encMu from the moment a Read returns data until it asks for
+// more, that is while it handles what it read; the player goroutine takes
+// encMu for each message. This also makes media wait until the reply to
+// "play" has gone out.
 type conn struct {
 	net.Conn
 	srv          *Server
 	remote       string
 	readTimeout  atomic.Int64 // 0 until the client publishes
 	writeTimeout time.Duration
+	encMu        sync.Mutex
+	readerHolds  bool // touched only by the read loop
 }
 
 func (c *conn) Read(b []byte) (int, error) {
+	if c.readerHolds {
+		c.readerHolds = false
+		c.encMu.Unlock()
+	}
 	if t := c.readTimeout.Load(); t > 0 {
 		_ = c.Conn.SetReadDeadline(time.Now().Add(time.Duration(t)))
 	}
-	return c.Conn.Read(b)
+	n, err := c.Conn.Read(b)
+	if err == nil {
+		c.encMu.Lock()
+		c.readerHolds = true
+	}
+	return n, err
 }
 
 func (c *conn) Write(b []byte) (int, error) {
