@@ -162,10 +162,10 @@ func TestStalledViewerDoesNotSlowOthers(t *testing.T) {
 	if worst > 500*time.Millisecond {
 		t.Errorf("healthy viewer fell %v behind real time next to a stalled one", worst)
 	}
-	v := s.stream(t, "math")["viewers"].(map[string]any)
-	if v["total"] != float64(1) {
-		t.Errorf("stalled viewer not counted: %v", v)
-	}
+	// The healthy viewer has gone; the stalled one is still counted.
+	waitFor(t, 3*time.Second, "only the stalled viewer counted", func() bool {
+		return s.stream(t, "math")["viewers"].(map[string]any)["total"] == float64(1)
+	})
 }
 
 func TestRepublishWithinGraceKeepsViewers(t *testing.T) {
@@ -403,4 +403,28 @@ func TestVersionAndHelp(t *testing.T) {
 	if code := cli([]string{"serve", "--bogus"}, &out, &errb); code != 2 {
 		t.Errorf("bad flag exit %d", code)
 	}
+}
+
+func TestClosedViewerLeavesTheCountDuringGrace(t *testing.T) {
+	s := startServer(t, options{Engine: engine.Config{GracePeriod: 20 * time.Second}})
+	key := s.create(t, "math")
+	pub := publish(t, "rtmp://"+s.RTMP+"/live/"+key, 2*time.Second)
+	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = watchFLV(ctx, "http://"+s.HTTP+"/live/math.flv")
+	}()
+	viewers := func() float64 { return s.stream(t, "math")["viewers"].(map[string]any)["total"].(float64) }
+	waitFor(t, 5*time.Second, "one viewer", func() bool { return viewers() == 1 })
+	_ = pub.Wait()
+	waitFor(t, 5*time.Second, "reconnecting", func() bool { return s.stream(t, "math")["state"] == "reconnecting" })
+	// Nothing is written while the publisher is away; closing the tab
+	// must still drop the viewer within a few seconds.
+	cancel()
+	<-done
+	start := time.Now()
+	waitFor(t, 4*time.Second, "the closed viewer to leave the count", func() bool { return viewers() == 0 })
+	t.Logf("closed viewer left the count after %v", time.Since(start).Round(10*time.Millisecond))
 }

@@ -154,40 +154,46 @@ func (r *ring) newReader(maxLag time.Duration, maxBatch int) *Reader {
 // than the ring or the lag bound jumps to the newest keyframe and the skip
 // is counted.
 func (rd *Reader) Next(ctx context.Context, dst []*Packet) ([]*Packet, error) {
-	r := rd.ring
 	for {
-		r.mu.RLock()
-		if rd.cursor < r.head {
-			rd.skipIfBehind()
-			for rd.cursor < r.head && len(dst) < rd.maxBat {
-				p := r.buf[rd.cursor&r.mask]
-				rd.cursor++
-				if rd.needKey && r.hasVideo {
-					if p.Track != TrackVideo || !p.Keyframe {
-						continue
-					}
-				}
-				rd.needKey = false
-				dst = append(dst, p)
-			}
-			r.mu.RUnlock()
-			if len(dst) > 0 {
-				return dst, nil
-			}
-			continue
+		out, wait, err := rd.TryNext(dst)
+		if err != nil || len(out) > 0 {
+			return out, err
 		}
-		if r.ended {
-			r.mu.RUnlock()
-			return dst, io.EOF
-		}
-		ch := r.notify
-		r.mu.RUnlock()
 		select {
-		case <-ch:
+		case <-wait:
 		case <-ctx.Done():
 			return dst, ctx.Err()
 		}
 	}
+}
+
+// TryNext is Next without waiting: it appends the packets that are ready
+// to dst, or, when there are none, returns a channel that is closed when
+// there may be. It lets a caller wait for packets and its own events in one
+// select without a goroutine or a context per wait.
+func (rd *Reader) TryNext(dst []*Packet) ([]*Packet, <-chan struct{}, error) {
+	r := rd.ring
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for rd.cursor < r.head {
+		rd.skipIfBehind()
+		for rd.cursor < r.head && len(dst) < rd.maxBat {
+			p := r.buf[rd.cursor&r.mask]
+			rd.cursor++
+			if rd.needKey && r.hasVideo && (p.Track != TrackVideo || !p.Keyframe) {
+				continue
+			}
+			rd.needKey = false
+			dst = append(dst, p)
+		}
+		if len(dst) > 0 {
+			return dst, nil, nil
+		}
+	}
+	if r.ended {
+		return dst, nil, io.EOF
+	}
+	return dst, r.notify, nil
 }
 
 // skipIfBehind is called with the read lock held and rd.cursor < head.

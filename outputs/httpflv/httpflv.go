@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"chalkcast/engine"
@@ -38,7 +39,10 @@ type Output struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // one per viewer
+	wg     sync.WaitGroup // the ticker and one per viewer
+	// idle is closed and replaced once a second: viewers that have not
+	// written for a while then check that their client is still there.
+	idle atomic.Pointer[chan struct{}]
 }
 
 // New returns an output for hub; Close it to end every viewer.
@@ -48,7 +52,26 @@ func New(hub *engine.Hub, cfg Config, log *slog.Logger) *Output {
 	}
 	o := &Output{hub: hub, cfg: cfg, log: log.With("component", "httpflv")}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
+	ch := make(chan struct{})
+	o.idle.Store(&ch)
+	o.wg.Add(1)
+	go o.tick()
 	return o
+}
+
+func (o *Output) tick() {
+	defer o.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.ctx.Done():
+			return
+		case <-t.C:
+			next := make(chan struct{})
+			close(*o.idle.Swap(&next))
+		}
+	}
 }
 
 // Close ends every viewer with a clean end of stream and waits for them.
@@ -124,7 +147,8 @@ type viewer struct {
 	// when less than half of WriteTimeout is left, which bounds a stalled
 	// write between WriteTimeout/2 and WriteTimeout without a timer update
 	// on every write.
-	deadline time.Time
+	deadline  time.Time
+	lastWrite time.Time
 }
 
 const responseHead = "Content-Type: video/x-flv\r\n" +
@@ -134,31 +158,30 @@ const responseHead = "Content-Type: video/x-flv\r\n" +
 	"X-Content-Type-Options: nosniff\r\n"
 
 func (vw *viewer) run(first []*engine.Packet) {
-	ctx, cancel := context.WithCancel(vw.o.ctx)
-	readDone := make(chan struct{})
-	go func() {
-		// The client sends nothing more on a streaming response; a read
-		// that ends means it went away, which must end the viewer at once
-		// even while the stream is quiet (grace period).
-		defer close(readDone)
-		defer cancel()
-		var b [1]byte
-		for {
-			if _, err := vw.conn.Read(b[:]); err != nil {
-				return
-			}
-		}
-	}()
-	err := vw.stream(ctx, first)
-	cancel()
+	err := vw.stream(first)
 	if vw.chunked && !isNetErr(err) {
 		_ = vw.conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = io.WriteString(vw.conn, "0\r\n\r\n") // clean end of stream
 	}
 	vw.conn.Close()
-	<-readDone
 	vw.rd.Close()
 	vw.v.Leave()
+}
+
+// errShutdown ends viewers when the output closes.
+var errShutdown = errors.New("httpflv: shutting down")
+
+// gone reports whether the client closed its connection. A client sends
+// nothing after its request, so a read that does not time out at once
+// means it went away. Writes notice that too, but a quiet stream (a
+// publisher within its grace period) writes nothing, and the viewer count
+// must drop within seconds when a tab closes.
+func (vw *viewer) gone() bool {
+	_ = vw.conn.SetReadDeadline(time.Now().Add(time.Millisecond))
+	var b [1]byte
+	_, err := vw.conn.Read(b[:])
+	var ne net.Error
+	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
 }
 
 func isNetErr(err error) bool {
@@ -166,7 +189,7 @@ func isNetErr(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, net.ErrClosed)
 }
 
-func (vw *viewer) stream(ctx context.Context, batch []*engine.Packet) error {
+func (vw *viewer) stream(batch []*engine.Packet) error {
 	video, audio := vw.v.Stream().Configs()
 	head := "HTTP/1.1 200 OK\r\n" + responseHead + "Transfer-Encoding: chunked\r\n\r\n"
 	if !vw.chunked {
@@ -203,8 +226,28 @@ func (vw *viewer) stream(ctx context.Context, batch []*engine.Packet) error {
 			return err
 		}
 		var err error
-		if batch, err = vw.rd.Next(ctx, batch[:0]); err != nil {
-			return err // Next returns no packets with an error
+		if batch, err = vw.next(batch[:0]); err != nil {
+			return err
+		}
+	}
+}
+
+// next waits for packets, checking once a second of silence that the
+// client is still there. One goroutine per viewer does it all.
+func (vw *viewer) next(batch []*engine.Packet) ([]*engine.Packet, error) {
+	for {
+		batch, wait, err := vw.rd.TryNext(batch)
+		if err != nil || len(batch) > 0 {
+			return batch, err
+		}
+		select {
+		case <-wait:
+		case <-vw.o.ctx.Done():
+			return batch, errShutdown
+		case <-*vw.o.idle.Load():
+			if time.Since(vw.lastWrite) > time.Second && vw.gone() {
+				return batch, io.ErrClosedPipe
+			}
 		}
 	}
 }
@@ -239,7 +282,9 @@ func (vw *viewer) flush() error {
 		vw.bufs[sizeAt] = vw.size
 		vw.bufs = append(vw.bufs, crlf)
 	}
-	if now := time.Now(); vw.deadline.Sub(now) < vw.o.cfg.WriteTimeout/2 {
+	now := time.Now()
+	vw.lastWrite = now
+	if vw.deadline.Sub(now) < vw.o.cfg.WriteTimeout/2 {
 		vw.deadline = now.Add(vw.o.cfg.WriteTimeout)
 		_ = vw.conn.SetWriteDeadline(vw.deadline)
 	}
