@@ -25,6 +25,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/engine/store"
+	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
 	"chalkcast/outputs/web"
 	"chalkcast/sources/rtmp"
@@ -42,6 +43,7 @@ type options struct {
 	AdminToken string
 	LogLevel   string
 	Engine     engine.Config
+	HLS        hls.Config
 }
 
 func defaultDataDir() string {
@@ -69,6 +71,7 @@ func flags(name string, out io.Writer) (*flag.FlagSet, *options) {
 	fs.StringVar(&o.PublicURL, "public-url", "", "base `URL` of shared links (default: http://<LAN address>:<http port>)")
 	fs.StringVar(&o.AdminToken, "admin-token", os.Getenv("CHALKCAST_ADMIN_TOKEN"), "`token` that lets other machines change streams through the API (default $CHALKCAST_ADMIN_TOKEN; loopback needs none)")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&o.HLS.Variant, "hls-variant", "lowlatency", "HLS `variant`: lowlatency (fMP4 with LL-HLS parts), fmp4 or mpegts")
 	fs.IntVar(&o.Engine.MaxStreams, "max-streams", 64, "most streams that may exist")
 	fs.IntVar(&o.Engine.MaxViewersPerStream, "max-viewers-per-stream", 3000, "most viewers of one stream")
 	fs.IntVar(&o.Engine.MaxViewers, "max-viewers", 5000, "most viewers of all streams together")
@@ -167,8 +170,14 @@ func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) er
 		return fmt.Errorf("rtmp: listen on %s: %w", o.RTMPAddr, err)
 	}
 
+	hlsOut, err := hls.New(hub, o.HLS, log)
+	if err != nil {
+		httpLn.Close()
+		rtmpLn.Close()
+		return err
+	}
 	flvOut := httpflv.New(hub, httpflv.Config{}, log)
-	webSrv := web.New(hub, flvOut, web.Config{
+	webSrv := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut}, web.Config{
 		AdminToken:  o.AdminToken,
 		PublicURL:   o.PublicURL,
 		HTTPPort:    port(httpLn.Addr()),
@@ -199,6 +208,7 @@ func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) er
 	defer cancel()
 	_ = httpSrv.Shutdown(shutCtx) // stop accepting; API requests finish
 	hub.Close()                   // every viewer gets a clean end of stream
+	hlsOut.Close()
 	flvOut.Close()
 	_ = rtmpSrv.Close()
 	return runErr

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"chalkcast/engine"
+	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
 )
 
@@ -36,20 +37,28 @@ type Config struct {
 	Version string
 }
 
+// Outputs are the viewer endpoints the server routes to.
+type Outputs struct {
+	FLV *httpflv.Output
+	HLS *hls.Output
+}
+
 // Server serves the API and the viewer endpoints.
 type Server struct {
 	hub *engine.Hub
-	flv *httpflv.Output
+	out Outputs
 	cfg Config
 	log *slog.Logger
 	mux *http.ServeMux
 }
 
 // New returns the HTTP handler of Chalkcast.
-func New(hub *engine.Hub, flv *httpflv.Output, cfg Config, log *slog.Logger) *Server {
-	s := &Server{hub: hub, flv: flv, cfg: cfg, log: log.With("component", "web"), mux: http.NewServeMux()}
+func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) *Server {
+	s := &Server{hub: hub, out: out, cfg: cfg, log: log.With("component", "web"), mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /live/{file}", s.live)
+	s.mux.HandleFunc("GET /live/{name}/{file}", s.hls)
 	s.mux.HandleFunc("OPTIONS /live/{file}", preflight)
+	s.mux.HandleFunc("OPTIONS /live/{name}/{file}", preflight)
 	s.mux.HandleFunc("GET /api/v1/server", s.server)
 	s.mux.HandleFunc("GET /api/v1/stats", s.stats)
 	s.mux.HandleFunc("GET /api/v1/streams", s.list)
@@ -91,10 +100,23 @@ func preflight(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 	file := r.PathValue("file")
 	if name, ok := strings.CutSuffix(file, ".flv"); ok {
-		s.flv.Serve(w, r, name, Error)
+		s.out.FLV.Serve(w, r, name, Error)
 		return
 	}
-	Error(w, http.StatusNotFound, "unknown live URL: use /live/<name>.flv")
+	if name, ok := hls.PathIsHLS(file); ok {
+		// /live/<name>.m3u8, as nginx-rtmp and livego publish it.
+		target := "/live/" + url.PathEscape(name) + "/index.m3u8"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusFound)
+		return
+	}
+	Error(w, http.StatusNotFound, "unknown live URL: use /live/<name>.flv or /live/<name>/index.m3u8")
+}
+
+func (s *Server) hls(w http.ResponseWriter, r *http.Request) {
+	s.out.HLS.Serve(w, r, r.PathValue("name"), r.PathValue("file"), Error)
 }
 
 // isAdmin: loopback clients, or the admin token.
@@ -149,6 +171,7 @@ func (s *Server) Base() (host, httpBase string) {
 // URLs are the addresses viewers use.
 type URLs struct {
 	FLV  string `json:"flv"`
+	HLS  string `json:"hls"`
 	RTMP string `json:"rtmp"`
 }
 
@@ -174,6 +197,7 @@ func (s *Server) view(st *engine.Stream, admin bool, opt engine.StatsOptions) St
 		StreamStats: st.Stats(opt),
 		URLs: URLs{
 			FLV:  httpBase + "/live/" + name + ".flv",
+			HLS:  httpBase + "/live/" + name + "/index.m3u8",
 			RTMP: rtmpBase + "/" + name,
 		},
 	}

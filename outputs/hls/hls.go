@@ -1,0 +1,480 @@
+// Package hls serves live streams as HLS (GET /live/<name>/index.m3u8 and
+// the playlists, segments and parts it names) with gohlslib: native on
+// iPhones and in WeChat on iOS, hls.js elsewhere, ffplay and VLC.
+//
+// One muxer per live stream reads the engine like any output. Viewers are
+// counted as sessions, not requests: the first playlist request without a
+// session is redirected to one carrying ?s=<id>, gohlslib repeats that
+// query in every URL it hands out, and a session that has made no request
+// for a while (see Config.SessionTimeout) is gone.
+package hls
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/gohlslib/v2"
+	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"chalkcast/engine"
+	"chalkcast/engine/codec"
+)
+
+// Config configures HLS. Zero fields take the stated defaults.
+type Config struct {
+	// Variant is "lowlatency" (fMP4 segments with LL-HLS parts; players
+	// that do not know LL-HLS play the segments), "fmp4" or "mpegts".
+	// Default "lowlatency".
+	Variant string
+	// SegmentCount is how many segments playlists keep. Default 7.
+	SegmentCount int
+	// SegmentMinDuration is the shortest segment; segments end on
+	// keyframes. Default 1 s.
+	SegmentMinDuration time.Duration
+	// PartMinDuration is the shortest LL-HLS part. Default 200 ms.
+	PartMinDuration time.Duration
+	// SessionTimeout is how long a session may make no request before it
+	// stops counting as a viewer; it grows to 2.5 keyframe intervals for
+	// streams with long GOPs, whose players poll less often. Default 6 s.
+	SessionTimeout time.Duration
+	// StartTimeout is how long a request waits for a just-started muxer's
+	// first segment. Default 10 s.
+	StartTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Variant == "" {
+		c.Variant = "lowlatency"
+	}
+	if c.SegmentCount <= 0 {
+		c.SegmentCount = 7
+	}
+	if c.SegmentMinDuration <= 0 {
+		c.SegmentMinDuration = time.Second
+	}
+	if c.PartMinDuration <= 0 {
+		c.PartMinDuration = 200 * time.Millisecond
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = 6 * time.Second
+	}
+	if c.StartTimeout <= 0 {
+		c.StartTimeout = 10 * time.Second
+	}
+	return c
+}
+
+func (c Config) variant() (gohlslib.MuxerVariant, error) {
+	switch c.Variant {
+	case "lowlatency":
+		return gohlslib.MuxerVariantLowLatency, nil
+	case "fmp4":
+		return gohlslib.MuxerVariantFMP4, nil
+	case "mpegts":
+		return gohlslib.MuxerVariantMPEGTS, nil
+	}
+	return 0, fmt.Errorf("hls: unknown variant %q (use lowlatency, fmp4 or mpegts)", c.Variant)
+}
+
+// Output serves HLS for a hub.
+type Output struct {
+	hub     *engine.Hub
+	cfg     Config
+	variant gohlslib.MuxerVariant
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	muxers   map[string]*muxer // by stream name
+	sessions map[string]*session
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New starts the output: muxers start when streams go live.
+func New(hub *engine.Hub, cfg Config, log *slog.Logger) (*Output, error) {
+	cfg = cfg.withDefaults()
+	v, err := cfg.variant()
+	if err != nil {
+		return nil, err
+	}
+	o := &Output{
+		hub: hub, cfg: cfg, variant: v, log: log.With("component", "hls"),
+		muxers: map[string]*muxer{}, sessions: map[string]*session{},
+	}
+	o.ctx, o.cancel = context.WithCancel(context.Background())
+	sub := hub.Subscribe(256)
+	o.wg.Add(2)
+	go o.watch(sub)
+	go o.reap()
+	// Streams that are already live when the output starts.
+	for _, s := range hub.Streams() {
+		if s.State() != engine.StateIdle {
+			o.ensure(s)
+		}
+	}
+	return o, nil
+}
+
+// Close stops every muxer and session and waits for them.
+func (o *Output) Close() {
+	o.cancel()
+	o.wg.Wait()
+	o.mu.Lock()
+	for id, ss := range o.sessions {
+		ss.viewer.Leave()
+		delete(o.sessions, id)
+	}
+	o.mu.Unlock()
+}
+
+// watch starts a muxer when a stream goes live, so that the first HLS
+// viewer finds segments ready. A missed event only means the first
+// request starts the muxer.
+func (o *Output) watch(sub *engine.Subscription) {
+	defer o.wg.Done()
+	defer sub.Close()
+	for {
+		select {
+		case <-o.ctx.Done():
+			return
+		case e, ok := <-sub.C:
+			if !ok {
+				return
+			}
+			if e.Kind == engine.EventStreamLive {
+				if s, ok := o.hub.Get(e.Stream); ok {
+					o.ensure(s)
+				}
+			}
+		}
+	}
+}
+
+// session is one counted HLS client.
+type session struct {
+	stream *engine.Stream
+	viewer *engine.Viewer
+	last   atomic.Int64 // unix nanoseconds of the latest request
+}
+
+// reap ends sessions that stopped asking.
+func (o *Output) reap() {
+	defer o.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.ctx.Done():
+			return
+		case now := <-t.C:
+			o.mu.Lock()
+			for id, ss := range o.sessions {
+				if now.UnixNano()-ss.last.Load() > int64(o.timeout(ss.stream)) {
+					ss.viewer.Leave()
+					delete(o.sessions, id)
+				}
+			}
+			o.mu.Unlock()
+		}
+	}
+}
+
+func (o *Output) timeout(s *engine.Stream) time.Duration {
+	t := o.cfg.SessionTimeout
+	if st := s.Stats(engine.StatsOptions{}); st.Video != nil {
+		t = max(t, time.Duration(2.5*st.Video.KeyframeInterval*float64(time.Second)))
+	}
+	return t
+}
+
+// ErrorWriter writes a JSON error reply.
+type ErrorWriter func(w http.ResponseWriter, status int, msg string)
+
+// validSession accepts the ids this output hands out (and nothing that
+// could grow memory or logs without bound).
+func validSession(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil
+}
+
+// Serve answers one HLS request for stream name; file is the last path
+// element (index.m3u8, a media playlist, a segment or a part).
+func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name, file string, fail ErrorWriter) {
+	s, ok := o.hub.Get(name)
+	if !ok {
+		fail(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
+		return
+	}
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	q := r.URL.Query()
+	id := q.Get("s")
+	if !validSession(id) {
+		if file != "index.m3u8" {
+			fail(w, http.StatusBadRequest, "start HLS playback at index.m3u8")
+			return
+		}
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		q.Set("s", hex.EncodeToString(b))
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, r.URL.Path+"?"+q.Encode(), http.StatusFound)
+		return
+	}
+	m, err := o.ensure(s)
+	if err != nil {
+		fail(w, http.StatusNotFound, err.Error())
+		return
+	}
+	if err := o.touch(id, s, r); err != nil {
+		fail(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), o.cfg.StartTimeout)
+	defer cancel()
+	gm, err := m.wait(ctx)
+	if err != nil {
+		fail(w, http.StatusNotFound, fmt.Sprintf("stream %s: %v", name, err))
+		return
+	}
+	gm.Handle(w, r)
+}
+
+// touch counts the session as a viewer of s, creating it on first sight.
+func (o *Output) touch(id string, s *engine.Stream, r *http.Request) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ss, ok := o.sessions[id]
+	if ok && ss.stream != s {
+		ss.viewer.Leave() // the id moved to another stream: count it there
+		ok = false
+	}
+	if !ok {
+		v, err := s.Join(engine.ViewerInfo{Protocol: "hls", Remote: r.RemoteAddr, Agent: r.UserAgent()})
+		if err != nil {
+			delete(o.sessions, id)
+			return err
+		}
+		ss = &session{stream: s, viewer: v}
+		o.sessions[id] = ss
+	}
+	ss.last.Store(time.Now().UnixNano())
+	return nil
+}
+
+// muxer is the HLS muxer of one publishing generation of a stream.
+type muxer struct {
+	ready chan struct{} // closed once the first gohlslib muxer or an error is set
+	mu    sync.Mutex
+	gm    *gohlslib.Muxer
+	err   error
+}
+
+// set publishes the current gohlslib muxer (or the error that prevented
+// one); requests use the newest.
+func (m *muxer) set(gm *gohlslib.Muxer, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	first := m.gm == nil && m.err == nil
+	m.gm, m.err = gm, err
+	if first {
+		close(m.ready)
+	}
+}
+
+func (m *muxer) wait(ctx context.Context) (*gohlslib.Muxer, error) {
+	select {
+	case <-m.ready:
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.gm, m.err
+	case <-ctx.Done():
+		return nil, errors.New("no segment yet (waiting for a keyframe)")
+	}
+}
+
+// ensure returns the stream's running muxer, starting one if the stream
+// is live and has none.
+func (o *Output) ensure(s *engine.Stream) (*muxer, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if m, ok := o.muxers[s.Name()]; ok {
+		return m, nil
+	}
+	rd, err := s.NewReader(nil)
+	if err != nil {
+		return nil, err
+	}
+	if o.ctx.Err() != nil {
+		rd.Close()
+		return nil, errors.New("hls: shutting down")
+	}
+	m := &muxer{ready: make(chan struct{})}
+	o.muxers[s.Name()] = m
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		defer rd.Close()
+		err := o.run(s, rd, m)
+		o.mu.Lock()
+		delete(o.muxers, s.Name())
+		o.mu.Unlock()
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
+			o.log.Warn("muxer stopped", "stream", s.Name(), "err", err)
+		}
+	}()
+	return m, nil
+}
+
+// run feeds one gohlslib muxer from rd until the stream ends. A change of
+// codec configuration (a publisher that came back with other settings)
+// starts a new muxer, since HLS tracks are fixed.
+func (o *Output) run(s *engine.Stream, rd *engine.Reader, m *muxer) error {
+	var (
+		gm         *gohlslib.Muxer
+		vtrack     *gohlslib.Track
+		atrack     *gohlslib.Track
+		vcfg, acfg *engine.CodecConfig
+		params     [][]byte // parameter sets put before every keyframe
+		batch      []*engine.Packet
+	)
+	closeMuxer := func() {
+		if gm != nil {
+			gm.Close()
+			gm = nil
+		}
+	}
+	defer closeMuxer()
+	fail := func(err error) error {
+		if gm == nil {
+			m.set(nil, err)
+		}
+		return err
+	}
+	for {
+		var err error
+		batch, err = rd.Next(o.ctx, batch[:0])
+		if err != nil {
+			if gm == nil {
+				return fail(fmt.Errorf("stream ended before a keyframe: %w", err))
+			}
+			return err
+		}
+		for _, p := range batch {
+			if p.Track == engine.TrackVideo && !p.Config.Equal(vcfg) {
+				if gm != nil {
+					o.log.Info("video configuration changed: new HLS muxer", "stream", s.Name())
+					closeMuxer()
+				}
+				_, audio := s.Configs()
+				var err error
+				vtrack, atrack, params, err = tracks(p.Config, audio)
+				if err != nil {
+					return fail(err)
+				}
+				vcfg, acfg = p.Config, audio
+				tr := []*gohlslib.Track{vtrack}
+				if atrack != nil {
+					tr = append(tr, atrack)
+				}
+				next := &gohlslib.Muxer{
+					Tracks: tr, Variant: o.variant, SegmentCount: o.cfg.SegmentCount,
+					SegmentMinDuration: o.cfg.SegmentMinDuration, PartMinDuration: o.cfg.PartMinDuration,
+					OnEncodeError: func(err error) { o.log.Debug("encode", "stream", s.Name(), "err", err) },
+				}
+				if err := next.Start(); err != nil {
+					return fail(fmt.Errorf("hls: start muxer: %w", err))
+				}
+				m.set(next, nil)
+				gm = next
+			}
+			if gm == nil {
+				continue
+			}
+			if err := write(gm, vtrack, atrack, acfg, params, p); err != nil {
+				o.log.Debug("write", "stream", s.Name(), "err", err)
+			}
+		}
+	}
+}
+
+// tracks describes the HLS tracks of a stream.
+func tracks(video, audio *engine.CodecConfig) (vt, at *gohlslib.Track, params [][]byte, err error) {
+	switch video.Codec {
+	case engine.CodecH264:
+		rec, err := codec.ParseAVCRecord(video.Record)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if len(rec.PPS) == 0 {
+			return nil, nil, nil, errors.New("hls: H.264 configuration has no PPS")
+		}
+		vt = &gohlslib.Track{Codec: &codecs.H264{SPS: rec.SPS[0], PPS: rec.PPS[0]}, ClockRate: 90000}
+		params = append(append(params, rec.SPS...), rec.PPS...)
+	case engine.CodecH265:
+		vps, sps, pps, err := codec.HEVCParams(video.Record)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if len(vps) == 0 || len(pps) == 0 {
+			return nil, nil, nil, errors.New("hls: H.265 configuration lacks a VPS or PPS")
+		}
+		vt = &gohlslib.Track{Codec: &codecs.H265{VPS: vps[0], SPS: sps[0], PPS: pps[0]}, ClockRate: 90000}
+		params = append(append(append(params, vps...), sps...), pps...)
+	default:
+		return nil, nil, nil, fmt.Errorf("hls: video codec %s is not supported", video.Codec)
+	}
+	if audio != nil && audio.Codec == engine.CodecAAC {
+		var asc mpeg4audio.AudioSpecificConfig
+		if err := asc.Unmarshal(audio.Record); err == nil {
+			at = &gohlslib.Track{Codec: &codecs.MPEG4Audio{Config: asc}, ClockRate: asc.SampleRate}
+		}
+	}
+	return vt, at, params, nil
+}
+
+// write hands one packet to the muxer.
+func write(gm *gohlslib.Muxer, vt, at *gohlslib.Track, acfg *engine.CodecConfig, params [][]byte, p *engine.Packet) error {
+	switch {
+	case p.Track == engine.TrackVideo:
+		var au h264.AVCC // the same 4-byte length prefixing for H.265
+		if err := au.Unmarshal(p.Payload); err != nil {
+			return fmt.Errorf("hls: video access unit: %w", err)
+		}
+		if p.Keyframe {
+			au = append(append(make([][]byte, 0, len(params)+len(au)), params...), au...)
+		}
+		pts := int64(p.PTS) * 9 / 100000 // 90 kHz
+		if p.Codec == engine.CodecH265 {
+			return gm.WriteH265(vt, p.Published, pts, au)
+		}
+		return gm.WriteH264(vt, p.Published, pts, au)
+	case at != nil && p.Codec == engine.CodecAAC && p.Config.Equal(acfg):
+		pts := int64(p.PTS) / 1000 * int64(at.ClockRate) / 1000000
+		return gm.WriteMPEG4Audio(at, p.Published, pts, [][]byte{p.Payload})
+	}
+	return nil
+}
+
+// PathIsHLS reports whether a /live/ file name is an HLS playlist alias
+// (/live/<name>.m3u8, as nginx-rtmp and livego publish it) and returns
+// the stream name.
+func PathIsHLS(file string) (string, bool) {
+	return strings.CutSuffix(file, ".m3u8")
+}
