@@ -131,6 +131,24 @@ func (s *Server) isAdmin(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return false
+	}
+	// A page whose domain an attacker re-points at 127.0.0.1 (DNS
+	// rebinding) also reaches us from loopback, but with its own name in
+	// Host: loopback is trusted only when it asked for a loopback name.
+	return isLoopbackHost(r.Host)
+}
+
+func isLoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }

@@ -41,6 +41,17 @@ type handler struct {
 
 	// playing
 	play *stopper
+
+	err error // why the connection ended, when it was our decision
+}
+
+// failed remembers the first error that ends the connection, so that the
+// stream shows the reason rather than an unexplained disconnect.
+func (h *handler) failed(err error) error {
+	if h.err == nil {
+		h.err = err
+	}
+	return err
 }
 
 func (h *handler) OnServe(c *gortmp.Conn) { h.rc = c }
@@ -64,7 +75,6 @@ func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 	}
 	h.pub, h.stream = p, s.Name()
 	h.log = h.log.With("stream", s.Name())
-	h.c.readTimeout.Store(int64(h.srv.cfg.ReadTimeout))
 	h.log.Info("publisher connected")
 	return nil
 }
@@ -91,21 +101,21 @@ func (h *handler) publisher() (*engine.Publisher, error) {
 func (h *handler) OnVideo(ts uint32, payload io.Reader) error {
 	p, err := h.publisher()
 	if err != nil {
-		return err
+		return h.failed(err)
 	}
 	b, err := readBody(payload)
 	if err != nil {
-		return fmt.Errorf("rtmp: read video: %w", err)
+		return h.failed(fmt.Errorf("rtmp: read video: %w", err))
 	}
 	v, err := flv.ParseVideo(b)
 	if err != nil {
-		return fmt.Errorf("rtmp: stream %s: %w", h.stream, err)
+		return h.failed(fmt.Errorf("rtmp: stream %s: %w", h.stream, err))
 	}
 	switch {
 	case v.SeqHeader:
 		cfg, err := videoConfig(v)
 		if err != nil {
-			return fmt.Errorf("rtmp: stream %s: video sequence header: %w", h.stream, err)
+			return h.failed(fmt.Errorf("rtmp: stream %s: video sequence header: %w", h.stream, err))
 		}
 		if !cfg.Equal(h.videoCfg) {
 			h.videoCfg = cfg
@@ -142,20 +152,20 @@ func videoConfig(v flv.VideoBody) (*engine.CodecConfig, error) {
 func (h *handler) OnAudio(ts uint32, payload io.Reader) error {
 	p, err := h.publisher()
 	if err != nil {
-		return err
+		return h.failed(err)
 	}
 	b, err := readBody(payload)
 	if err != nil {
-		return fmt.Errorf("rtmp: read audio: %w", err)
+		return h.failed(fmt.Errorf("rtmp: read audio: %w", err))
 	}
 	a, err := flv.ParseAudio(b)
 	if err != nil {
-		return fmt.Errorf("rtmp: stream %s: %w", h.stream, err)
+		return h.failed(fmt.Errorf("rtmp: stream %s: %w", h.stream, err))
 	}
 	if a.SeqHeader {
 		cfg, err := codec.AACConfig(a.Data)
 		if err != nil {
-			return fmt.Errorf("rtmp: stream %s: audio sequence header: %w", h.stream, err)
+			return h.failed(fmt.Errorf("rtmp: stream %s: audio sequence header: %w", h.stream, err))
 		}
 		if !cfg.Equal(h.audioCfg) {
 			h.audioCfg = cfg
@@ -202,6 +212,9 @@ func (h *handler) OnPlay(sctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.play = &stopper{cancel: cancel, done: make(chan struct{})}
+	// A player only listens: no read timeout from now on.
+	h.c.readTimeout.Store(0)
+	_ = h.c.Conn.SetReadDeadline(time.Time{})
 	h.log = h.log.With("stream", name)
 	go func() {
 		defer close(h.play.done)
@@ -296,8 +309,16 @@ func (h *handler) OnClose() {
 		h.c.encMu.Unlock()
 	}
 	if h.pub != nil {
-		h.pub.Close(nil)
-		h.log.Info("publisher left", "dropped_before_config", h.dropped)
+		reason := h.err
+		if reason == nil && h.c.timedOut {
+			reason = fmt.Errorf("rtmp: no data from the publisher for %v", h.srv.cfg.ReadTimeout)
+		}
+		h.pub.Close(reason)
+		if reason != nil {
+			h.log.Warn("publisher dropped", "err", reason, "dropped_before_config", h.dropped)
+		} else {
+			h.log.Info("publisher left", "dropped_before_config", h.dropped)
+		}
 	}
 	if h.play != nil {
 		h.play.stop()

@@ -63,6 +63,8 @@ func New(hub *engine.Hub, cfg Config, log *slog.Logger) *Server {
 		OnConnect: func(nc net.Conn) (io.ReadWriteCloser, *gortmp.ConnConfig) {
 			c := &conn{Conn: nc, srv: s, remote: nc.RemoteAddr().String()}
 			c.writeTimeout = cfg.WriteTimeout
+			// Until it is admitted as a player, a client must keep talking.
+			c.readTimeout.Store(int64(cfg.ReadTimeout))
 			s.track(c)
 			return c, &gortmp.ConnConfig{
 				Handler: &handler{srv: s, c: c, log: s.log.With("remote", c.remote)},
@@ -80,6 +82,11 @@ func New(hub *engine.Hub, cfg Config, log *slog.Logger) *Server {
 // Serve accepts connections on ln until Close.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
 	s.ln = ln
 	s.mu.Unlock()
 	defer close(s.served)
@@ -95,18 +102,23 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	started := s.ln != nil
+	ln := s.ln
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
 	err := s.srv.Close()
+	if ln != nil {
+		// go-rtmp closes the listener only once its Serve registered it;
+		// closing it here too covers a Close that comes just before.
+		ln.Close()
+	}
 	for _, c := range conns {
 		c.Conn.Close()
 	}
 	s.wg.Wait()
-	if started {
+	if ln != nil {
 		<-s.served
 	}
 	return err
@@ -143,8 +155,9 @@ type conn struct {
 	net.Conn
 	srv          *Server
 	remote       string
-	readTimeout  atomic.Int64 // 0 until the client publishes
+	readTimeout  atomic.Int64 // 0 once admitted as a player, who only listens
 	writeTimeout time.Duration
+	timedOut     bool // a read timed out; touched only by the read loop
 	encMu        sync.Mutex
 	readerHolds  bool // touched only by the read loop
 }
@@ -161,6 +174,8 @@ func (c *conn) Read(b []byte) (int, error) {
 	if err == nil {
 		c.encMu.Lock()
 		c.readerHolds = true
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		c.timedOut = true
 	}
 	return n, err
 }
