@@ -18,6 +18,7 @@ require (
 	github.com/hashicorp/go-multierror v1.1.0 // indirect
 	github.com/mitchellh/mapstructure v1.4.1 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
+	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/yutopp/go-amf0 v0.1.0 // indirect
 	golang.org/x/sys v0.3.0 // indirect
 )

@@ -177,7 +177,7 @@ func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) er
 		return err
 	}
 	flvOut := httpflv.New(hub, httpflv.Config{}, log)
-	webSrv := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut}, web.Config{
+	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut}, web.Config{
 		AdminToken:  o.AdminToken,
 		PublicURL:   o.PublicURL,
 		HTTPPort:    port(httpLn.Addr()),
@@ -185,6 +185,13 @@ func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) er
 		SourceTypes: []string{"rtmp"},
 		Version:     version,
 	}, log)
+	if err != nil {
+		hlsOut.Close()
+		flvOut.Close()
+		httpLn.Close()
+		rtmpLn.Close()
+		return err
+	}
 	httpSrv := &http.Server{Handler: webSrv, ReadHeaderTimeout: 10 * time.Second}
 	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
 

@@ -1,6 +1,8 @@
-// Package web is Chalkcast's single HTTP port: the JSON API under /api/v1
-// and the viewer endpoints (/live/<name>.flv now; HLS and the share page
-// plug into the same mux). It builds the URLs a teacher shares.
+// Package web is Chalkcast's single HTTP port: the JSON API under /api/v1,
+// the viewer endpoints (/live/<name>.flv, /live/<name>/index.m3u8), the
+// share page (/watch/<name>) with its embedded player scripts, the list of
+// live streams (/) and QR codes (/qr/<name>.png). It builds the URLs a
+// teacher shares.
 package web
 
 import (
@@ -48,13 +50,22 @@ type Server struct {
 	hub *engine.Hub
 	out Outputs
 	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
+	log   *slog.Logger
+	mux   *http.ServeMux
+	share *share
 }
 
 // New returns the HTTP handler of Chalkcast.
-func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) *Server {
-	s := &Server{hub: hub, out: out, cfg: cfg, log: log.With("component", "web"), mux: http.NewServeMux()}
+func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, error) {
+	sh, err := newShare()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{hub: hub, out: out, cfg: cfg, log: log.With("component", "web"), mux: http.NewServeMux(), share: sh}
+	s.mux.HandleFunc("GET /{$}", s.index)
+	s.mux.HandleFunc("GET /watch/{name}", s.watch)
+	s.mux.HandleFunc("GET /assets/player/{file}", s.asset)
+	s.mux.HandleFunc("GET /qr/{file}", s.qr)
 	s.mux.HandleFunc("GET /live/{file}", s.live)
 	s.mux.HandleFunc("GET /live/{name}/{file}", s.hls)
 	s.mux.HandleFunc("OPTIONS /live/{file}", preflight)
@@ -69,7 +80,7 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) *Server {
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
-	return s
+	return s, nil
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -186,11 +197,13 @@ func (s *Server) Base() (host, httpBase string) {
 	return host, "http://" + net.JoinHostPort(host, strconv.Itoa(s.cfg.HTTPPort))
 }
 
-// URLs are the addresses viewers use.
+// URLs are the addresses viewers use. Watch is the one to share.
 type URLs struct {
-	FLV  string `json:"flv"`
-	HLS  string `json:"hls"`
-	RTMP string `json:"rtmp"`
+	Watch string `json:"watch"`
+	QR    string `json:"qr"`
+	FLV   string `json:"flv"`
+	HLS   string `json:"hls"`
+	RTMP  string `json:"rtmp"`
 }
 
 // Publish tells OBS, ffmpeg or a phone where to send a stream.
@@ -214,9 +227,11 @@ func (s *Server) view(st *engine.Stream, admin bool, opt engine.StatsOptions) St
 	v := StreamView{
 		StreamStats: st.Stats(opt),
 		URLs: URLs{
-			FLV:  httpBase + "/live/" + name + ".flv",
-			HLS:  httpBase + "/live/" + name + "/index.m3u8",
-			RTMP: rtmpBase + "/" + name,
+			Watch: httpBase + "/watch/" + name,
+			QR:    httpBase + "/qr/" + name + ".png",
+			FLV:   httpBase + "/live/" + name + ".flv",
+			HLS:   httpBase + "/live/" + name + "/index.m3u8",
+			RTMP:  rtmpBase + "/" + name,
 		},
 	}
 	if admin {

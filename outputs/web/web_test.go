@@ -93,7 +93,11 @@ func newEnv(t *testing.T, cfg Config, ecfg engine.Config) *env {
 			t.Logf("server logs:\n%s", logs.String())
 		}
 	})
-	return &env{srv: New(hub, Outputs{FLV: flvOut, HLS: hlsOut}, cfg, log), hub: hub}
+	srv, err := New(hub, Outputs{FLV: flvOut, HLS: hlsOut}, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{srv: srv, hub: hub}
 }
 
 // req describes one request to the handler.
