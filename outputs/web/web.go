@@ -47,9 +47,9 @@ type Outputs struct {
 
 // Server serves the API and the viewer endpoints.
 type Server struct {
-	hub *engine.Hub
-	out Outputs
-	cfg Config
+	hub   *engine.Hub
+	out   Outputs
+	cfg   Config
 	log   *slog.Logger
 	mux   *http.ServeMux
 	share *share
