@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"chalkcast/outputs/hls"
 )
 
 // browser is headless Chromium driven through chromedriver's WebDriver API.
@@ -276,19 +278,23 @@ func TestSharePageTakesHLSWithoutMSE(t *testing.T) {
 	t.Logf("native HLS path: time %.1f s, readyState %d, errors %v", st.CurrentTime, st.ReadyState, st.Errors)
 }
 
-func TestSharePagePlaysLowLatencyHLSWithHlsJS(t *testing.T) {
-	s := startServer(t, options{})
-	key := s.create(t, "math")
-	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 60*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
-	b := startBrowser(t, "", "")
-	st := b.watchPlays("http://" + s.HTTP + "/watch/math?player=hls")
-	if st.Path != "hls.js" {
-		t.Errorf("path %q, want hls.js", st.Path)
-	}
-	t.Logf("hls.js (LL-HLS): first picture %.0f ms after navigation; hls.js latency to the live edge %.2f s; errors %v",
-		st.FirstPlaying, st.HLSLatency, st.Errors)
-	if dir := os.Getenv("CHALKCAST_SCREENSHOTS"); dir != "" {
-		b.screenshot(filepath.Join(dir, "watch-hls.png"))
+func TestSharePagePlaysHLSWithHlsJS(t *testing.T) {
+	for _, variant := range []string{"lowlatency", "mpegts"} {
+		t.Run(variant, func(t *testing.T) {
+			s := startServer(t, options{HLS: hls.Config{Variant: variant}})
+			key := s.create(t, "math")
+			publish(t, "rtmp://"+s.RTMP+"/live/"+key, 60*time.Second)
+			waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+			b := startBrowser(t, "", "")
+			st := b.watchPlays("http://" + s.HTTP + "/watch/math?player=hls")
+			if st.Path != "hls.js" {
+				t.Errorf("path %q, want hls.js", st.Path)
+			}
+			t.Logf("hls.js (%s): first picture %.0f ms after navigation; latency to the live edge %.2f s; errors %v",
+				variant, st.FirstPlaying, st.HLSLatency, st.Errors)
+			if dir := os.Getenv("CHALKCAST_SCREENSHOTS"); dir != "" {
+				b.screenshot(filepath.Join(dir, "watch-hls-"+variant+".png"))
+			}
+		})
 	}
 }

@@ -9,13 +9,18 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 
-# Test peers and tools: ffmpeg/ffprobe publish and play.
-PACKAGES=(ca-certificates git gcc libc6-dev pkg-config ffmpeg)
+# Build: git and a C toolchain. Test peers: ffmpeg/ffprobe publish and
+# play; headless Chromium with chromedriver plays the share page (with CJK
+# fonts for the Chinese text); Node.js and npm fetch the player scripts.
+PACKAGES=(ca-certificates git gcc libc6-dev pkg-config ffmpeg chromium chromium-driver fonts-noto-cjk)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# A machine may have Node.js from elsewhere (with npm inside): only ask
+# apt for it when there is no npm at all.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 updated=0
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2

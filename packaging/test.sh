@@ -7,6 +7,14 @@ cd "$(dirname "$0")/.."
 GO=$(packaging/setup.sh | tail -n 1)
 export GOTOOLCHAIN=auto
 
+# The embedded player scripts must be exactly what the lockfile pins.
+packaging/player/build.sh
+if ! git diff --quiet -- assets/player; then
+  echo "assets/player differs from packaging/player/package-lock.json: run packaging/player/build.sh and commit" >&2
+  git diff --stat -- assets/player >&2
+  exit 1
+fi
+
 unformatted=$("$(dirname "$(command -v "$GO")")/gofmt" -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
   echo "gofmt would change: $unformatted" >&2
