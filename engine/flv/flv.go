@@ -290,3 +290,23 @@ func Carries(c engine.Codec) bool {
 	}
 	return false
 }
+
+// Sent remembers which codec configurations one viewer has been sent, so
+// that a sequence header goes out before the first frame of each track and
+// again whenever the configuration changes (a publisher that came back
+// with other settings).
+type Sent struct {
+	video, audio *engine.CodecConfig
+}
+
+// NeedsHeader reports whether p must be preceded by its configuration's
+// sequence header, and records that it will have been sent.
+func (s *Sent) NeedsHeader(p *engine.Packet) bool {
+	last := &s.audio
+	if p.Track == engine.TrackVideo {
+		last = &s.video
+	}
+	changed := *last != p.Config && !p.Config.Equal(*last)
+	*last = p.Config
+	return changed
+}

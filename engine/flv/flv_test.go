@@ -830,3 +830,27 @@ func TestPacketFrame(t *testing.T) {
 		t.Errorf("PacketFrame(opus) = %x, want nil", f)
 	}
 }
+
+func TestSentNeedsHeaderOncePerConfiguration(t *testing.T) {
+	v1 := &engine.CodecConfig{Codec: engine.CodecH264, Record: []byte{1, 2}}
+	v1again := &engine.CodecConfig{Codec: engine.CodecH264, Record: []byte{1, 2}} // equal, other pointer
+	v2 := &engine.CodecConfig{Codec: engine.CodecH264, Record: []byte{1, 3}}
+	a := &engine.CodecConfig{Codec: engine.CodecAAC, Record: []byte{0x12, 0x10}}
+	var s Sent
+	for i, c := range []struct {
+		p    *engine.Packet
+		want bool
+	}{
+		{&engine.Packet{Track: engine.TrackVideo, Config: v1}, true},
+		{&engine.Packet{Track: engine.TrackVideo, Config: v1}, false},
+		{&engine.Packet{Track: engine.TrackAudio, Config: a}, true},
+		{&engine.Packet{Track: engine.TrackVideo, Config: v1again}, false},
+		{&engine.Packet{Track: engine.TrackAudio, Config: a}, false},
+		{&engine.Packet{Track: engine.TrackVideo, Config: v2}, true},
+		{&engine.Packet{Track: engine.TrackVideo, Config: v2}, false},
+	} {
+		if got := s.NeedsHeader(c.p); got != c.want {
+			t.Errorf("packet %d: NeedsHeader = %v, want %v", i, got, c.want)
+		}
+	}
+}

@@ -200,23 +200,18 @@ func (vw *viewer) stream(batch []*engine.Packet) error {
 	if err := vw.flush(); err != nil {
 		return err
 	}
-	var sentVideo, sentAudio *engine.CodecConfig
+	var sent flv.Sent
 	for {
 		vw.begin(nil)
 		for _, p := range batch {
 			if !flv.Carries(p.Codec) {
 				continue
 			}
-			sent := &sentAudio
-			if p.Track == engine.TrackVideo {
-				sent = &sentVideo
-			}
-			if *sent != p.Config && !p.Config.Equal(*sent) {
+			if sent.NeedsHeader(p) {
 				if t := flv.SequenceTag(p.Config, p.DTS); t != nil {
 					vw.add(t)
 				}
 			}
-			*sent = p.Config
 			// The tag's header is built once for all viewers; the payload
 			// is the source's own buffer, never copied.
 			f := p.Wire(flvTag{}, flv.PacketFrame)

@@ -234,7 +234,7 @@ func (h *handler) OnPlay(sctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 // sendMedia writes the stream to a player, starting with the codec
 // configurations and sending new ones whenever they change.
 func (h *handler) sendMedia(ctx context.Context, rd *engine.Reader, v *engine.Viewer, streamID uint32) error {
-	var sentVideo, sentAudio *engine.CodecConfig
+	var sent flv.Sent
 	var batch []*engine.Packet
 	for {
 		var err error
@@ -243,15 +243,10 @@ func (h *handler) sendMedia(ctx context.Context, rd *engine.Reader, v *engine.Vi
 			if !flv.Carries(p.Codec) {
 				continue
 			}
-			sent := &sentAudio
-			if p.Track == engine.TrackVideo {
-				sent = &sentVideo
-			}
-			if !p.Config.Equal(*sent) {
+			if sent.NeedsHeader(p) {
 				if err := h.writeConfig(ctx, p, streamID, v); err != nil {
 					return err
 				}
-				*sent = p.Config
 			}
 			if err := h.write(ctx, p.Track, uint32(p.DTS.Milliseconds()), streamID, v, flv.BodyPrefix(p), p.Payload); err != nil {
 				return err
