@@ -245,7 +245,8 @@ func watch(ctx context.Context, addr, name string, v *viewer, st *sendTimes, mea
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
+	// No resp.Body.Close: it would read the endless live body to its end;
+	// closing the connection (deferred above) ends it.
 	if resp.StatusCode != 200 {
 		return 0, fmt.Errorf("status %d", resp.StatusCode)
 	}
@@ -343,20 +344,34 @@ func run(c config) error {
 		return err
 	}
 	defer os.RemoveAll(data)
+	for _, a := range []string{c.httpAddr, c.rtmpAddr} {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return fmt.Errorf("%s is taken (another server running?): %w", a, err)
+		}
+		ln.Close()
+	}
 	srv := exec.Command(c.bin, "serve", "--http", c.httpAddr, "--rtmp", c.rtmpAddr, "--data", data,
 		"--log-level", "warn", "--max-viewers", "100000", "--max-viewers-per-stream", "100000")
 	srv.Stderr = os.Stderr
 	if err := srv.Start(); err != nil {
 		return fmt.Errorf("start server: %w", err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- srv.Wait() }()
 	defer func() {
 		_ = srv.Process.Signal(syscall.SIGTERM)
-		_ = srv.Wait()
+		<-exited
 	}()
 	pid := srv.Process.Pid
 	api := "http://" + c.httpAddr + "/api/v1"
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("server exited at start: %v", err)
+		default:
+		}
 		resp, err := http.Get(api + "/server")
 		if err == nil {
 			resp.Body.Close()

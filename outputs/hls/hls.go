@@ -181,9 +181,15 @@ func (o *Output) reap() {
 		case <-o.ctx.Done():
 			return
 		case now := <-t.C:
+			timeouts := map[*engine.Stream]time.Duration{}
 			o.mu.Lock()
 			for id, ss := range o.sessions {
-				if now.UnixNano()-ss.last.Load() > int64(o.timeout(ss.stream)) {
+				to, ok := timeouts[ss.stream]
+				if !ok {
+					to = o.timeout(ss.stream)
+					timeouts[ss.stream] = to
+				}
+				if now.UnixNano()-ss.last.Load() > int64(to) {
 					ss.viewer.Leave()
 					delete(o.sessions, id)
 				}
