@@ -135,6 +135,7 @@ type addrs struct {
 func printWelcome(w io.Writer, a addrs) {
 	fmt.Fprintf(w, "Chalkcast %s is running.\n", version)
 	fmt.Fprintf(w, "  API and viewers: %s   (listening on %s)\n", a.Base, a.HTTP)
+	fmt.Fprintf(w, "  Students watch:  %s/watch/<stream name>   (live streams: %s/)\n", a.Base, a.Base)
 	fmt.Fprintf(w, "  RTMP publish:    rtmp://<this machine>:%d/live/<stream key>\n", port(a.RTMP))
 	fmt.Fprintf(w, "Create a stream:  curl -X POST http://127.0.0.1:%d/api/v1/streams -d '{\"name\":\"math\"}'\n", port(a.HTTP))
 	fmt.Fprintln(w, "Press Ctrl+C to stop.")
