@@ -24,13 +24,7 @@ const (
 func TestPublishDeliversPackets(t *testing.T) {
 	e := startServer(t, engine.Config{}, rtmp.Config{})
 	s, key := e.create("math")
-	p := dialPublisher(t, e.addr, key)
-	waitState(t, s, engine.StateLive)
-	rd, err := s.NewReader(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	p, rd := publishLive(t, e, s, key)
 
 	v360 := avcConfig(t, sps360Main, pps360Main)
 	v720 := avcConfig(t, sps720High, pps720High)
@@ -171,13 +165,7 @@ func TestKeyWithQueryIsAccepted(t *testing.T) {
 func TestMalformedInputEndsOnlyThatConnection(t *testing.T) {
 	e := startServer(t, engine.Config{}, rtmp.Config{})
 	steady, steadyKey := e.create("steady")
-	good := dialPublisher(t, e.addr, steadyKey)
-	waitState(t, steady, engine.StateLive)
-	rd, err := steady.NewReader(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	good, rd := publishLive(t, e, steady, steadyKey)
 	good.mustVideo(0, flv.VideoHeaderBody(avcConfig(t, sps360Main, pps360Main)))
 	f := feed(t, good, 0)
 	expectFlowing(t, rd, "before anything")
@@ -307,13 +295,7 @@ func TestMalformedMediaIsReported(t *testing.T) {
 func TestSecondPublisherIsRefused(t *testing.T) {
 	e := startServer(t, engine.Config{}, rtmp.Config{})
 	s, key := e.create("math")
-	first := dialPublisher(t, e.addr, key)
-	waitState(t, s, engine.StateLive)
-	rd, err := s.NewReader(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	first, rd := publishLive(t, e, s, key)
 	first.mustVideo(0, flv.VideoHeaderBody(avcConfig(t, sps360Main, pps360Main)))
 	feed(t, first, 0)
 	expectFlowing(t, rd, "first publisher")
@@ -359,13 +341,7 @@ func TestSecondPublisherIsRefused(t *testing.T) {
 func TestResetKeyDisconnectsPublisher(t *testing.T) {
 	e := startServer(t, engine.Config{GracePeriod: time.Minute}, rtmp.Config{})
 	s, key := e.create("math")
-	p := dialPublisher(t, e.addr, key)
-	waitState(t, s, engine.StateLive)
-	rd, err := s.NewReader(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	p, rd := publishLive(t, e, s, key)
 	p.mustVideo(0, flv.VideoHeaderBody(avcConfig(t, sps360Main, pps360Main)))
 	f := feed(t, p, 0)
 	expectFlowing(t, rd, "before the reset")
@@ -627,4 +603,18 @@ func TestStalledConnectionIsClosed(t *testing.T) {
 		p := dialPeer(t, e.addr)
 		p.waitClosed("a client stalled after the handshake")
 	})
+}
+
+// publishLive connects a publisher with key to s, waits until s is live
+// and returns the publisher and a reader on s (closed with the test).
+func publishLive(t *testing.T, e *env, s *engine.Stream, key string) (*publisher, *engine.Reader) {
+	t.Helper()
+	p := dialPublisher(t, e.addr, key)
+	waitState(t, s, engine.StateLive)
+	rd, err := s.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rd.Close)
+	return p, rd
 }
