@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command loadtest measures Chalkcast's HTTP-FLV fan-out: it starts the
 // chalkcast binary on loopback, publishes a real H.264 + AAC clip into it
 // over RTMP at real-time pace, opens N HTTP-FLV viewers from this separate
