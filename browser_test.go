@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"chalkcast/engine"
 	"chalkcast/outputs/hls"
 )
 
@@ -297,4 +298,25 @@ func TestSharePagePlaysHLSWithHlsJS(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSharePageRidesOutAPublisherDrop(t *testing.T) {
+	s := startServer(t, options{Engine: engine.Config{GracePeriod: 20 * time.Second}})
+	key := s.create(t, "math")
+	first := publish(t, "rtmp://"+s.RTMP+"/live/"+key, 5*time.Second)
+	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	b := startBrowser(t, "", "")
+	b.watchPlays("http://" + s.HTTP + "/watch/math")
+	_ = first.Wait()
+	// The teacher's Wi-Fi drops: the page says so...
+	waitFor(t, 10*time.Second, "the reconnecting message", func() bool { return b.player().State == "reconnecting" })
+	stalled := b.player().CurrentTime
+	// ...and plays on by itself when the teacher is back.
+	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 30*time.Second)
+	var st playerState
+	waitFor(t, 20*time.Second, "playback to resume", func() bool {
+		st = b.player()
+		return st.CurrentTime > stalled+2 && st.Message == ""
+	})
+	t.Logf("resumed: time %.1f s (stalled at %.1f s), path %s, errors %v", st.CurrentTime, stalled, st.Path, st.Errors)
 }
