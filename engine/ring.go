@@ -93,7 +93,7 @@ func (r *ring) end() {
 }
 
 // monotonic adjusts a packet's timestamps so that each track's DTS never
-// goes backwards, and returns the newest DTS of all tracks before p.
+// goes backwards and never below zero, and PTS is never before DTS.
 func (r *ring) monotonic(p *Packet) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -132,7 +132,7 @@ type Reader struct {
 	closed  bool
 }
 
-// start places a new reader at the newest keyframe (the GOP cache), so that
+// newReader places a new reader at the newest keyframe (the GOP cache), so that
 // it can decode at once; without one yet, it waits for the next keyframe.
 func (r *ring) newReader(maxLag time.Duration, maxBatch int) *Reader {
 	r.mu.RLock()
