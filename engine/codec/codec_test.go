@@ -209,12 +209,7 @@ func TestParseAVCRecordErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ParseAVCRecord(%x) succeeded, want an error", tt.in)
 			}
-			if tt.wantShort && !errors.Is(err, ErrShort) {
-				t.Errorf("error %v does not wrap ErrShort", err)
-			}
-			if tt.wantText != "" && !strings.Contains(err.Error(), tt.wantText) {
-				t.Errorf("error %q does not mention %q", err, tt.wantText)
-			}
+			checkErr(t, err, tt.wantShort, tt.wantText)
 		})
 	}
 	// Every proper prefix of a valid record is truncated and must say so.
@@ -377,12 +372,7 @@ func TestHEVCParamsErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("HEVCParams(%x) succeeded, want an error", tt.in)
 			}
-			if tt.wantShort && !errors.Is(err, ErrShort) {
-				t.Errorf("error %v does not wrap ErrShort", err)
-			}
-			if tt.wantText != "" && !strings.Contains(err.Error(), tt.wantText) {
-				t.Errorf("error %q does not mention %q", err, tt.wantText)
-			}
+			checkErr(t, err, tt.wantShort, tt.wantText)
 		})
 	}
 	for n := range len(good) {
@@ -640,4 +630,16 @@ func FuzzAACConfig(f *testing.F) {
 			t.Fatalf("no profile")
 		}
 	})
+}
+
+// checkErr checks that err wraps ErrShort when wantShort and mentions
+// wantText when it is set.
+func checkErr(t *testing.T, err error, wantShort bool, wantText string) {
+	t.Helper()
+	if wantShort && !errors.Is(err, ErrShort) {
+		t.Errorf("error %v does not wrap ErrShort", err)
+	}
+	if wantText != "" && !strings.Contains(err.Error(), wantText) {
+		t.Errorf("error %q does not mention %q", err, wantText)
+	}
 }

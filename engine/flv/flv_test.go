@@ -409,12 +409,7 @@ func TestParseVideoErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ParseVideo(%x) = %+v, want an error", tt.in, v)
 			}
-			if tt.wantShort && !errors.Is(err, ErrShort) {
-				t.Errorf("error %v is not ErrShort", err)
-			}
-			if tt.wantText != "" && !strings.Contains(err.Error(), tt.wantText) {
-				t.Errorf("error %q does not mention %q", err, tt.wantText)
-			}
+			checkErr(t, err, tt.wantShort, tt.wantText)
 		})
 	}
 }
@@ -467,12 +462,7 @@ func TestParseAudioErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ParseAudio(%x) = %+v, want an error", tt.in, a)
 			}
-			if tt.wantShort && !errors.Is(err, ErrShort) {
-				t.Errorf("error %v is not ErrShort", err)
-			}
-			if tt.wantText != "" && !strings.Contains(err.Error(), tt.wantText) {
-				t.Errorf("error %q does not mention %q", err, tt.wantText)
-			}
+			checkErr(t, err, tt.wantShort, tt.wantText)
 		})
 	}
 }
@@ -852,5 +842,17 @@ func TestSentNeedsHeaderOncePerConfiguration(t *testing.T) {
 		if got := s.NeedsHeader(c.p); got != c.want {
 			t.Errorf("packet %d: NeedsHeader = %v, want %v", i, got, c.want)
 		}
+	}
+}
+
+// checkErr checks that err wraps ErrShort when wantShort and mentions
+// wantText when it is set.
+func checkErr(t *testing.T, err error, wantShort bool, wantText string) {
+	t.Helper()
+	if wantShort && !errors.Is(err, ErrShort) {
+		t.Errorf("error %v does not wrap ErrShort", err)
+	}
+	if wantText != "" && !strings.Contains(err.Error(), wantText) {
+		t.Errorf("error %q does not mention %q", err, wantText)
 	}
 }
