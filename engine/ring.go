@@ -50,12 +50,16 @@ func newRing(size int, maxHold time.Duration) *ring {
 // syscalls) near the video frame rate, an audio packet of a stream that has
 // video only wakes readers when the last wake-up is older than maxHold;
 // otherwise it leaves with the next video frame in the same batched write.
+//
+// append first makes p's timestamps monotonic (see monotonic), under the
+// same lock.
 func (r *ring) append(p *Packet, now time.Time) {
 	r.mu.Lock()
 	if r.ended {
 		r.mu.Unlock()
 		return
 	}
+	r.monotonic(p)
 	seq := r.head
 	r.buf[seq&r.mask] = p
 	r.head++
@@ -93,10 +97,9 @@ func (r *ring) end() {
 }
 
 // monotonic adjusts a packet's timestamps so that each track's DTS never
-// goes backwards and never below zero, and PTS is never before DTS.
+// goes backwards and never below zero, and PTS is never before DTS. The
+// caller holds r.mu.
 func (r *ring) monotonic(p *Packet) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	t := p.Track & 1
 	if r.started[t] && p.DTS < r.lastDTS[t] {
 		p.PTS += r.lastDTS[t] - p.DTS

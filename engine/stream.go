@@ -164,29 +164,35 @@ func (p *Publisher) WritePacket(pkt *Packet) {
 	}
 	pkt.DTS += p.offset
 	pkt.PTS += p.offset
-	p.ring.monotonic(pkt)
-	now := time.Now()
-	pkt.Published = now
-
 	c := &p.s.c
-	c.bytesIn.Add(uint64(len(pkt.Payload)))
-	if pkt.Track == TrackVideo {
-		c.videoFrames.Add(1)
-		if pkt.Keyframe {
-			if prev := c.lastKeyDTS.Swap(int64(pkt.DTS) + 1); prev > 0 && int64(pkt.DTS)+1 > prev {
-				c.keyInterval.Store(int64(pkt.DTS) + 1 - prev)
-			}
+	// Configurations first, so that a reader that gets this packet already
+	// finds its track announced.
+	if pkt.Config != nil {
+		cfg := &c.audioCfg
+		if pkt.Track == TrackVideo {
+			cfg = &c.videoCfg
 		}
-		if pkt.Config != nil && c.videoCfg.Load() != pkt.Config {
-			c.videoCfg.Store(pkt.Config)
-		}
-	} else {
-		c.audioFrms.Add(1)
-		if pkt.Config != nil && c.audioCfg.Load() != pkt.Config {
-			c.audioCfg.Store(pkt.Config)
+		if cfg.Load() != pkt.Config {
+			cfg.Store(pkt.Config)
 		}
 	}
-	p.ring.append(pkt, now)
+	now := time.Now()
+	pkt.Published = now
+	p.ring.append(pkt, now) // also makes the timestamps monotonic
+
+	// The packet is shared now and only read, by readers and by the
+	// statistics below; its timestamps are final.
+	c.bytesIn.Add(uint64(len(pkt.Payload)))
+	if pkt.Track != TrackVideo {
+		c.audioFrms.Add(1)
+		return
+	}
+	c.videoFrames.Add(1)
+	if pkt.Keyframe {
+		if prev := c.lastKeyDTS.Swap(int64(pkt.DTS) + 1); prev > 0 && int64(pkt.DTS)+1 > prev {
+			c.keyInterval.Store(int64(pkt.DTS) + 1 - prev)
+		}
+	}
 }
 
 // SetConfig announces a track's codec configuration as soon as the source
