@@ -220,8 +220,9 @@ type StreamView struct {
 	URLs    URLs     `json:"urls"`
 }
 
-func (s *Server) view(st *engine.Stream, admin bool, opt engine.StatsOptions) StreamView {
-	host, httpBase := s.Base()
+// view shows a stream; host and httpBase come from Base, looked up once
+// per request (it enumerates the network interfaces).
+func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt engine.StatsOptions) StreamView {
 	rtmpBase := "rtmp://" + net.JoinHostPort(host, strconv.Itoa(s.cfg.RTMPPort)) + "/live"
 	name := st.Name()
 	v := StreamView{
@@ -247,9 +248,10 @@ func (s *Server) view(st *engine.Stream, admin bool, opt engine.StatsOptions) St
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	admin := s.isAdmin(r)
+	host, httpBase := s.Base()
 	out := []StreamView{}
 	for _, st := range s.hub.Streams() {
-		out = append(out, s.view(st, admin, engine.StatsOptions{}))
+		out = append(out, s.view(st, host, httpBase, admin, engine.StatsOptions{}))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"streams": out})
 }
@@ -262,7 +264,8 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	admin := s.isAdmin(r)
-	writeJSON(w, http.StatusOK, s.view(st, admin, engine.StatsOptions{
+	host, httpBase := s.Base()
+	writeJSON(w, http.StatusOK, s.view(st, host, httpBase, admin, engine.StatsOptions{
 		Viewers: admin, History: q.Get("history") != "",
 	}))
 }
@@ -295,7 +298,8 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("stream created", "stream", st.Name(), "source", req.Source.Type)
-	writeJSON(w, http.StatusCreated, s.view(st, true, engine.StatsOptions{}))
+	host, httpBase := s.Base()
+	writeJSON(w, http.StatusCreated, s.view(st, host, httpBase, true, engine.StatsOptions{}))
 }
 
 // fail maps engine errors to HTTP statuses.
@@ -337,7 +341,8 @@ func (s *Server) resetKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("stream key reset", "stream", name)
-	writeJSON(w, http.StatusOK, s.view(st, true, engine.StatsOptions{}))
+	host, httpBase := s.Base()
+	writeJSON(w, http.StatusOK, s.view(st, host, httpBase, true, engine.StatsOptions{}))
 }
 
 func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
