@@ -165,8 +165,14 @@ func (p *Publisher) WritePacket(pkt *Packet) {
 	pkt.DTS += p.offset
 	pkt.PTS += p.offset
 	c := &p.s.c
-	// Configurations first, so that a reader that gets this packet already
-	// finds its track announced.
+	// Counters and configurations first, so that a reader that gets this
+	// packet already finds it counted and its track announced.
+	c.bytesIn.Add(uint64(len(pkt.Payload)))
+	if pkt.Track == TrackVideo {
+		c.videoFrames.Add(1)
+	} else {
+		c.audioFrms.Add(1)
+	}
 	if pkt.Config != nil {
 		cfg := &c.audioCfg
 		if pkt.Track == TrackVideo {
@@ -180,15 +186,9 @@ func (p *Publisher) WritePacket(pkt *Packet) {
 	pkt.Published = now
 	p.ring.append(pkt, now) // also makes the timestamps monotonic
 
-	// The packet is shared now and only read, by readers and by the
-	// statistics below; its timestamps are final.
-	c.bytesIn.Add(uint64(len(pkt.Payload)))
-	if pkt.Track != TrackVideo {
-		c.audioFrms.Add(1)
-		return
-	}
-	c.videoFrames.Add(1)
-	if pkt.Keyframe {
+	// The packet is shared now and only read; its timestamps are final,
+	// which the keyframe interval needs.
+	if pkt.Track == TrackVideo && pkt.Keyframe {
 		if prev := c.lastKeyDTS.Swap(int64(pkt.DTS) + 1); prev > 0 && int64(pkt.DTS)+1 > prev {
 			c.keyInterval.Store(int64(pkt.DTS) + 1 - prev)
 		}
