@@ -29,6 +29,7 @@ import (
 	"chalkcast/outputs/httpflv"
 	"chalkcast/outputs/web"
 	"chalkcast/sources/rtmp"
+	"chalkcast/sources/testpattern"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -178,12 +179,17 @@ func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) er
 		return err
 	}
 	flvOut := httpflv.New(hub, httpflv.Config{}, log)
+	srcs := engine.NewSources(hub, map[string]engine.SourceKind{
+		testpattern.Type: testpattern.New(hub.Pool()),
+	}, log)
+	defer srcs.Close()
 	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut}, web.Config{
 		AdminToken:  o.AdminToken,
 		PublicURL:   o.PublicURL,
 		HTTPPort:    port(httpLn.Addr()),
 		RTMPPort:    port(rtmpLn.Addr()),
-		SourceTypes: []string{"rtmp"},
+		SourceTypes: append([]string{"rtmp"}, srcs.Types()...),
+		CheckSource: srcs.Check,
 		Version:     version,
 	}, log)
 	if err != nil {
@@ -215,6 +221,7 @@ func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) er
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = httpSrv.Shutdown(shutCtx) // stop accepting; API requests finish
+	srcs.Close()                  // sources leave cleanly
 	hub.Close()                   // every viewer gets a clean end of stream
 	hlsOut.Close()
 	flvOut.Close()

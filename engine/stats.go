@@ -29,6 +29,15 @@ type AudioStats struct {
 	Channels   int    `json:"channels,omitempty"`
 }
 
+// EncoderStats describes a source that encodes (camera, screen, test
+// pattern): frames it had to drop and its capture-to-packet latency over
+// the last second.
+type EncoderStats struct {
+	DroppedFrames int64   `json:"dropped_frames"`
+	LatencyMS     float64 `json:"latency_ms"`
+	LatencyMaxMS  float64 `json:"latency_max_ms"`
+}
+
 // ViewerCounts are the numbers a teacher sees.
 type ViewerCounts struct {
 	Total      int            `json:"total"`
@@ -62,6 +71,7 @@ type StreamStats struct {
 	Skips       uint64        `json:"skips"`
 	Video       *VideoStats   `json:"video,omitempty"`
 	Audio       *AudioStats   `json:"audio,omitempty"`
+	Encoder     *EncoderStats `json:"encoder,omitempty"`
 	Viewers     ViewerCounts  `json:"viewers"`
 	ViewerList  []ViewerStats `json:"viewer_list,omitempty"`
 	History     []Sample      `json:"history,omitempty"`
@@ -125,6 +135,13 @@ func (s *Stream) Stats(opt StatsOptions) StreamStats {
 				KeyframeInterval: time.Duration(s.c.keyInterval.Load()).Seconds(),
 			}
 		}
+		if s.c.encoding.Load() {
+			st.Encoder = &EncoderStats{
+				DroppedFrames: s.c.dropped.Load(),
+				LatencyMS:     float64(s.c.latAvg.Load()) / 1e6,
+				LatencyMaxMS:  float64(s.c.latPeak.Load()) / 1e6,
+			}
+		}
 		if ac := s.c.audioCfg.Load(); ac != nil {
 			st.Audio = &AudioStats{Codec: ac.Codec.String(), SampleRate: ac.SampleRate, Channels: ac.Channels}
 		}
@@ -146,6 +163,10 @@ func (s *Stream) sample(now time.Time) {
 		}
 	}
 	s.prevIn, s.prevFrames, s.prevAt = in, frames, now
+	if n := c.latN.Swap(0); n > 0 {
+		c.latAvg.Store(c.latSum.Swap(0) / n)
+		c.latPeak.Store(c.latMax.Swap(0))
+	}
 
 	smp := Sample{Time: now, Viewers: len(s.viewers)}
 	if s.state != StateIdle {

@@ -16,6 +16,7 @@ const (
 	StateIdle         State = "idle"         // created, nobody publishing
 	StateLive         State = "live"         // a publisher is sending
 	StateReconnecting State = "reconnecting" // publisher gone, within the grace period
+	StateError        State = "error"        // not publishing; the source failed (see the last error)
 )
 
 // Errors callers turn into protocol answers.
@@ -63,8 +64,13 @@ type counters struct {
 	lastKeyDTS             atomic.Int64 // DTS+1 of the newest keyframe; 0 before the first
 	videoCfg, audioCfg     atomic.Pointer[CodecConfig]
 	skips                  atomic.Uint64
+	// sources that encode: frames dropped, and capture-to-packet latency
+	// (summed and counted since the last sample, and its maximum)
+	dropped, latSum, latN, latMax atomic.Int64
+	encoding                      atomic.Bool
 	// last one-second sample, for cheap reads
-	bitrate, fps atomic.Uint64 // bits/s, millifps
+	bitrate, fps    atomic.Uint64 // bits/s, millifps
+	latAvg, latPeak atomic.Int64  // encode latency of the last window
 }
 
 func newStream(h *Hub, cfg StreamConfig) *Stream {
@@ -195,6 +201,25 @@ func (p *Publisher) WritePacket(pkt *Packet) {
 	}
 }
 
+// DropFrames counts frames a source captured but did not encode because
+// its encoder was still busy with an earlier one: dropping keeps latency
+// low when the machine is too slow for the chosen quality.
+func (p *Publisher) DropFrames(n int) { p.s.c.dropped.Add(int64(n)) }
+
+// EncodeLatency records how long one frame took from capture to packet.
+func (p *Publisher) EncodeLatency(d time.Duration) {
+	c := &p.s.c
+	c.encoding.Store(true)
+	c.latSum.Add(int64(d))
+	c.latN.Add(1)
+	for {
+		m := c.latMax.Load()
+		if int64(d) <= m || c.latMax.CompareAndSwap(m, int64(d)) {
+			return
+		}
+	}
+}
+
 // SetConfig announces a track's codec configuration as soon as the source
 // knows it (for example from a sequence header), so that viewers joining
 // before the first packet already know which tracks the stream has.
@@ -262,8 +287,28 @@ func (s *Stream) endLocked(why string) {
 		s.grace = nil
 	}
 	s.state = StateIdle
+	if s.lastErr != "" {
+		s.state = StateError
+	}
 	s.liveSince = time.Time{}
 	s.hub.events.publish(Event{Kind: EventStreamEnded, Stream: s.name, Error: why})
+}
+
+// SourceFailed records why a stream's source could not start or stopped
+// (a camera unplugged, a device busy): the reason becomes the stream's last
+// error, and a stream that is not publishing or waiting for its publisher
+// to return shows the error state until the source is live again.
+func (s *Stream) SourceFailed(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.deleted {
+		return
+	}
+	s.lastErr = err.Error()
+	if s.state == StateIdle {
+		s.state = StateError
+	}
+	s.hub.events.publish(Event{Kind: EventSourceError, Stream: s.name, Error: s.lastErr})
 }
 
 // ViewerInfo describes a viewer for statistics.

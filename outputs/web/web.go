@@ -35,6 +35,12 @@ type Config struct {
 	HTTPPort, RTMPPort int
 	// SourceTypes are the source kinds this build can create.
 	SourceTypes []string
+	// CheckSource, if set, validates a new stream's source (its options);
+	// errors wrapping engine.ErrInvalid are shown to the client.
+	CheckSource func(engine.Source) error
+	// Devices, if set, lists the capture devices and encoding presets
+	// for /api/v1/devices.
+	Devices func() any
 	// Version is shown by /api/v1/server.
 	Version string
 }
@@ -77,6 +83,7 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 	s.mux.HandleFunc("GET /api/v1/streams/{name}", s.get)
 	s.mux.HandleFunc("DELETE /api/v1/streams/{name}", s.admin(s.remove))
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/key", s.admin(s.resetKey))
+	s.mux.HandleFunc("GET /api/v1/devices", s.admin(s.devices))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -292,6 +299,12 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 			req.Source.Type, strings.Join(s.cfg.SourceTypes, ", ")))
 		return
 	}
+	if s.cfg.CheckSource != nil {
+		if err := s.cfg.CheckSource(req.Source); err != nil {
+			s.fail(w, err)
+			return
+		}
+	}
 	st, err := s.hub.Create(engine.StreamConfig{Name: req.Name, Title: req.Title, Source: req.Source})
 	if err != nil {
 		s.fail(w, err)
@@ -300,6 +313,16 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("stream created", "stream", st.Name(), "source", req.Source.Type)
 	host, httpBase := s.Base()
 	writeJSON(w, http.StatusCreated, s.view(st, host, httpBase, true, engine.StatsOptions{}))
+}
+
+// devices lists the capture devices and presets (admins only: device
+// names say what is plugged into the teacher's machine).
+func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Devices == nil {
+		Error(w, http.StatusNotFound, "this server has no capture devices")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.cfg.Devices())
 }
 
 // fail maps engine errors to HTTP statuses.

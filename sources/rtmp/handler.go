@@ -68,6 +68,12 @@ func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 		h.log.Warn("publish refused: wrong or missing stream key")
 		return errors.New("rtmp: wrong stream key")
 	}
+	if t := s.Config().Source.Type; t != "rtmp" {
+		// the stream's media comes from its own source (a camera, a test
+		// pattern); a push would fight it for the stream
+		h.log.Warn("publish refused: the stream does not take RTMP pushes", "stream", s.Name(), "source", t)
+		return fmt.Errorf("rtmp: stream %s takes its media from its %s source, not from an RTMP push", s.Name(), t)
+	}
 	p, err := s.Publish(engine.SourceInfo{Protocol: "rtmp", Remote: h.c.remote})
 	if err != nil {
 		h.log.Warn("publish refused", "stream", s.Name(), "err", err)

@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sort"
+	"sync"
+	"time"
+)
+
+// SourceKind runs the sources of one Source.Type that Chalkcast drives
+// itself (a test pattern, a camera, an IP camera), as opposed to sources
+// that connect to Chalkcast (an RTMP push).
+type SourceKind interface {
+	// Check validates a source before a stream is created with it. Its
+	// errors wrap ErrInvalid and are shown to the user as they are.
+	Check(src Source) error
+	// Run publishes the source into s until ctx ends (then it returns
+	// nil) or the source fails (it returns why, in words for a teacher).
+	Run(ctx context.Context, s *Stream) error
+}
+
+// Sources keeps a running source for every stream whose source kind it
+// knows: it starts them for existing and new streams, restarts a failed
+// source with backoff (an unplugged camera comes back by itself), restarts
+// a source whose configuration changed, and stops the sources of deleted
+// streams.
+type Sources struct {
+	hub     *Hub
+	kinds   map[string]SourceKind
+	log     *slog.Logger
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	running map[string]*runningSource
+	// MaxBackoff bounds the wait between restarts of a failed source.
+	maxBackoff time.Duration
+}
+
+type runningSource struct {
+	src    Source
+	stream *Stream
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewSources starts supervising the sources of hub's streams.
+func NewSources(hub *Hub, kinds map[string]SourceKind, log *slog.Logger) *Sources {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &Sources{
+		hub:        hub,
+		kinds:      kinds,
+		log:        log.With("component", "sources"),
+		running:    map[string]*runningSource{},
+		maxBackoff: 10 * time.Second,
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	sub := hub.Subscribe(64)
+	m.wg.Add(1)
+	go m.watch(sub)
+	return m
+}
+
+// Types are the source kinds this supervisor runs, sorted.
+func (m *Sources) Types() []string {
+	t := make([]string, 0, len(m.kinds))
+	for k := range m.kinds {
+		t = append(t, k)
+	}
+	sort.Strings(t)
+	return t
+}
+
+// Check validates src if its kind is one of the supervisor's; other kinds
+// are not its business and pass.
+func (m *Sources) Check(src Source) error {
+	if k, ok := m.kinds[src.Type]; ok {
+		return k.Check(src)
+	}
+	return nil
+}
+
+// watch reconciles on every hub event and once a second, so that an event
+// dropped under load delays a source by at most a second.
+func (m *Sources) watch(sub *Subscription) {
+	defer m.wg.Done()
+	defer sub.Close()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	m.reconcile()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case _, ok := <-sub.C:
+			if !ok {
+				return
+			}
+		case <-t.C:
+		}
+		m.reconcile()
+	}
+}
+
+func (m *Sources) reconcile() {
+	want := map[string]*Stream{}
+	for _, s := range m.hub.Streams() {
+		if _, ok := m.kinds[s.Config().Source.Type]; ok {
+			want[s.Name()] = s
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		return
+	}
+	for name, r := range m.running {
+		s, ok := want[name]
+		if ok && s == r.stream && reflect.DeepEqual(s.Config().Source, r.src) {
+			continue
+		}
+		r.cancel()
+		<-r.done
+		delete(m.running, name)
+	}
+	for name, s := range want {
+		if _, ok := m.running[name]; ok {
+			continue
+		}
+		src := s.Config().Source
+		ctx, cancel := context.WithCancel(m.ctx)
+		r := &runningSource{src: src, stream: s, cancel: cancel, done: make(chan struct{})}
+		m.running[name] = r
+		m.wg.Add(1)
+		go m.supervise(ctx, r, m.kinds[src.Type])
+	}
+}
+
+// supervise runs one stream's source until ctx ends, restarting it after
+// failures: 1 s, 2 s, 4 s... up to maxBackoff, back to 1 s once it ran for
+// a while.
+func (m *Sources) supervise(ctx context.Context, r *runningSource, k SourceKind) {
+	defer m.wg.Done()
+	defer close(r.done)
+	log := m.log.With("stream", r.stream.Name(), "source", r.src.Type)
+	backoff := time.Second
+	for {
+		start := time.Now()
+		err := runSource(ctx, k, r.stream)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("the source stopped")
+		}
+		log.Warn("source failed; retrying", "err", err, "retry_in", backoff)
+		r.stream.SourceFailed(err)
+		if time.Since(start) > 30*time.Second {
+			backoff = time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, m.maxBackoff)
+	}
+}
+
+// runSource runs k, turning a panic in a driver into an error of this
+// stream rather than a crash of the whole studio.
+func runSource(ctx context.Context, k SourceKind, s *Stream) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the source crashed: %v", p)
+		}
+	}()
+	return k.Run(ctx, s)
+}
+
+// Close stops every source and waits for them.
+func (m *Sources) Close() {
+	m.mu.Lock()
+	m.cancel()
+	m.mu.Unlock()
+	m.wg.Wait()
+}
