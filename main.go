@@ -28,6 +28,7 @@ import (
 	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
 	"chalkcast/outputs/web"
+	"chalkcast/sources/capture"
 	"chalkcast/sources/rtmp"
 	"chalkcast/sources/testpattern"
 )
@@ -179,9 +180,10 @@ func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) er
 		return err
 	}
 	flvOut := httpflv.New(hub, httpflv.Config{}, log)
-	srcs := engine.NewSources(hub, map[string]engine.SourceKind{
-		testpattern.Type: testpattern.New(hub.Pool()),
-	}, log)
+	devices := capture.NewManager()
+	kinds := devices.Kinds(hub.Pool())
+	kinds[testpattern.Type] = testpattern.New(hub.Pool())
+	srcs := engine.NewSources(hub, kinds, log)
 	defer srcs.Close()
 	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut}, web.Config{
 		AdminToken:  o.AdminToken,
@@ -190,6 +192,7 @@ func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) er
 		RTMPPort:    port(rtmpLn.Addr()),
 		SourceTypes: append([]string{"rtmp"}, srcs.Types()...),
 		CheckSource: srcs.Check,
+		Devices:     func(rescan bool) any { return devices.List(rescan) },
 		Version:     version,
 	}, log)
 	if err != nil {

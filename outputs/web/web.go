@@ -39,8 +39,8 @@ type Config struct {
 	// errors wrapping engine.ErrInvalid are shown to the client.
 	CheckSource func(engine.Source) error
 	// Devices, if set, lists the capture devices and encoding presets
-	// for /api/v1/devices.
-	Devices func() any
+	// for /api/v1/devices; rescan looks for newly connected ones.
+	Devices func(rescan bool) any
 	// Version is shown by /api/v1/server.
 	Version string
 }
@@ -322,7 +322,7 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 		Error(w, http.StatusNotFound, "this server has no capture devices")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.cfg.Devices())
+	writeJSON(w, http.StatusOK, s.cfg.Devices(r.URL.Query().Get("rescan") == "1"))
 }
 
 // fail maps engine errors to HTTP statuses.
