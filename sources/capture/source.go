@@ -139,13 +139,21 @@ func (k *kind) Run(ctx context.Context, s *engine.Stream) error {
 		case err = <-errc:
 			n--
 		}
-		// closing the devices ends the reads the other loop waits in
+		// Closing the devices ends the reads the loops wait in, for most
+		// drivers; a few (the X11 screen's) stop their clock instead and
+		// never return, so the loops get a moment and are then left: a
+		// frame they deliver later is refused by the closed pipeline.
 		vdev.close()
 		if adev != nil {
 			adev.close()
 		}
+		left := time.After(2 * time.Second)
 		for ; n > 0; n-- {
-			<-errc
+			select {
+			case <-errc:
+			case <-left:
+				return err
+			}
 		}
 		return err
 	})

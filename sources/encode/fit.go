@@ -53,12 +53,19 @@ type yuv8 struct{ y, cb, cr uint8 }
 var black = yuv8{16, 128, 128}
 
 func fillFrame(dst *image.YCbCr, c yuv8) {
-	for i := range dst.Y {
-		dst.Y[i] = c.y
+	fill(dst.Y, c.y)
+	fill(dst.Cb, c.cb)
+	fill(dst.Cr, c.cr)
+}
+
+// fill sets every byte of b to v at memory-copy speed.
+func fill(b []byte, v byte) {
+	if len(b) == 0 {
+		return
 	}
-	for i := range dst.Cb {
-		dst.Cb[i] = c.cb
-		dst.Cr[i] = c.cr
+	b[0] = v
+	for n := 1; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
 	}
 }
 
@@ -84,19 +91,29 @@ func fitYCbCr(dst, src *image.YCbCr, x0, y0 int, xs, ys []int) {
 // fitRGBA converts with BT.601 limited-range integer coefficients; chroma
 // comes from the top-left pixel of each 2×2 block.
 func fitRGBA(dst *image.YCbCr, src *image.RGBA, x0, y0 int, xs, ys []int) {
+	offs := make([]int, len(xs)) // byte offset of each source column
+	for i, sx := range xs {
+		offs[i] = 4 * (sx - src.Rect.Min.X)
+	}
 	for j, sy := range ys {
 		drow := dst.Y[(y0+j)*dst.YStride+x0:]
-		srow := src.Pix[src.PixOffset(0, sy):]
-		chroma := j%2 == 0
+		drow = drow[:len(offs)]
+		srow := src.Pix[src.PixOffset(src.Rect.Min.X, sy):]
+		srow = srow[:4*src.Rect.Dx()]
+		for i, o := range offs {
+			p := srow[o : o+3]
+			drow[i] = uint8((66*int32(p[0])+129*int32(p[1])+25*int32(p[2])+128)>>8 + 16)
+		}
+		if j%2 != 0 {
+			continue
+		}
 		d := (y0/2+j/2)*dst.CStride + x0/2
-		for i, sx := range xs {
-			p := srow[4*sx : 4*sx+3 : 4*sx+3]
+		cb, cr := dst.Cb[d:d+len(offs)/2], dst.Cr[d:d+len(offs)/2]
+		for i := range cb {
+			p := srow[offs[2*i] : offs[2*i]+3]
 			r, g, b := int32(p[0]), int32(p[1]), int32(p[2])
-			drow[i] = uint8((66*r+129*g+25*b+128)>>8 + 16)
-			if chroma && i%2 == 0 {
-				dst.Cb[d+i/2] = uint8((-38*r-74*g+112*b+128)>>8 + 128)
-				dst.Cr[d+i/2] = uint8((112*r-94*g-18*b+128)>>8 + 128)
-			}
+			cb[i] = uint8((-38*r-74*g+112*b+128)>>8 + 128)
+			cr[i] = uint8((112*r-94*g-18*b+128)>>8 + 128)
 		}
 	}
 }

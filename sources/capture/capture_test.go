@@ -1,0 +1,257 @@
+package capture
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/mediadevices/pkg/driver"
+	_ "github.com/pion/mediadevices/pkg/driver/audiotest" // a microphone that plays a tone
+	"github.com/pion/mediadevices/pkg/driver/screen"
+	_ "github.com/pion/mediadevices/pkg/driver/videotest" // a 640×480 camera
+
+	"chalkcast/engine"
+	"chalkcast/internal/mediatest"
+	"chalkcast/outputs/httpflv"
+	"chalkcast/sources/encode"
+)
+
+// studio is an engine with the capture kinds and an HTTP-FLV output.
+type studio struct {
+	hub *engine.Hub
+	url string
+}
+
+func newStudio(t *testing.T, m *Manager) *studio {
+	t.Helper()
+	hub, err := engine.New(engine.Config{GracePeriod: 2 * time.Second}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := engine.NewSources(hub, m.Kinds(hub.Pool()), nil)
+	flv := httpflv.New(hub, httpflv.Config{}, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), ".flv")
+		flv.Serve(w, r, name, func(w http.ResponseWriter, status int, msg string) { http.Error(w, msg, status) })
+	}))
+	t.Cleanup(func() {
+		srcs.Close()
+		hub.Close()
+		flv.Close()
+		srv.Close()
+	})
+	return &studio{hub: hub, url: srv.URL}
+}
+
+func (s *studio) create(t *testing.T, name, typ string, opts map[string]string) *engine.Stream {
+	t.Helper()
+	st, err := s.hub.Create(engine.StreamConfig{Name: name, Source: engine.Source{Type: typ, Options: opts}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func waitState(t *testing.T, st *engine.Stream, want engine.State, d time.Duration) engine.StreamStats {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		s := st.Stats(engine.StatsOptions{})
+		if s.State == want {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: state %s (%s), want %s", st.Name(), s.State, s.LastError, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// probe records d of a stream and checks its tracks with ffprobe.
+func (s *studio) probe(t *testing.T, name string, d time.Duration, w, h int, fps float64, audio bool) {
+	t.Helper()
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		t.Fatal("ffmpeg is needed (packaging/setup.sh installs it)")
+	}
+	ctx := context.Background()
+	file, err := mediatest.Record(ctx, s.url+"/"+name+".flv", t.TempDir(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := mediatest.Probe(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, ok := rep.Track("video")
+	if !ok || v.Codec != "h264" || v.Width != w || v.Height != h {
+		t.Fatalf("video %+v, want h264 %dx%d", v, w, h)
+	}
+	got, err := rep.CheckVideo(fps, encode.KeyInterval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, hasAudio := rep.Track("audio")
+	if hasAudio != audio || (audio && a.Codec != "aac") {
+		t.Fatalf("audio %+v (present %v), want AAC %v", a, hasAudio, audio)
+	}
+	if audio {
+		if err := rep.CheckAudio(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%s: %dx%d %.2f fps, audio %v %s Hz", name, w, h, got, hasAudio, a.SampleRate)
+}
+
+func TestDevicesAreListed(t *testing.T) {
+	d := NewManager().List(false)
+	if len(d.Cameras) == 0 || d.Cameras[0].ID != "VideoTest" || len(d.Cameras[0].Formats) == 0 {
+		t.Errorf("cameras: %+v", d.Cameras)
+	}
+	found := false
+	for _, m := range d.Microphones {
+		found = found || m.ID == "AudioTest"
+		if m.ID == "6e756c6c" {
+			t.Error("the audio library's null device is listed as a microphone")
+		}
+	}
+	if !found {
+		t.Errorf("microphones: %+v", d.Microphones)
+	}
+	if len(d.Presets) != 3 {
+		t.Errorf("presets: %+v", d.Presets)
+	}
+}
+
+// TestCameraAndMicrophone: the test camera (640×480) and microphone
+// through the real encoders, scaled into 480p with bars at the sides.
+func TestCameraAndMicrophone(t *testing.T) {
+	s := newStudio(t, NewManager())
+	st := s.create(t, "cam", TypeCamera, map[string]string{"camera": "VideoTest", "microphone": "AudioTest", "preset": "480p"})
+	waitState(t, st, engine.StateLive, 10*time.Second)
+	s.probe(t, "cam", 5*time.Second, 854, 480, 30, true)
+	stats := st.Stats(engine.StatsOptions{})
+	if stats.Encoder == nil || stats.Encoder.LatencyMS <= 0 {
+		t.Errorf("encoder statistics: %+v", stats.Encoder)
+	}
+	t.Logf("encoder: %+v", *stats.Encoder)
+	// one device, one stream: a second stream on the same camera waits
+	// with a clear error
+	st2 := s.create(t, "cam2", TypeCamera, map[string]string{"camera": "VideoTest", "microphone": noMicrophone})
+	got := waitState(t, st2, engine.StateError, 5*time.Second)
+	if !strings.Contains(got.LastError, "already used by another stream") {
+		t.Errorf("second stream's error: %q", got.LastError)
+	}
+	// when the first stream is deleted, the second gets the camera
+	if err := s.hub.Delete("cam"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, st2, engine.StateLive, 15*time.Second)
+}
+
+// TestMissingDeviceIsAnError: a stream whose camera is not connected shows
+// why, and keeps trying.
+func TestMissingDeviceIsAnError(t *testing.T) {
+	s := newStudio(t, NewManager())
+	st := s.create(t, "gone", TypeCamera, map[string]string{"camera": "usb-Document_Camera"})
+	got := waitState(t, st, engine.StateError, 5*time.Second)
+	if got.LastError != `camera "usb-Document_Camera" is not connected` {
+		t.Errorf("error %q", got.LastError)
+	}
+	st2 := s.create(t, "nomic", TypeCamera, map[string]string{"camera": "VideoTest", "microphone": "USB Mic"})
+	got = waitState(t, st2, engine.StateError, 5*time.Second)
+	if got.LastError != `microphone "USB Mic" is not connected` {
+		t.Errorf("error %q", got.LastError)
+	}
+}
+
+// TestUnpluggedCameraComesBack: the camera fails mid-stream (as when its
+// cable is pulled); the stream shows the error and, once the camera works
+// again, goes live by itself within the grace period, so viewers stay.
+func TestUnpluggedCameraComesBack(t *testing.T) {
+	cam := &flakyCamera{}
+	driver.GetManager().Register(cam, driver.Info{Label: "Flaky", DeviceType: driver.Camera})
+	defer func() {
+		for _, d := range query(driver.Camera, "Flaky") {
+			driver.GetManager().Delete(d.ID())
+		}
+	}()
+	s := newStudio(t, NewManager())
+	st := s.create(t, "flaky", TypeCamera, map[string]string{"camera": "Flaky", "microphone": noMicrophone, "preset": "480p"})
+	waitState(t, st, engine.StateLive, 10*time.Second)
+	v, err := st.Join(engine.ViewerInfo{Protocol: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := st.NewReader(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	cam.unplug()
+	got := waitState(t, st, engine.StateReconnecting, 5*time.Second)
+	if !strings.Contains(got.LastError, `camera "Flaky" stopped (unplugged?)`) {
+		t.Errorf("error %q", got.LastError)
+	}
+	cam.plugIn()
+	waitState(t, st, engine.StateLive, 5*time.Second)
+	// the viewer that stayed gets the new frames
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var pkts []*engine.Packet
+	for len(pkts) < 60 {
+		batch, err := rd.Next(ctx, nil)
+		if err != nil {
+			t.Fatalf("viewer after the camera came back: %v (after %d packets)", err, len(pkts))
+		}
+		pkts = append(pkts, batch...)
+	}
+}
+
+// TestScreen captures a real X server's screen (Xvfb).
+func TestScreen(t *testing.T) {
+	xvfb, err := exec.LookPath("Xvfb")
+	if err != nil {
+		t.Fatal("Xvfb is needed (packaging/setup.sh installs it)")
+	}
+	display := fmt.Sprintf(":%d", 90+os.Getpid()%400)
+	cmd := exec.Command(xvfb, display, "-screen", "0", "1024x768x24", "-nolisten", "tcp")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sock := filepath.Join("/tmp/.X11-unix", "X"+display[1:])
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Xvfb did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Setenv("DISPLAY", display)
+	screen.Initialize() // the driver looks for screens when asked
+	defer func() {
+		for _, d := range query(driver.Screen, "") {
+			driver.GetManager().Delete(d.ID())
+		}
+	}()
+	m := NewManager()
+	if d := m.List(false); len(d.Screens) == 0 || d.Screens[0].Formats[0].Width != 1024 {
+		t.Fatalf("screens: %+v", d.Screens)
+	}
+	s := newStudio(t, m)
+	st := s.create(t, "slides", TypeScreen, map[string]string{"microphone": "AudioTest"})
+	waitState(t, st, engine.StateLive, 10*time.Second)
+	// a 4:3 screen in a 16:9 stream, at the screen's 15 fps default
+	s.probe(t, "slides", 5*time.Second, 1280, 720, 15, true)
+}

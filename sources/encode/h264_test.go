@@ -1,0 +1,154 @@
+package encode
+
+import (
+	"bytes"
+	"encoding/binary"
+	"image"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// frames encodes n frames of a moving gradient with a keyframe every
+// `every` frames and returns the Annex-B stream a decoder would get: the
+// configuration's parameter sets before each keyframe.
+func frames(t *testing.T, n, every int) (stream []byte, keys int) {
+	t.Helper()
+	enc, err := NewH264(VideoSettings{Width: 320, Height: 240, FPS: 30, Bitrate: 500_000, KeyInterval: time.Duration(every) * time.Second / 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	img := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio420)
+	var first []byte
+	for f := range n {
+		for i := range img.Y {
+			img.Y[i] = byte(i%320 + f*4)
+		}
+		payload, key, cfg, err := enc.Encode(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == 0 && !key {
+			t.Fatal("first frame is not a keyframe")
+		}
+		if first == nil {
+			first = cfg.Record
+		} else if !bytes.Equal(first, cfg.Record) {
+			t.Fatalf("frame %d: configuration changed: %x -> %x", f, first, cfg.Record)
+		}
+		if key {
+			keys++
+			rec := cfg.Record // AVCDecoderConfigurationRecord with one SPS and one PPS
+			spsLen := int(binary.BigEndian.Uint16(rec[6:]))
+			sps := rec[8 : 8+spsLen]
+			pps := rec[8+spsLen+3:]
+			stream = append(append(append(stream, 0, 0, 0, 1), sps...), 0, 0, 0, 1)
+			stream = append(stream, pps...)
+		}
+		for len(payload) > 0 {
+			l := binary.BigEndian.Uint32(payload)
+			nal := payload[4 : 4+l]
+			if typ := nal[0] & 0x1f; typ == nalSlice || typ == nalSliceIDR {
+				r := bitReader{b: unescapeRBSP(nal), pos: 8}
+				_, _ = r.ue()
+				_, _ = r.ue()
+				if id, _ := r.ue(); id != 0 {
+					t.Fatalf("frame %d: slice refers to PPS %d", f, id)
+				}
+			}
+			stream = append(append(stream, 0, 0, 0, 1), nal...)
+			payload = payload[4+l:]
+		}
+	}
+	return stream, keys
+}
+
+// TestParameterSetsStayTheSame: OpenH264 numbers its parameter sets anew
+// at each keyframe; after normalising, one configuration serves the whole
+// stream and ffmpeg decodes every frame with it.
+func TestParameterSetsStayTheSame(t *testing.T) {
+	stream, keys := frames(t, 40, 10)
+	if keys != 4 {
+		t.Errorf("%d keyframes in 40 frames, want 4", keys)
+	}
+	file := filepath.Join(t.TempDir(), "out.h264")
+	if err := os.WriteFile(file, stream, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	needFFmpeg(t)
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", file, "-f", "framemd5", "-").CombinedOutput()
+	if err != nil || strings.Contains(string(out), "rror") {
+		t.Fatalf("ffmpeg decode: %v %s", err, out)
+	}
+	if n := strings.Count(string(out), "\n0,"); n != 40 {
+		t.Errorf("ffmpeg decoded %d frames, want 40", n)
+	}
+}
+
+func TestZeroParamSetIDs(t *testing.T) {
+	var w bitWriter
+	// PPS: header, pps id 5, sps id 3, then 13 bits of payload and the stop bit
+	w.bits(0x68, 8)
+	w.ue(5)
+	w.ue(3)
+	w.bits(0x1abc, 13)
+	w.bits(1, 1)
+	for w.n%8 != 0 {
+		w.bits(0, 1)
+	}
+	got, err := zeroParamSetIDs(w.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bitWriter
+	want.bits(0x68, 8)
+	want.ue(0)
+	want.ue(0)
+	want.bits(0x1abc, 13)
+	want.bits(1, 1)
+	for want.n%8 != 0 {
+		want.bits(0, 1)
+	}
+	if !bytes.Equal(got, want.b) {
+		t.Errorf("got %x, want %x", got, want.b)
+	}
+	// already zero: returned as is
+	if again, _ := zeroParamSetIDs(got); &again[0] != &got[0] {
+		t.Error("a NAL with ids 0 was copied")
+	}
+	// emulation prevention survives: payload of zeros
+	nal := []byte{0x68, 0x4c, 0, 0, 3, 1, 0x80}
+	if out, err := zeroParamSetIDs(nal); err != nil || bytes.Contains(out, []byte{0, 0, 1}) {
+		t.Errorf("escaped payload: %x %v", out, err)
+	}
+	for _, bad := range [][]byte{{0x68, 0}, {0x65, 0x00, 0x00}, {0x67, 1, 2, 3}} {
+		if _, err := zeroParamSetIDs(bad); err == nil {
+			t.Errorf("%x: no error", bad)
+		}
+	}
+}
+
+func FuzzZeroParamSetIDs(f *testing.F) {
+	f.Add([]byte{0x68, 0x48, 0xe3, 0xc8, 0x00})
+	f.Add([]byte{0x67, 0x42, 0xc0, 0x14, 0x43, 0x80})
+	f.Add([]byte{0x65, 0xb4, 0x00, 0x01, 0x80})
+	f.Add([]byte{0x41, 0xd0, 0x00, 0x00, 0x03, 0x01})
+	f.Fuzz(func(t *testing.T, nal []byte) {
+		out, err := zeroParamSetIDs(nal)
+		if err != nil {
+			return
+		}
+		// rewriting is idempotent, and the result never contains a start code
+		again, err := zeroParamSetIDs(out)
+		if err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("second rewrite of %x: %x, %v", out, again, err)
+		}
+		if !bytes.Equal(out, nal) && (bytes.Contains(out, []byte{0, 0, 1}) || bytes.Contains(out, []byte{0, 0, 0})) {
+			t.Fatalf("rewrite of %x made a start code: %x", nal, out)
+		}
+	})
+}
