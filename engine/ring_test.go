@@ -801,8 +801,8 @@ func TestGraceExpiry(t *testing.T) {
 	if d := time.Since(left); d < grace {
 		t.Errorf("readers ended after %v, before the grace period of %v", d, grace)
 	}
-	if st := s.State(); st != StateIdle {
-		t.Errorf("state = %s, want idle", st)
+	if st := s.State(); st != StateError { // the publisher left with an error
+		t.Errorf("state = %s, want error", st)
 	}
 	if _, err := s.NewReader(nil); !errors.Is(err, ErrNotLive) {
 		t.Errorf("NewReader on an ended stream: %v, want ErrNotLive", err)

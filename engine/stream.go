@@ -19,6 +19,10 @@ const (
 	StateError        State = "error"        // not publishing; the source failed (see the last error)
 )
 
+// Active reports whether the stream has media for viewers: live, or
+// waiting within the grace period for its publisher to come back.
+func (st State) Active() bool { return st == StateLive || st == StateReconnecting }
+
 // Errors callers turn into protocol answers.
 var (
 	ErrNotFound    = errors.New("stream not found")

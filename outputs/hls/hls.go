@@ -122,7 +122,7 @@ func New(hub *engine.Hub, cfg Config, log *slog.Logger) (*Output, error) {
 	go o.reap()
 	// Streams that are already live when the output starts.
 	for _, s := range hub.Streams() {
-		if s.State() != engine.StateIdle {
+		if s.State().Active() {
 			o.ensure(s)
 		}
 	}

@@ -137,7 +137,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	}
 	var live []engine.StreamStats
 	for _, st := range s.hub.Streams() {
-		if st.State() != engine.StateIdle {
+		if st.State().Active() {
 			live = append(live, st.Stats(engine.StatsOptions{}))
 		}
 	}
