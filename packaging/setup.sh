@@ -9,10 +9,14 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 
-# Build: git and a C toolchain. Test peers: ffmpeg/ffprobe publish and
-# play; headless Chromium with chromedriver plays the share page (with CJK
-# fonts for the Chinese text); Node.js and npm fetch the player scripts.
-PACKAGES=(ca-certificates git gcc libc6-dev pkg-config ffmpeg chromium chromium-driver fonts-noto-cjk)
+# Build: git and a C/C++ toolchain (g++ for the bundled OpenH264 H.264
+# encoder), the VisualOn AAC encoder (linked statically), and the X11
+# headers of the screen-capture driver. Test peers: ffmpeg/ffprobe publish
+# and play; headless Chromium with chromedriver plays the share page (with
+# CJK fonts for the Chinese text); Xvfb is the screen that screen capture
+# is tested on; Node.js and npm fetch the player scripts.
+PACKAGES=(ca-certificates git gcc g++ libc6-dev pkg-config libvo-aacenc-dev libx11-dev libxext-dev
+  ffmpeg chromium chromium-driver fonts-noto-cjk xvfb xauth)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

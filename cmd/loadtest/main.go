@@ -29,13 +29,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	gortmp "github.com/yutopp/go-rtmp"
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"chalkcast/engine/flv"
+	"chalkcast/internal/loadkit"
 )
 
 type config struct {
@@ -294,31 +294,6 @@ func watch(ctx context.Context, addr, name string, v *viewer, st *sendTimes, mea
 	}
 }
 
-// procStat returns a process's CPU time (user + system) and resident memory.
-func procStat(pid int) (cpu time.Duration, rss int64, err error) {
-	cpu, _, rss, err = procStatSplit(pid)
-	return cpu, rss, err
-}
-
-func procStatSplit(pid int) (cpu, sys time.Duration, rss int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	stt, _ := strconv.ParseInt(f[12], 10, 64)
-	pages, _ := strconv.ParseInt(f[21], 10, 64)
-	const hz = 100 // USER_HZ on Linux
-	return time.Duration(ut+stt) * time.Second / hz, time.Duration(stt) * time.Second / hz, pages * int64(os.Getpagesize()), nil
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func pct(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
 		return 0
@@ -341,49 +316,13 @@ func run(c config) error {
 	}
 	streamKbps := float64(clipBytes) * 8 / dur.Seconds() / 1000
 
-	data, err := os.MkdirTemp("", "chalkcast-load-data-")
+	srv, err := loadkit.Start(c.bin, c.httpAddr, c.rtmpAddr, "--max-viewers", "100000", "--max-viewers-per-stream", "100000")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(data)
-	for _, a := range []string{c.httpAddr, c.rtmpAddr} {
-		ln, err := net.Listen("tcp", a)
-		if err != nil {
-			return fmt.Errorf("%s is taken (another server running?): %w", a, err)
-		}
-		ln.Close()
-	}
-	srv := exec.Command(c.bin, "serve", "--http", c.httpAddr, "--rtmp", c.rtmpAddr, "--data", data,
-		"--log-level", "warn", "--max-viewers", "100000", "--max-viewers-per-stream", "100000")
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		return fmt.Errorf("start server: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- srv.Wait() }()
-	defer func() {
-		_ = srv.Process.Signal(syscall.SIGTERM)
-		<-exited
-	}()
-	pid := srv.Process.Pid
-	api := "http://" + c.httpAddr + "/api/v1"
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("server exited at start: %v", err)
-		default:
-		}
-		resp, err := http.Get(api + "/server")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("server did not answer: %w", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	defer srv.Stop()
+	pid := srv.Pid
+	api := srv.API
 	resp, err := http.Post(api+"/streams", "application/json", strings.NewReader(`{"name":"load"}`))
 	if err != nil {
 		return err
@@ -403,7 +342,7 @@ func run(c config) error {
 	pubErr := make(chan error, 1)
 	go func() { pubErr <- publish(ctx, c.rtmpAddr, created.Publish.Key, tags, dur, st) }()
 	time.Sleep(c.warmup)
-	_, baseRSS, err := procStat(pid)
+	_, _, baseRSS, err := loadkit.Stat(pid)
 	if err != nil {
 		return err
 	}
@@ -450,8 +389,8 @@ func run(c config) error {
 			frames0[i] = v.frames.Load()
 			bytes0 += v.bytes.Load()
 		}
-		cpu0, sys0, _, _ := procStatSplit(pid)
-		self0 := selfCPU()
+		cpu0, sys0, _, _ := loadkit.Stat(pid)
+		self0 := loadkit.SelfCPU()
 		t0 := time.Now()
 		measuring.Store(true)
 
@@ -470,8 +409,8 @@ func run(c config) error {
 
 		measuring.Store(false)
 		wall := time.Since(t0)
-		cpu1, sys1, rss, _ := procStatSplit(pid)
-		self1 := selfCPU()
+		cpu1, sys1, rss, _ := loadkit.Stat(pid)
+		self1 := loadkit.SelfCPU()
 		var lat []time.Duration
 		var delivered int64
 		served := 0
