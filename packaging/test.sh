@@ -21,7 +21,12 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 "$GO" vet ./...
-"$GO" test -race -count=1 -timeout 20m ./...
+# One package at a time: the browser and encoding tests each want the two
+# cores to keep real time.
+"$GO" test -race -p 1 -count=1 -timeout 20m ./...
+# Frame rates and keyframe spacing of the capture path, which the race
+# detector's slowdown of per-pixel code hides (internal/mediatest).
+"$GO" test -count=1 -timeout 5m ./sources/capture ./sources/encode
 
 # Fuzz targets, briefly each (their seed corpora already ran above).
 # A count rather than a duration: a duration can end the run with

@@ -90,32 +90,27 @@ func TestParameterSetsStayTheSame(t *testing.T) {
 	}
 }
 
-func TestZeroParamSetIDs(t *testing.T) {
+// pps is a PPS with the given ids, 13 bits of payload and the stop bit.
+func pps(ppsID, spsID uint32) []byte {
 	var w bitWriter
-	// PPS: header, pps id 5, sps id 3, then 13 bits of payload and the stop bit
 	w.bits(0x68, 8)
-	w.ue(5)
-	w.ue(3)
+	w.ue(ppsID)
+	w.ue(spsID)
 	w.bits(0x1abc, 13)
 	w.bits(1, 1)
 	for w.n%8 != 0 {
 		w.bits(0, 1)
 	}
-	got, err := zeroParamSetIDs(w.b)
+	return w.b
+}
+
+func TestZeroParamSetIDs(t *testing.T) {
+	got, err := zeroParamSetIDs(pps(5, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want bitWriter
-	want.bits(0x68, 8)
-	want.ue(0)
-	want.ue(0)
-	want.bits(0x1abc, 13)
-	want.bits(1, 1)
-	for want.n%8 != 0 {
-		want.bits(0, 1)
-	}
-	if !bytes.Equal(got, want.b) {
-		t.Errorf("got %x, want %x", got, want.b)
+	if want := pps(0, 0); !bytes.Equal(got, want) {
+		t.Errorf("got %x, want %x", got, want)
 	}
 	// already zero: returned as is
 	if again, _ := zeroParamSetIDs(got); &again[0] != &got[0] {

@@ -45,11 +45,13 @@ func TestSlowEncoderDropsFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	// the only worker and the only queue slot are taken
-	block := make(chan struct{})
-	for range 2 {
-		if err := pool.TrySubmit(func() { <-block }); err != nil {
-			t.Fatal(err)
-		}
+	block, running := make(chan struct{}), make(chan struct{})
+	if err := pool.TrySubmit(func() { close(running); <-block }); err != nil {
+		t.Fatal(err)
+	}
+	<-running
+	if err := pool.TrySubmit(func() { <-block }); err != nil {
+		t.Fatal(err)
 	}
 	fills := 0
 	fill := func(*image.YCbCr) error { fills++; return nil }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package mediatest
+
+const raceBuild = false
