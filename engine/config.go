@@ -83,6 +83,8 @@ type StreamConfig struct {
 	Key     string    `json:"key"`
 	Source  Source    `json:"source"`
 	Created time.Time `json:"created"`
+	// Stopped streams take no publisher and run no source until started.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)

@@ -17,6 +17,8 @@ const (
 	EventStreamReconnecting EventKind = "stream_reconnecting"
 	EventStreamEnded        EventKind = "stream_ended"
 	EventKeyReset           EventKind = "key_reset"
+	EventStreamStopped      EventKind = "stream_stopped"
+	EventStreamStarted      EventKind = "stream_started"
 	EventViewerJoined       EventKind = "viewer_joined"
 	EventViewerLeft         EventKind = "viewer_left"
 	EventSourceError        EventKind = "source_error"

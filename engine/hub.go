@@ -234,6 +234,34 @@ func (h *Hub) ResetKey(name string) (string, error) {
 	return key, nil
 }
 
+// SetStopped stops a stream (its publisher leaves, its source stops, and
+// nothing may publish into it) or starts it again. The choice persists.
+func (h *Hub) SetStopped(name string, stopped bool) error {
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	s, ok := h.Get(name)
+	if !ok {
+		return fmt.Errorf("stream %s: %w", name, ErrNotFound)
+	}
+	if err := h.persist(func(all []StreamConfig) []StreamConfig {
+		for i := range all {
+			if all[i].Name == name {
+				all[i].Stopped = stopped
+			}
+		}
+		return all
+	}); err != nil {
+		return err
+	}
+	s.setStopped(stopped)
+	kind := EventStreamStarted
+	if stopped {
+		kind = EventStreamStopped
+	}
+	h.events.publish(Event{Kind: kind, Stream: name})
+	return nil
+}
+
 // Get returns the stream with the public name.
 func (h *Hub) Get(name string) (*Stream, bool) {
 	h.mu.RLock()

@@ -111,8 +111,10 @@ func (m *Sources) watch(sub *Subscription) {
 func (m *Sources) reconcile() {
 	want := map[string]*Stream{}
 	for _, s := range m.hub.Streams() {
-		if _, ok := m.kinds[s.Config().Source.Type]; ok {
-			want[s.Name()] = s
+		if c := s.Config(); !c.Stopped {
+			if _, ok := m.kinds[c.Source.Type]; ok {
+				want[s.Name()] = s
+			}
 		}
 	}
 	m.mu.Lock()

@@ -175,3 +175,33 @@ func TestErrorStateAfterGrace(t *testing.T) {
 	pub.Close(nil)
 	waitCond(t, "idle", func() bool { return s.State() == StateIdle })
 }
+
+func TestStopAndStartStream(t *testing.T) {
+	h := newTestHub(t, Config{})
+	k := newFakeKind()
+	m := NewSources(h, map[string]SourceKind{"fake": k}, nil)
+	defer m.Close()
+	s, err := h.Create(StreamConfig{Name: "c", Source: Source{Type: "fake"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, "running", func() bool { return k.isRunning("c") })
+	if err := h.SetStopped("c", true); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, "source stopped", func() bool { return !k.isRunning("c") })
+	st := s.Stats(StatsOptions{})
+	if st.State != StateIdle || !st.Stopped || st.LastError != "" {
+		t.Errorf("stopped stream: %s stopped=%v %q", st.State, st.Stopped, st.LastError)
+	}
+	if _, err := s.Publish(SourceInfo{Protocol: "rtmp"}); !errors.Is(err, ErrStopped) {
+		t.Errorf("publish into a stopped stream: %v", err)
+	}
+	if err := h.SetStopped("c", false); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, "running again", func() bool { return k.isRunning("c") })
+	if err := h.SetStopped("nope", true); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown stream: %v", err)
+	}
+}

@@ -62,6 +62,7 @@ type StreamStats struct {
 	Title       string        `json:"title,omitempty"`
 	Source      Source        `json:"source"`
 	State       State         `json:"state"`
+	Stopped     bool          `json:"stopped,omitempty"`
 	LiveSince   *time.Time    `json:"live_since,omitempty"`
 	UptimeSec   float64       `json:"uptime_s"`
 	LastError   string        `json:"last_error,omitempty"`
@@ -99,6 +100,7 @@ func (s *Stream) Stats(opt StatsOptions) StreamStats {
 		Title:     s.cfg.Title,
 		Source:    s.cfg.Source,
 		State:     s.state,
+		Stopped:   s.cfg.Stopped,
 		LastError: s.lastErr,
 		Viewers:   ViewerCounts{Total: len(s.viewers), Peak: s.peak, ByProtocol: map[string]int{}},
 	}

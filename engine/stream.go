@@ -31,6 +31,7 @@ var (
 	ErrLimit       = errors.New("limit reached")
 	ErrExists      = errors.New("stream already exists")
 	ErrStreamEnded = errors.New("stream ended")
+	ErrStopped     = errors.New("stream is stopped")
 )
 
 // Stream is one named stream: at most one publisher, any number of readers.
@@ -122,6 +123,9 @@ func (s *Stream) Publish(src SourceInfo) (*Publisher, error) {
 	}
 	if s.pub != nil {
 		return nil, ErrBusy
+	}
+	if s.cfg.Stopped {
+		return nil, ErrStopped
 	}
 	continuing := s.state == StateReconnecting && s.ring != nil
 	if s.grace != nil {
@@ -305,7 +309,7 @@ func (s *Stream) endLocked(why string) {
 func (s *Stream) SourceFailed(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.deleted {
+	if s.deleted || s.cfg.Stopped {
 		return
 	}
 	s.lastErr = err.Error()
@@ -407,6 +411,25 @@ func (s *Stream) setKey(key string) *Publisher {
 	defer s.mu.Unlock()
 	s.cfg.Key = key
 	return s.pub
+}
+
+// setStopped records the choice; stopping ends the publishing session at
+// once (no grace period: the teacher chose to stop) and clears the error.
+func (s *Stream) setStopped(stopped bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.Stopped = stopped
+	if !stopped {
+		return
+	}
+	if s.pub != nil {
+		s.pub.closed.Store(true)
+		s.pub = nil
+	}
+	s.lastErr = ""
+	if s.ring != nil || s.state != StateIdle {
+		s.endLocked("the stream was stopped")
+	}
 }
 
 // Closed reports whether the publisher was closed (for example because its

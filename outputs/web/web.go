@@ -84,6 +84,8 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 	s.mux.HandleFunc("DELETE /api/v1/streams/{name}", s.admin(s.remove))
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/key", s.admin(s.resetKey))
 	s.mux.HandleFunc("GET /api/v1/devices", s.admin(s.devices))
+	s.mux.HandleFunc("POST /api/v1/streams/{name}/stop", s.admin(s.stopStart(true)))
+	s.mux.HandleFunc("POST /api/v1/streams/{name}/start", s.admin(s.stopStart(false)))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -313,6 +315,25 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("stream created", "stream", st.Name(), "source", req.Source.Type)
 	host, httpBase := s.Base()
 	writeJSON(w, http.StatusCreated, s.view(st, host, httpBase, true, engine.StatsOptions{}))
+}
+
+// stopStart stops or starts a stream and answers with its new view.
+func (s *Server) stopStart(stop bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		if err := s.hub.SetStopped(name, stop); err != nil {
+			s.fail(w, err)
+			return
+		}
+		st, ok := s.hub.Get(name)
+		if !ok {
+			s.fail(w, engine.ErrNotFound)
+			return
+		}
+		s.log.Info("stream stopped or started", "stream", name, "stopped", stop)
+		host, httpBase := s.Base()
+		writeJSON(w, http.StatusOK, s.view(st, host, httpBase, true, engine.StatsOptions{}))
+	}
 }
 
 // devices lists the capture devices and presets (admins only: device
