@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -79,7 +80,11 @@ func flags(name string, out io.Writer) (*flag.FlagSet, *options) {
 	fs.IntVar(&o.Engine.MaxViewers, "max-viewers", 5000, "most viewers of all streams together")
 	fs.DurationVar(&o.Engine.GracePeriod, "grace", 10*time.Second, "how long viewers wait for a publisher that left to come back")
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: chalkcast %s [flags]\n\nFlags:\n", name)
+		if name == "" {
+			fmt.Fprintf(out, "Usage: chalkcast [flags]          the studio window\n       chalkcast serve [flags]    headless server (also: --headless)\n\nFlags:\n")
+		} else {
+			fmt.Fprintf(out, "Usage: chalkcast %s [flags]\n\nFlags:\n", name)
+		}
 		fs.PrintDefaults()
 	}
 	return fs, o
@@ -90,10 +95,11 @@ func main() {
 }
 
 func cli(args []string, stdout, stderr io.Writer) int {
-	name := "serve"
+	name, headless := "", false
 	if len(args) > 0 {
 		switch args[0] {
 		case "serve", "--headless", "-headless":
+			name, headless = "serve", true
 			args = args[1:]
 		case "--version", "-version", "version":
 			fmt.Fprintln(stdout, "chalkcast", version)
@@ -120,6 +126,11 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if !headless {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		return studio(ctx, *o, set, log)
+	}
 	err := run(ctx, *o, log, func(a addrs) { printWelcome(stdout, a) })
 	if err != nil {
 		log.Error("chalkcast stopped", "err", err)
@@ -150,41 +161,51 @@ func port(a net.Addr) int {
 	return 0
 }
 
-// run starts the engine, the RTMP server and the HTTP server, calls ready
-// with their addresses, and stops everything cleanly when ctx ends.
-func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) error {
+// instance is a running Chalkcast: the engine, its sources and the servers.
+type instance struct {
+	hub     *engine.Hub
+	srcs    *engine.Sources
+	devices *capture.Manager
+	web     *web.Server
+	addrs   addrs
+	errc    chan error // a server failed
+	stop    func()
+}
+
+// start starts the engine, the sources, the RTMP server and the HTTP
+// server. stop ends them all, viewers getting a clean end of stream.
+func start(o options, log *slog.Logger) (*instance, error) {
 	st, err := store.New(o.DataDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	hub, err := engine.New(o.Engine, st, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer hub.Close()
-
 	httpLn, err := net.Listen("tcp", o.HTTPAddr)
 	if err != nil {
-		return fmt.Errorf("http: listen on %s: %w", o.HTTPAddr, err)
+		hub.Close()
+		return nil, fmt.Errorf("http: listen on %s: %w", o.HTTPAddr, err)
 	}
 	rtmpLn, err := net.Listen("tcp", o.RTMPAddr)
 	if err != nil {
+		hub.Close()
 		httpLn.Close()
-		return fmt.Errorf("rtmp: listen on %s: %w", o.RTMPAddr, err)
+		return nil, fmt.Errorf("rtmp: listen on %s: %w", o.RTMPAddr, err)
 	}
-
 	hlsOut, err := hls.New(hub, o.HLS, log)
 	if err != nil {
+		hub.Close()
 		httpLn.Close()
 		rtmpLn.Close()
-		return err
+		return nil, err
 	}
 	flvOut := httpflv.New(hub, httpflv.Config{}, log)
 	devices := capture.NewManager()
 	kinds := devices.Kinds(hub.Pool())
 	kinds[testpattern.Type] = testpattern.New(hub.Pool())
 	srcs := engine.NewSources(hub, kinds, log)
-	defer srcs.Close()
 	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut}, web.Config{
 		AdminToken:  o.AdminToken,
 		PublicURL:   o.PublicURL,
@@ -196,40 +217,56 @@ func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) er
 		Version:     version,
 	}, log)
 	if err != nil {
+		srcs.Close()
+		hub.Close()
 		hlsOut.Close()
 		flvOut.Close()
 		httpLn.Close()
 		rtmpLn.Close()
-		return err
+		return nil, err
 	}
 	httpSrv := &http.Server{Handler: webSrv, ReadHeaderTimeout: 10 * time.Second}
 	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
-
-	errc := make(chan error, 2)
-	go func() { errc <- serveHTTP(httpSrv, httpLn) }()
-	go func() { errc <- rtmpSrv.Serve(rtmpLn) }()
-
+	in := &instance{hub: hub, srcs: srcs, devices: devices, web: webSrv, errc: make(chan error, 2)}
+	go func() { in.errc <- serveHTTP(httpSrv, httpLn) }()
+	go func() { in.errc <- rtmpSrv.Serve(rtmpLn) }()
 	_, base := webSrv.Base()
+	in.addrs = addrs{HTTP: httpLn.Addr(), RTMP: rtmpLn.Addr(), Base: base}
 	log.Info("listening", "http", httpLn.Addr().String(), "rtmp", rtmpLn.Addr().String(), "data", o.DataDir)
-	if ready != nil {
-		ready(addrs{HTTP: httpLn.Addr(), RTMP: rtmpLn.Addr(), Base: base})
+	var once sync.Once
+	in.stop = func() {
+		once.Do(func() {
+			log.Info("stopping")
+			shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = httpSrv.Shutdown(shutCtx) // stop accepting; API requests finish
+			srcs.Close()                  // sources leave cleanly
+			hub.Close()                   // every viewer gets a clean end of stream
+			hlsOut.Close()
+			flvOut.Close()
+			_ = rtmpSrv.Close()
+		})
 	}
+	return in, nil
+}
 
-	var runErr error
+// run starts Chalkcast headless, calls ready with its addresses, and stops
+// it cleanly when ctx ends.
+func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) error {
+	in, err := start(o, log)
+	if err != nil {
+		return err
+	}
+	defer in.stop()
+	if ready != nil {
+		ready(in.addrs)
+	}
 	select {
 	case <-ctx.Done():
-	case runErr = <-errc:
+		return nil
+	case err := <-in.errc:
+		return err
 	}
-	log.Info("stopping")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = httpSrv.Shutdown(shutCtx) // stop accepting; API requests finish
-	srcs.Close()                  // sources leave cleanly
-	hub.Close()                   // every viewer gets a clean end of stream
-	hlsOut.Close()
-	flvOut.Close()
-	_ = rtmpSrv.Close()
-	return runErr
 }
 
 func serveHTTP(srv *http.Server, ln net.Listener) error {

@@ -6,6 +6,12 @@ package assets
 
 import "embed"
 
+// Translations holds the studio's strings in each language
+// (translations/<lang>.json, keyed by the English text).
+//
+//go:embed translations/*.json
+var Translations embed.FS
+
 // FS holds watch.html, index.html and player/*.
 //
 //go:embed watch.html index.html player/*.js player/*.txt player/VERSIONS

@@ -11,21 +11,20 @@ import (
 // Preset is a choice of picture size, frame rate and bitrate a teacher
 // picks by name.
 type Preset struct {
-	Name          string `json:"name"`
-	Width         int    `json:"width"`
-	Height        int    `json:"height"`
-	FPS           int    `json:"fps"`
-	BitrateKbps   int    `json:"bitrate_kbps"`
-	Description   string `json:"description"`
-	DescriptionZH string `json:"description_zh"`
+	Name        string `json:"name"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	FPS         int    `json:"fps"`
+	BitrateKbps int    `json:"bitrate_kbps"`
+	Description string `json:"description"`
 }
 
 // Presets are the video presets, smallest first.
 func Presets() []Preset {
 	return []Preset{
-		{"480p", 854, 480, 30, 1000, "480p30 at 1 Mbit/s, for weak Wi-Fi", "480p30，1 Mbit/s，适合信号弱的 Wi-Fi"},
-		{"720p", 1280, 720, 30, 2000, "720p30 at 2 Mbit/s (recommended)", "720p30，2 Mbit/s（推荐）"},
-		{"1080p", 1920, 1080, 30, 4000, "1080p30 at 4 Mbit/s, for a wired network", "1080p30，4 Mbit/s，适合有线网络"},
+		{"480p", 854, 480, 30, 1000, "480p30 at 1 Mbit/s, for weak Wi-Fi"},
+		{"720p", 1280, 720, 30, 2000, "720p30 at 2 Mbit/s (recommended)"},
+		{"1080p", 1920, 1080, 30, 4000, "1080p30 at 4 Mbit/s, for a wired network"},
 	}
 }
 

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+
+	"chalkcast/assets"
+	"chalkcast/engine"
+	"chalkcast/outputs/web"
+	"chalkcast/ui"
+)
+
+// appID identifies Chalkcast to the desktop (preferences, notifications).
+const appID = "app.chalkcast.studio"
+
+// studio runs Chalkcast with its window. Flags given on the command line
+// win over the saved settings.
+func studio(ctx context.Context, o options, set map[string]bool, log *slog.Logger) int {
+	a := app.NewWithID(appID)
+	settings := ui.LoadSettings(a.Preferences())
+	ui.ApplyLanguage(settings.Language)
+	if err := lang.AddTranslationsFS(assets.Translations, "translations"); err != nil {
+		log.Warn("translations not loaded", "err", err)
+	}
+	if !set["http"] {
+		o.HTTPAddr = fmt.Sprintf(":%d", settings.HTTPPort)
+	}
+	if !set["rtmp"] {
+		o.RTMPAddr = fmt.Sprintf(":%d", settings.RTMPPort)
+	}
+	if !set["data"] && settings.DataDir != "" {
+		o.DataDir = settings.DataDir
+	}
+	in, err := start(o, log)
+	if err != nil {
+		// say why in a window: a teacher does not read a terminal
+		log.Error("chalkcast could not start", "err", err)
+		w := a.NewWindow("Chalkcast")
+		w.Resize(fyne.NewSize(560, 240))
+		dialog.ShowError(fmt.Errorf("%s\n\n%w", lang.L("Chalkcast could not start. Is it already running? Another program may use its ports (Settings)."), err), w)
+		w.SetOnClosed(a.Quit)
+		w.ShowAndRun()
+		return 1
+	}
+	defer in.stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := ui.New(a, in.hub, host{in}, settings, log, func() {
+		cancel()
+		a.Quit()
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx)
+	}()
+	go func() {
+		select {
+		case <-ctx.Done(): // a signal, or the teacher quit
+		case err := <-in.errc:
+			log.Error("a server stopped", "err", err)
+		}
+		fyne.Do(a.Quit)
+	}()
+	s.Window().ShowAndRun()
+	cancel()
+	<-done
+	return 0
+}
+
+// host gives the studio what lives outside the engine.
+type host struct{ in *instance }
+
+func (h host) Addresses() []string {
+	var out []string
+	if host, _ := h.in.web.Base(); host != "" {
+		out = append(out, host)
+	}
+	for _, a := range web.LANAddresses() {
+		if a.IP != out[0] {
+			out = append(out, a.IP)
+		}
+	}
+	if out[0] != "127.0.0.1" {
+		out = append(out, "127.0.0.1") // this computer only
+	}
+	return out
+}
+
+func (h host) Ports() (int, int) { return port(h.in.addrs.HTTP), port(h.in.addrs.RTMP) }
+
+func (h host) Devices(rescan bool) ui.Devices {
+	d := h.in.devices.List(rescan)
+	var out ui.Devices
+	for _, c := range d.Cameras {
+		out.Cameras = append(out.Cameras, ui.Device{ID: c.ID, Name: c.Name})
+	}
+	for _, c := range d.Screens {
+		out.Screens = append(out.Screens, ui.Device{ID: c.ID, Name: c.Name})
+	}
+	for _, c := range d.Microphones {
+		out.Microphones = append(out.Microphones, ui.Device{ID: c.ID, Name: c.Name})
+	}
+	for _, p := range d.Presets {
+		out.Presets = append(out.Presets, ui.Preset{Name: p.Name, Description: p.Description})
+	}
+	return out
+}
+
+func (h host) CheckSource(src engine.Source) error { return h.in.srcs.Check(src) }

@@ -1,0 +1,244 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"chalkcast/engine"
+)
+
+// sourceChoice is one kind of stream the teacher can start.
+type sourceChoice struct {
+	typ  string
+	icon fyne.Resource
+	hint string
+}
+
+func sourceChoices() []sourceChoice {
+	return []sourceChoice{
+		{"camera", theme.MediaVideoIcon(), lang.L("A webcam or document camera, with the microphone")},
+		{"screen", theme.ComputerIcon(), lang.L("Your slides or any window, with the microphone")},
+		{"rtmp", theme.UploadIcon(), lang.L("Send from OBS, ffmpeg or a phone app")},
+		{"testpattern", theme.GridIcon(), lang.L("Moving colour bars and a beep: try Chalkcast without a camera")},
+	}
+}
+
+// emptyState is the first thing a new user sees: one big button per kind
+// of source.
+func (s *Studio) emptyState() fyne.CanvasObject {
+	head := widget.NewLabelWithStyle(lang.L("Go live in one click"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	sub := widget.NewLabelWithStyle(lang.L("Pick what students should see. You get a link and a QR code to paste into WeChat."), fyne.TextAlignCenter, fyne.TextStyle{})
+	sub.Wrapping = fyne.TextWrapWord
+	var buttons []fyne.CanvasObject
+	for _, ch := range sourceChoices() {
+		b := widget.NewButtonWithIcon(sourceText(engine.Source{Type: ch.typ}), ch.icon, func() { s.newStream(ch.typ) })
+		b.Importance = widget.HighImportance
+		hint := widget.NewLabel(ch.hint)
+		hint.Wrapping = fyne.TextWrapWord
+		buttons = append(buttons, container.NewVBox(b, hint))
+	}
+	grid := container.NewGridWithColumns(2, buttons...)
+	return container.NewCenter(container.NewGridWrap(fyne.NewSize(640, 360), container.NewVBox(head, sub, grid)))
+}
+
+// defaultName is the first free "class-N".
+func (s *Studio) defaultName() string {
+	for i := 1; ; i++ {
+		name := fmt.Sprintf("class-%d", i)
+		if _, ok := s.hub.Get(name); !ok {
+			return name
+		}
+	}
+}
+
+// newStream asks for a name and the source's settings, then creates the
+// stream: it goes live at once for sources Chalkcast runs itself.
+func (s *Studio) newStream(typ string) {
+	if typ == "" {
+		typ = "testpattern"
+		if len(s.host.Devices(false).Cameras) > 0 {
+			typ = "camera"
+		}
+	}
+	f := &newStreamForm{s: s}
+	f.build(typ)
+	d := dialog.NewForm(lang.L("New stream"), lang.L("Go live"), lang.L("Cancel"), f.items, func(ok bool) {
+		if ok {
+			f.submit()
+		}
+	}, s.win)
+	d.Resize(fyne.NewSize(520, 420))
+	d.Show()
+	f.dialog = d
+}
+
+// newStreamForm is the new-stream dialog's fields.
+type newStreamForm struct {
+	s      *Studio
+	dialog dialog.Dialog
+	items  []*widget.FormItem
+
+	name    *widget.Entry
+	title   *widget.Entry
+	kind    *widget.Select
+	device  *widget.Select
+	mic     *widget.Select
+	preset  *widget.Select
+	devices Devices
+	types   []string
+}
+
+func (f *newStreamForm) build(typ string) {
+	f.devices = f.s.host.Devices(false)
+	f.name = widget.NewEntry()
+	f.name.SetText(f.s.defaultName())
+	f.name.Validator = func(v string) error {
+		if err := engine.ValidateName(v); err != nil {
+			return errors.New(lang.L("Use letters, digits, - or _"))
+		}
+		return nil
+	}
+	f.title = widget.NewEntry()
+	f.title.SetPlaceHolder(lang.L("Shown to students, e.g. Grade 8 Maths"))
+	var labels []string
+	for _, ch := range sourceChoices() {
+		f.types = append(f.types, ch.typ)
+		labels = append(labels, sourceText(engine.Source{Type: ch.typ}))
+	}
+	f.device = widget.NewSelect(nil, nil)
+	var mics []string
+	for _, m := range f.devices.Microphones {
+		mics = append(mics, m.Name)
+	}
+	mics = append(mics, lang.L("No sound"))
+	f.mic = widget.NewSelect(mics, nil)
+	f.mic.SetSelectedIndex(0)
+	var presets []string
+	for _, p := range f.devices.Presets {
+		presets = append(presets, lang.L(p.Description))
+	}
+	f.preset = widget.NewSelect(presets, nil)
+	for i, p := range f.devices.Presets {
+		if p.Name == "720p" {
+			f.preset.SetSelectedIndex(i)
+		}
+	}
+	deviceItem := widget.NewFormItem(lang.L("Device"), f.device)
+	micItem := widget.NewFormItem(lang.L("Microphone"), f.mic)
+	presetItem := widget.NewFormItem(lang.L("Quality"), f.preset)
+	f.kind = widget.NewSelect(labels, func(string) {
+		t := f.types[f.kind.SelectedIndex()]
+		var names []string
+		switch t {
+		case "camera":
+			for _, d := range f.devices.Cameras {
+				names = append(names, d.Name)
+			}
+		case "screen":
+			for _, d := range f.devices.Screens {
+				names = append(names, d.Name)
+			}
+		}
+		f.device.Options = names
+		f.device.ClearSelected()
+		if len(names) > 0 {
+			f.device.SetSelectedIndex(0)
+		} else {
+			f.device.PlaceHolder = lang.L("None found: plug one in, Chalkcast starts when it appears")
+		}
+		f.device.Refresh()
+		local := t == "camera" || t == "screen"
+		show(deviceItem.Widget, local)
+		show(micItem.Widget, local)
+		show(presetItem.Widget, t != "rtmp")
+	})
+	f.items = []*widget.FormItem{
+		widget.NewFormItem(lang.L("Source"), f.kind),
+		deviceItem, micItem, presetItem,
+		widget.NewFormItem(lang.L("Name in the link"), f.name),
+		widget.NewFormItem(lang.L("Title"), f.title),
+	}
+	for i, t := range f.types {
+		if t == typ {
+			f.kind.SetSelectedIndex(i)
+		}
+	}
+}
+
+func show(o fyne.CanvasObject, on bool) {
+	if on {
+		o.Show()
+	} else {
+		o.Hide()
+	}
+}
+
+// source is the engine source the form describes.
+func (f *newStreamForm) source() engine.Source {
+	typ := f.types[f.kind.SelectedIndex()]
+	src := engine.Source{Type: typ}
+	if typ == "rtmp" {
+		return src
+	}
+	src.Options = map[string]string{}
+	if i := f.preset.SelectedIndex(); i >= 0 {
+		src.Options["preset"] = f.devices.Presets[i].Name
+	}
+	var list []Device
+	switch typ {
+	case "camera":
+		list = f.devices.Cameras
+	case "screen":
+		list = f.devices.Screens
+	}
+	if i := f.device.SelectedIndex(); i >= 0 && i < len(list) {
+		src.Options[typ] = list[i].ID
+	}
+	if typ == "camera" || typ == "screen" {
+		if i := f.mic.SelectedIndex(); i >= 0 && i < len(f.devices.Microphones) {
+			src.Options["microphone"] = f.devices.Microphones[i].ID
+		} else {
+			src.Options["microphone"] = "none"
+		}
+	}
+	return src
+}
+
+func (f *newStreamForm) submit() {
+	cfg := engine.StreamConfig{Name: strings.TrimSpace(f.name.Text), Title: strings.TrimSpace(f.title.Text), Source: f.source()}
+	f.s.do("create stream", func() error {
+		if err := f.s.host.CheckSource(cfg.Source); err != nil {
+			return err
+		}
+		_, err := f.s.hub.Create(cfg)
+		return err
+	})
+}
+
+// plain turns an engine error into words for a teacher.
+func plain(err error) string {
+	switch {
+	case errors.Is(err, engine.ErrExists):
+		return lang.L("A stream with this name already exists. Choose another name.")
+	case errors.Is(err, engine.ErrLimit):
+		return lang.L("Chalkcast is at its limit of streams or viewers.")
+	}
+	return plainText(err.Error())
+}
+
+// plainText drops the technical prefixes errors carry.
+func plainText(s string) string {
+	s = strings.TrimPrefix(s, engine.ErrInvalid.Error()+": ")
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}

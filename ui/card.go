@@ -1,0 +1,333 @@
+package ui
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+	qrcode "github.com/skip2/go-qrcode"
+
+	"chalkcast/engine"
+)
+
+// card is one stream in the window.
+type card struct {
+	s    *Studio
+	name string
+	root fyne.CanvasObject
+
+	title, state, source, details, viewers *widget.Label
+	dot                                    *canvas.Circle
+	graph                                  *Graph
+	rate                                   *widget.Label
+	link                                   *widget.Label
+	copyLink                               *widget.Button
+	qr                                     *canvas.Image
+	qrURL                                  string
+	rtmp                                   *fyne.Container
+	server, key                            *widget.Label
+	startStop                              *widget.Button
+	last                                   snapshot
+}
+
+func newCard(s *Studio, name string) *card {
+	c := &card{s: s, name: name}
+	c.title = widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	c.dot = canvas.NewCircle(color.Gray{Y: 128})
+	dot := container.NewGridWrap(fyne.NewSize(12, 12), c.dot)
+	c.state = widget.NewLabel("")
+	c.source = widget.NewLabel("")
+	c.details = widget.NewLabel("")
+	c.details.Wrapping = fyne.TextWrapWord
+	c.viewers = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	c.graph = NewGraph(60, false)
+	c.rate = widget.NewLabel("")
+	c.link = widget.NewLabel("")
+	c.link.Truncation = fyne.TextTruncateEllipsis
+	c.copyLink = widget.NewButtonWithIcon(lang.L("Copy link"), theme.ContentCopyIcon(), func() {
+		c.s.app.Clipboard().SetContent(c.link.Text)
+	})
+	c.copyLink.Importance = widget.HighImportance
+	c.qr = canvas.NewImageFromResource(nil)
+	c.qr.FillMode = canvas.ImageFillContain
+	c.qr.SetMinSize(fyne.NewSize(150, 150))
+	qrTap := widget.NewButtonWithIcon(lang.L("Large QR code"), theme.ZoomInIcon(), c.showQR)
+
+	c.server = widget.NewLabel("")
+	c.key = widget.NewLabel("")
+	copyServer := widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() { c.s.app.Clipboard().SetContent(c.server.Text) })
+	copyKey := widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() { c.s.app.Clipboard().SetContent(c.last.Config.Key) })
+	showKey := widget.NewButtonWithIcon("", theme.VisibilityIcon(), func() {
+		if c.key.Text == c.last.Config.Key {
+			c.key.SetText(mask(c.last.Config.Key))
+		} else {
+			c.key.SetText(c.last.Config.Key)
+		}
+	})
+	resetKey := widget.NewButtonWithIcon(lang.L("New key"), theme.ViewRefreshIcon(), c.confirmResetKey)
+	c.rtmp = container.New(layoutForm(),
+		widget.NewLabel(lang.L("OBS server")), container.NewBorder(nil, nil, nil, copyServer, c.server),
+		widget.NewLabel(lang.L("Stream key")), container.NewBorder(nil, nil, nil, container.NewHBox(showKey, copyKey, resetKey), c.key),
+	)
+
+	c.startStop = widget.NewButtonWithIcon(lang.L("Stop"), theme.MediaStopIcon(), c.toggle)
+	remove := widget.NewButtonWithIcon(lang.L("Remove"), theme.DeleteIcon(), c.confirmRemove)
+	viewers := widget.NewButtonWithIcon(lang.L("Viewers"), theme.AccountIcon(), c.showViewers)
+	bigGraph := widget.NewButtonWithIcon(lang.L("Bitrate"), theme.MediaFastForwardIcon(), c.showGraph)
+
+	head := container.NewBorder(nil, nil, container.NewHBox(c.title, container.NewCenter(dot), c.state),
+		container.NewHBox(c.startStop, remove))
+	info := container.NewVBox(c.source, c.details, c.viewers,
+		container.NewBorder(nil, nil, nil, c.rate, c.graph),
+		container.NewHBox(viewers, bigGraph))
+	share := container.NewVBox(
+		widget.NewLabelWithStyle(lang.L("Share with students"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewBorder(nil, nil, nil, c.copyLink, c.link),
+		c.rtmp)
+	body := container.NewBorder(nil, nil, nil, container.NewVBox(c.qr, qrTap),
+		container.NewGridWithColumns(2, info, share))
+	c.root = widget.NewCard("", "", container.NewVBox(head, body))
+	return c
+}
+
+func layoutForm() fyne.Layout { return &formLayout{} }
+
+// formLayout puts labels and fields in two columns, like widget.Form but
+// without its entry styling.
+type formLayout struct{}
+
+func (formLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	lw := float32(0)
+	for i := 0; i < len(objs); i += 2 {
+		lw = max(lw, objs[i].MinSize().Width)
+	}
+	y := float32(0)
+	for i := 0; i+1 < len(objs); i += 2 {
+		h := max(objs[i].MinSize().Height, objs[i+1].MinSize().Height)
+		objs[i].Move(fyne.NewPos(0, y))
+		objs[i].Resize(fyne.NewSize(lw, h))
+		objs[i+1].Move(fyne.NewPos(lw+theme.Padding(), y))
+		objs[i+1].Resize(fyne.NewSize(size.Width-lw-theme.Padding(), h))
+		y += h + theme.Padding()
+	}
+}
+
+func (formLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	lw, fw, h := float32(0), float32(0), float32(0)
+	for i := 0; i+1 < len(objs); i += 2 {
+		lw = max(lw, objs[i].MinSize().Width)
+		fw = max(fw, objs[i+1].MinSize().Width)
+		h += max(objs[i].MinSize().Height, objs[i+1].MinSize().Height) + theme.Padding()
+	}
+	return fyne.NewSize(lw+fw+theme.Padding(), h)
+}
+
+// stateText is a stream's state in plain words, and its colour.
+func stateText(sn snapshot) (string, color.Color) {
+	switch {
+	case sn.Stopped:
+		return lang.L("Stopped"), theme.Color(theme.ColorNameDisabled)
+	case sn.State == engine.StateLive:
+		return lang.L("Live"), theme.Color(theme.ColorNameSuccess)
+	case sn.State == engine.StateReconnecting:
+		return lang.L("Reconnecting…"), theme.Color(theme.ColorNameWarning)
+	case sn.State == engine.StateError:
+		return lang.L("Problem") + ": " + plainText(sn.LastError), theme.Color(theme.ColorNameError)
+	case sn.Source.Type == "rtmp":
+		return lang.L("Waiting for OBS or the phone to start sending"), theme.Color(theme.ColorNamePlaceHolder)
+	}
+	return lang.L("Starting…"), theme.Color(theme.ColorNamePlaceHolder)
+}
+
+// sourceText describes where the stream comes from.
+func sourceText(src engine.Source) string {
+	switch src.Type {
+	case "testpattern":
+		return lang.L("Test pattern")
+	case "camera":
+		return lang.L("Camera + microphone")
+	case "screen":
+		return lang.L("Screen + microphone")
+	case "rtmp":
+		return lang.L("RTMP push (OBS, ffmpeg or a phone)")
+	}
+	return src.Type
+}
+
+func (c *card) update(sn snapshot) {
+	prev := c.last
+	c.last = sn
+	st, col := stateText(sn)
+	if c.state.Text != st {
+		c.state.SetText(st)
+	}
+	c.dot.FillColor = col
+	c.dot.Refresh()
+	title := sn.Name
+	if sn.Title != "" {
+		title = sn.Title + " (" + sn.Name + ")"
+	}
+	c.title.SetText(title)
+	c.source.SetText(sourceText(sn.Source))
+	c.details.SetText(detailText(sn))
+	c.viewers.SetText(fmt.Sprintf(lang.L("%d watching · peak %d"), sn.Viewers.Total, sn.Viewers.Peak))
+	kbps := make([]float64, len(sn.History))
+	for i, h := range sn.History {
+		kbps[i] = h.BitrateKbps
+	}
+	c.graph.SetSamples(kbps)
+	c.rate.SetText(formatKbps(sn.BitrateKbps))
+	if sn.Stopped {
+		c.startStop.SetText(lang.L("Start"))
+		c.startStop.SetIcon(theme.MediaPlayIcon())
+	} else {
+		c.startStop.SetText(lang.L("Stop"))
+		c.startStop.SetIcon(theme.MediaStopIcon())
+	}
+	url := c.s.watchURL(sn.Name)
+	c.link.SetText(url)
+	if url != c.qrURL {
+		c.qrURL = url
+		if png, err := qrcode.Encode(url, qrcode.Medium, 512); err == nil {
+			c.qr.Resource = fyne.NewStaticResource(sn.Name+"-qr.png", png)
+			c.qr.Refresh()
+		}
+	}
+	if sn.Source.Type == "rtmp" {
+		c.server.SetText(c.s.rtmpServer())
+		if prev.Config.Key != sn.Config.Key || c.key.Text == "" {
+			c.key.SetText(mask(sn.Config.Key))
+		}
+		c.rtmp.Show()
+	} else {
+		c.rtmp.Hide()
+	}
+}
+
+// detailText is resolution, frame rate, codecs, uptime and dropped frames.
+func detailText(sn snapshot) string {
+	var parts []string
+	if v := sn.Video; v != nil {
+		parts = append(parts, fmt.Sprintf("%d×%d", v.Width, v.Height), fmt.Sprintf("%.0f fps", v.FPS), strings.ToUpper(v.Codec))
+	}
+	if a := sn.Audio; a != nil {
+		parts = append(parts, strings.ToUpper(a.Codec))
+	}
+	if sn.LiveSince != nil {
+		up := time.Duration(sn.UptimeSec) * time.Second
+		parts = append(parts, fmt.Sprintf(lang.L("up %s"), fmt.Sprintf("%d:%02d:%02d", int(up.Hours()), int(up.Minutes())%60, int(up.Seconds())%60)))
+	}
+	if e := sn.Encoder; e != nil && e.DroppedFrames > 0 {
+		parts = append(parts, fmt.Sprintf(lang.L("%d frames dropped (computer too slow for this quality)"), e.DroppedFrames))
+	}
+	return strings.Join(parts, " · ")
+}
+
+func mask(key string) string {
+	if len(key) < 4 {
+		return "••••"
+	}
+	return strings.Repeat("•", 12) + key[len(key)-4:]
+}
+
+func (s *Studio) watchURL(name string) string {
+	http, _ := s.host.Ports()
+	return "http://" + net.JoinHostPort(s.address, strconv.Itoa(http)) + "/watch/" + name
+}
+
+func (s *Studio) rtmpServer() string {
+	_, rtmp := s.host.Ports()
+	return "rtmp://" + net.JoinHostPort(s.address, strconv.Itoa(rtmp)) + "/live"
+}
+
+func (c *card) toggle() {
+	stop := !c.last.Stopped
+	c.s.do("stop or start", func() error { return c.s.hub.SetStopped(c.name, stop) })
+}
+
+func (c *card) confirmRemove() {
+	dialog.ShowConfirm(lang.L("Remove stream?"),
+		fmt.Sprintf(lang.L("Remove “%s”? Students watching it are disconnected and its link stops working."), c.name),
+		func(ok bool) {
+			if ok {
+				c.s.do("remove", func() error { return c.s.hub.Delete(c.name) })
+			}
+		}, c.s.win)
+}
+
+func (c *card) confirmResetKey() {
+	dialog.ShowConfirm(lang.L("New stream key?"),
+		lang.L("Whoever uses the old key is disconnected. Paste the new key into OBS or the phone."),
+		func(ok bool) {
+			if ok {
+				c.s.do("reset key", func() error { _, err := c.s.hub.ResetKey(c.name); return err })
+			}
+		}, c.s.win)
+}
+
+func (c *card) showQR() {
+	png, err := qrcode.Encode(c.qrURL, qrcode.Medium, 1024)
+	if err != nil {
+		dialog.ShowError(err, c.s.win)
+		return
+	}
+	img := canvas.NewImageFromReader(bytes.NewReader(png), c.name+"-qr.png")
+	img.FillMode = canvas.ImageFillContain
+	img.SetMinSize(fyne.NewSize(480, 480))
+	dialog.ShowCustom(c.qrURL, lang.L("Close"), img, c.s.win)
+}
+
+func (c *card) showViewers() {
+	list := c.last.ViewerList
+	rows := []fyne.CanvasObject{}
+	if len(list) == 0 {
+		rows = append(rows, widget.NewLabel(lang.L("Nobody is watching yet.")))
+	}
+	for _, v := range list {
+		rows = append(rows, widget.NewLabel(fmt.Sprintf("%s · %s · %s", v.Remote, strings.ToUpper(v.Protocol), v.Since.Local().Format("15:04:05"))))
+	}
+	scroll := container.NewVScroll(container.NewVBox(rows...))
+	scroll.SetMinSize(fyne.NewSize(420, 300))
+	dialog.ShowCustom(fmt.Sprintf(lang.L("Viewers of %s"), c.name), lang.L("Close"), scroll, c.s.win)
+}
+
+// showGraph shows the last 5 minutes with the scale, updated while open.
+func (c *card) showGraph() {
+	g := NewGraph(300, true)
+	update := func() {
+		kbps := make([]float64, len(c.last.History))
+		for i, h := range c.last.History {
+			kbps[i] = h.BitrateKbps
+		}
+		g.SetSamples(kbps)
+	}
+	update()
+	box := container.NewGridWrap(fyne.NewSize(640, 300), g)
+	d := dialog.NewCustom(fmt.Sprintf(lang.L("Bitrate of %s, last 5 minutes"), c.name), lang.L("Close"), box, c.s.win)
+	done := make(chan struct{})
+	d.SetOnClosed(func() { close(done) })
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fyne.Do(update)
+			}
+		}
+	}()
+	d.Show()
+}

@@ -1,0 +1,244 @@
+// Package ui is Chalkcast's studio window (Fyne): the teacher's streams as
+// cards with their state, viewers and bitrate graph, sharing (link, QR
+// code, OBS server and key), adding a stream in one step, settings and
+// desktop notifications. It observes the engine through snapshots taken
+// off the Fyne goroutine and commands it through the engine's Go API; it
+// never holds an engine lock or waits on the network on the Fyne
+// goroutine. Nothing imports ui but main.
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"chalkcast/engine"
+)
+
+// Host is what the studio needs besides the engine; main wires it from
+// the sources and outputs.
+type Host interface {
+	// Addresses are the addresses students can reach this machine at,
+	// the preferred one first.
+	Addresses() []string
+	// Ports are the HTTP port (share page, players) and the RTMP port.
+	Ports() (http, rtmp int)
+	// Devices lists cameras, screens, microphones and presets; rescan
+	// looks for devices connected since the last scan.
+	Devices(rescan bool) Devices
+	// CheckSource validates a source before a stream is created with it.
+	CheckSource(engine.Source) error
+}
+
+// Devices are the capture devices and presets a new stream can use.
+type Devices struct {
+	Cameras, Screens, Microphones []Device
+	Presets                       []Preset
+}
+
+// Device is a camera, screen or microphone.
+type Device struct{ ID, Name string }
+
+// Preset is an encoding preset: its name and a description in the user's
+// language.
+type Preset struct{ Name, Description string }
+
+// Studio is the main window.
+type Studio struct {
+	app      fyne.App
+	win      fyne.Window
+	hub      *engine.Hub
+	host     Host
+	settings *Settings
+	log      *slog.Logger
+	notify   *notifier
+
+	cards   map[string]*card
+	list    *fyne.Container // the cards
+	body    *fyne.Container // the cards, or the empty state
+	empty   fyne.CanvasObject
+	address string // address shown in share links
+
+	kick     chan struct{} // refresh now
+	quitOnce sync.Once
+	quit     func() // stops the engine and ends the app
+}
+
+// New builds the studio window over hub; quit is called once when the
+// teacher quits.
+func New(a fyne.App, hub *engine.Hub, host Host, settings *Settings, log *slog.Logger, quit func()) *Studio {
+	s := &Studio{
+		app: a, hub: hub, host: host, settings: settings, log: log.With("component", "ui"),
+		cards: map[string]*card{}, kick: make(chan struct{}, 1), quit: quit,
+	}
+	s.notify = newNotifier(settings, s.log)
+	if addrs := host.Addresses(); len(addrs) > 0 {
+		s.address = addrs[0]
+		if settings.Address != "" && slices.Contains(addrs, settings.Address) {
+			s.address = settings.Address
+		}
+	}
+	s.win = a.NewWindow("Chalkcast")
+	s.list = container.NewVBox()
+	s.empty = s.emptyState()
+	s.body = container.NewStack(s.empty)
+	add := widget.NewButtonWithIcon(lang.L("New stream"), theme.ContentAddIcon(), func() { s.newStream("") })
+	add.Importance = widget.HighImportance
+	settingsBtn := widget.NewButtonWithIcon(lang.L("Settings"), theme.SettingsIcon(), s.showSettings)
+	title := widget.NewLabelWithStyle("Chalkcast", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	top := container.NewBorder(nil, nil, title, container.NewHBox(add, settingsBtn))
+	s.win.SetContent(container.NewBorder(container.NewPadded(top), nil, nil, nil, s.body))
+	s.win.Resize(fyne.NewSize(900, 700))
+	s.win.SetCloseIntercept(s.confirmQuit)
+	return s
+}
+
+// Window is the studio's window.
+func (s *Studio) Window() fyne.Window { return s.win }
+
+// Run keeps the window up to date until ctx ends: a snapshot of every
+// stream once a second (and at once after an engine event), taken off the
+// Fyne goroutine and applied on it.
+func (s *Studio) Run(ctx context.Context) {
+	sub := s.hub.Subscribe(256)
+	defer sub.Close()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-sub.C:
+				if !ok {
+					return
+				}
+				s.notify.event(s.hub, e)
+				select {
+				case s.kick <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		s.refresh()
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+	}
+}
+
+// refresh takes the snapshots here and hands them to the Fyne goroutine.
+func (s *Studio) refresh() {
+	var snaps []snapshot
+	for _, st := range s.hub.Streams() {
+		snaps = append(snaps, snapshot{StreamStats: st.Stats(engine.StatsOptions{History: true, Viewers: true}), Config: st.Config()})
+	}
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Config.Created.Before(snaps[j].Config.Created) || (snaps[i].Config.Created.Equal(snaps[j].Config.Created) && snaps[i].Name < snaps[j].Name) })
+	fyne.Do(func() { s.apply(snaps) })
+}
+
+// snapshot is what the window shows of one stream.
+type snapshot struct {
+	engine.StreamStats
+	Config engine.StreamConfig
+}
+
+// apply updates the cards; it runs on the Fyne goroutine.
+func (s *Studio) apply(snaps []snapshot) {
+	seen := map[string]bool{}
+	changed := false
+	for _, sn := range snaps {
+		seen[sn.Name] = true
+		c, ok := s.cards[sn.Name]
+		if !ok {
+			c = newCard(s, sn.Name)
+			s.cards[sn.Name] = c
+			changed = true
+		}
+		c.update(sn)
+	}
+	for name := range s.cards {
+		if !seen[name] {
+			delete(s.cards, name)
+			changed = true
+		}
+	}
+	if !changed {
+		return
+	}
+	objs := make([]fyne.CanvasObject, 0, len(snaps))
+	for _, sn := range snaps {
+		objs = append(objs, s.cards[sn.Name].root)
+	}
+	s.list.Objects = objs
+	s.list.Refresh()
+	if len(objs) == 0 {
+		s.body.Objects = []fyne.CanvasObject{s.empty}
+	} else {
+		s.body.Objects = []fyne.CanvasObject{container.NewVScroll(s.list)}
+	}
+	s.body.Refresh()
+}
+
+// do runs a command on the engine off the Fyne goroutine and reports a
+// failure in a dialog.
+func (s *Studio) do(what string, f func() error) {
+	go func() {
+		err := f()
+		if err == nil {
+			select {
+			case s.kick <- struct{}{}:
+			default:
+			}
+			return
+		}
+		s.log.Warn(what+" failed", "err", err)
+		fyne.Do(func() { dialog.ShowError(errors.New(plain(err)), s.win) })
+	}()
+}
+
+// confirmQuit asks before closing a window while streams are live.
+func (s *Studio) confirmQuit() {
+	live := 0
+	for _, st := range s.hub.Streams() {
+		if st.State().Active() {
+			live++
+		}
+	}
+	if live == 0 {
+		s.doQuit()
+		return
+	}
+	msg := lang.L("A stream is live. Quitting ends it for every student.")
+	if live > 1 {
+		msg = fmt.Sprintf(lang.L("%d streams are live. Quitting ends them for every student."), live)
+	}
+	dialog.ShowConfirm(lang.L("Quit Chalkcast?"), msg, func(ok bool) {
+		if ok {
+			s.doQuit()
+		}
+	}, s.win)
+}
+
+func (s *Studio) doQuit() { s.quitOnce.Do(s.quit) }
