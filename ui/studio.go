@@ -154,7 +154,9 @@ func (s *Studio) refresh() {
 	for _, st := range s.hub.Streams() {
 		snaps = append(snaps, snapshot{StreamStats: st.Stats(engine.StatsOptions{History: true, Viewers: true}), Config: st.Config()})
 	}
-	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Config.Created.Before(snaps[j].Config.Created) || (snaps[i].Config.Created.Equal(snaps[j].Config.Created) && snaps[i].Name < snaps[j].Name) })
+	sort.Slice(snaps, func(i, j int) bool {
+		return snaps[i].Config.Created.Before(snaps[j].Config.Created) || (snaps[i].Config.Created.Equal(snaps[j].Config.Created) && snaps[i].Name < snaps[j].Name)
+	})
 	fyne.Do(func() { s.apply(snaps) })
 }
 
