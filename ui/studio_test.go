@@ -1,0 +1,312 @@
+package ui
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"chalkcast/engine"
+	"chalkcast/sources/encode"
+	"chalkcast/sources/testpattern"
+)
+
+// testHost is the studio's view of the machine in tests: loopback only,
+// the real presets, the real source checks.
+type testHost struct{ srcs *engine.Sources }
+
+func (testHost) Addresses() []string { return []string{"127.0.0.1"} }
+func (testHost) Ports() (int, int)   { return 8080, 1935 }
+func (testHost) Devices(bool) Devices {
+	var d Devices
+	for _, p := range encode.Presets() {
+		d.Presets = append(d.Presets, Preset{Name: p.Name, Description: p.Description})
+	}
+	return d
+}
+func (h testHost) CheckSource(src engine.Source) error { return h.srcs.Check(src) }
+
+// newTestStudio is a studio over a real engine running real test-pattern
+// sources. Fyne's test driver has no UI goroutine to serialise on, so the
+// tests refresh the window from their own goroutine (see eventually)
+// rather than running Run beside it; the real window runs Run
+// (packaging/screenshot.sh).
+func newTestStudio(t *testing.T) (*Studio, *engine.Hub) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	hub, err := engine.New(engine.Config{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := engine.NewSources(hub, map[string]engine.SourceKind{testpattern.Type: testpattern.New(hub.Pool())}, nil)
+	s := New(a, hub, testHost{srcs}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func() {})
+	s.notify.send = func(string, string) error { return errors.New("no notification service in tests") }
+	t.Cleanup(func() {
+		srcs.Close()
+		hub.Close()
+	})
+	s.win.Resize(fyne.NewSize(1000, 800))
+	return s, hub
+}
+
+// find returns the first object under o (dialogs included when o is a
+// canvas overlay) that match accepts.
+func find[T fyne.CanvasObject](o fyne.CanvasObject, match func(T) bool) (T, bool) {
+	if v, ok := o.(T); ok && match(v) {
+		return v, true
+	}
+	var children []fyne.CanvasObject
+	switch c := o.(type) {
+	case *fyne.Container:
+		children = c.Objects
+	case fyne.Widget:
+		children = test.WidgetRenderer(c).Objects()
+	}
+	for _, ch := range children {
+		if v, ok := find(ch, match); ok {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+func button(t *testing.T, root fyne.CanvasObject, text string) *widget.Button {
+	t.Helper()
+	b, ok := find(root, func(b *widget.Button) bool { return b.Text == text })
+	if !ok {
+		t.Fatalf("no %q button", text)
+	}
+	return b
+}
+
+// eventually refreshes s from the engine and checks cond until it holds.
+func eventually(t *testing.T, s *Studio, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.refresh()
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestGoLiveFromTheEmptyState(t *testing.T) {
+	s, hub := newTestStudio(t)
+	content := s.win.Content()
+	// the empty state offers the sources; the test pattern opens the
+	// new-stream dialog with a default name
+	test.Tap(button(t, content, "Test pattern"))
+	overlay := s.win.Canvas().Overlays().Top()
+	if overlay == nil {
+		t.Fatal("no dialog")
+	}
+	name, ok := find(overlay, func(e *widget.Entry) bool { return e.Text == "class-1" })
+	if !ok {
+		t.Fatal("no default name class-1 in the dialog")
+	}
+	name.SetText("maths")
+	test.Tap(button(t, overlay, "Go live"))
+
+	// the stream appears, goes live, and the card says so
+	var c *card
+	eventually(t, s, "a live card", func() bool {
+		c = s.cards["maths"]
+		return c != nil && c.state.Text == "Live"
+	})
+	if st, ok := hub.Get("maths"); !ok || st.Config().Source.Type != "testpattern" || st.Config().Source.Options["preset"] != "720p" {
+		t.Fatalf("created stream: %+v", st.Config())
+	}
+	// copy the share link
+	test.Tap(c.copyLink)
+	if got := s.app.Clipboard().Content(); got != "http://127.0.0.1:8080/watch/maths" {
+		t.Errorf("clipboard %q", got)
+	}
+	if c.qr.Resource == nil {
+		t.Error("no QR code")
+	}
+	// a viewer connects: the count goes up, and the graph gains points
+	st, _ := hub.Get("maths")
+	v, err := st.Join(engine.ViewerInfo{Protocol: "flv", Remote: "192.0.2.10:5000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, s, "one viewer", func() bool { return c.viewers.Text == "1 watching · peak 1" })
+	n := len(c.graph.Samples())
+	eventually(t, s, "graph points", func() bool { return len(c.graph.Samples()) >= n+2 })
+	if slices.Max(c.graph.Samples()) <= 0 {
+		t.Errorf("graph shows no bitrate: %v", c.graph.Samples())
+	}
+	v.Leave()
+	eventually(t, s, "viewer gone, peak kept", func() bool { return c.viewers.Text == "0 watching · peak 1" })
+
+	// stop and start
+	test.Tap(c.startStop)
+	eventually(t, s, "stopped", func() bool { return c.state.Text == "Stopped" && c.startStop.Text == "Start" })
+	test.Tap(c.startStop)
+	eventually(t, s, "live again", func() bool { return c.state.Text == "Live" })
+
+	// remove, after confirming
+	test.Tap(button(t, content, "Remove"))
+	test.Tap(button(t, s.win.Canvas().Overlays().Top(), "Yes"))
+	eventually(t, s, "empty state again", func() bool { return len(s.cards) == 0 && s.body.Objects[0] == s.empty })
+}
+
+func TestRTMPCardShowsServerAndKey(t *testing.T) {
+	s, hub := newTestStudio(t)
+	st, err := hub.Create(engine.StreamConfig{Name: "obs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c *card
+	eventually(t, s, "card", func() bool { c = s.cards["obs"]; return c != nil })
+	key := st.Config().Key
+	eventually(t, s, "server and masked key", func() bool {
+		return c.server.Text == "rtmp://127.0.0.1:1935/live" && strings.HasSuffix(c.key.Text, key[28:]) && !strings.Contains(c.key.Text, key[:8])
+	})
+	if c.state.Text != "Waiting for OBS or the phone to start sending" {
+		t.Errorf("state %q", c.state.Text)
+	}
+	test.Tap(button(t, c.root, "New key"))
+	test.Tap(button(t, s.win.Canvas().Overlays().Top(), "Yes"))
+	eventually(t, s, "new key", func() bool { return c.last.Config.Key != key })
+	if strings.HasSuffix(c.key.Text, key[28:]) {
+		t.Error("the old key is still shown")
+	}
+}
+
+func TestBadNameIsRefusedInPlainWords(t *testing.T) {
+	s, hub := newTestStudio(t)
+	if _, err := hub.Create(engine.StreamConfig{Name: "class-1", Source: engine.Source{Type: "rtmp"}}); err != nil {
+		t.Fatal(err)
+	}
+	f := &newStreamForm{s: s}
+	f.build("rtmp")
+	if f.name.Text != "class-2" {
+		t.Errorf("default name %q with class-1 taken", f.name.Text)
+	}
+	if f.name.Validator("bad name!") == nil {
+		t.Error("a name with a space was accepted")
+	}
+	if got := plain(engine.ErrExists); !strings.Contains(got, "already exists") {
+		t.Errorf("plain(ErrExists) = %q", got)
+	}
+	if got := plainText("invalid: preset \"4k\": choose 480p, 720p or 1080p"); got != "Preset \"4k\": choose 480p, 720p or 1080p" {
+		t.Errorf("plainText = %q", got)
+	}
+}
+
+func TestNotifications(t *testing.T) {
+	hub, err := engine.New(engine.Config{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hub.Close()
+	st, _ := hub.Create(engine.StreamConfig{Name: "m"})
+	a := test.NewTempApp(t)
+	n := newNotifier(LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler))
+	var mu sync.Mutex
+	var sent []string
+	n.send = func(title, _ string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		sent = append(sent, title)
+		return errors.New("no notification service")
+	}
+	say := func(e engine.Event) {
+		n.event(hub, e)
+		for n.busy.Load() { // one at a time
+			time.Sleep(time.Millisecond)
+		}
+	}
+	say(engine.Event{Kind: engine.EventStreamLive, Stream: "m"})
+	say(engine.Event{Kind: engine.EventSourceError, Stream: "m", Error: "camera unplugged"})
+	say(engine.Event{Kind: engine.EventSourceError, Stream: "m", Error: "camera unplugged"}) // retry: said already
+	say(engine.Event{Kind: engine.EventStreamLive, Stream: "m"})
+	for range 10 {
+		if _, err := st.Join(engine.ViewerInfo{Protocol: "flv"}); err != nil {
+			t.Fatal(err)
+		}
+		say(engine.Event{Kind: engine.EventViewerJoined, Stream: "m"})
+	}
+	sentNow := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), sent...)
+	}
+	want := []string{"“m” is live", "“m” lost its source", "“m” is back", "1 watching “m”", "10 watching “m”"}
+	if got := sentNow(); !slices.Equal(got, want) {
+		t.Errorf("notifications %q, want %q", got, want)
+	}
+	// switched off: nothing more is sent
+	n.settings.Notifications = false
+	say(engine.Event{Kind: engine.EventStreamLive, Stream: "other"})
+	if got := sentNow(); len(got) != len(want) {
+		t.Errorf("sent %q with notifications off", got[len(want):])
+	}
+}
+
+func TestSettingsPersist(t *testing.T) {
+	a := test.NewTempApp(t)
+	s := LoadSettings(a.Preferences())
+	if s.HTTPPort != 8080 || s.RTMPPort != 1935 || !s.Notifications || s.Language != "" {
+		t.Errorf("defaults %+v", s)
+	}
+	s.HTTPPort, s.Language, s.Notifications, s.Address = 9000, "zh", false, "192.0.2.7"
+	s.Save()
+	got := LoadSettings(a.Preferences())
+	if got.HTTPPort != 9000 || got.Language != "zh" || got.Notifications || got.Address != "192.0.2.7" {
+		t.Errorf("loaded %+v", got)
+	}
+}
+
+// TestEveryStringIsTranslated: each string the studio shows has an
+// English and a Chinese entry.
+func TestEveryStringIsTranslated(t *testing.T) {
+	keys := map[string]bool{}
+	files, _ := filepath.Glob("*.go")
+	re := regexp.MustCompile(`lang\.L\("((?:[^"\\]|\\.)*)"\)`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllSubmatch(b, -1) {
+			keys[string(m[1])] = true
+		}
+	}
+	for _, p := range encode.Presets() {
+		keys[p.Description] = true
+	}
+	for _, language := range []string{"en", "zh"} {
+		b, err := os.ReadFile(filepath.Join("..", "assets", "translations", language+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tr map[string]string
+		if err := json.Unmarshal(b, &tr); err != nil {
+			t.Fatalf("%s.json: %v", language, err)
+		}
+		for k := range keys {
+			if tr[k] == "" {
+				t.Errorf("%s.json has no %q", language, k)
+			}
+		}
+	}
+}
