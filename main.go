@@ -1,8 +1,8 @@
-// Command chalkcast is a live-streaming studio for classrooms: streams come
-// in over RTMP (and later cameras, screens and IP cameras) and students
-// watch them over HTTP-FLV, HLS and RTMP from one share link.
+// Command chalkcast is a live-streaming studio for classrooms: a camera,
+// the screen, a test pattern or an RTMP push becomes a stream that students
+// watch over HTTP-FLV, HLS or RTMP from one share link.
 //
-//	chalkcast            start Chalkcast (the studio window once it lands)
+//	chalkcast            the studio window
 //	chalkcast serve      headless server, for servers, tests and benchmarks
 //	                     (also: chalkcast --headless)
 package main

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Chalkcast needs, then runs it. Arguments go to chalkcast:
-#   packaging/run.sh              start Chalkcast
+#   packaging/run.sh              the studio window
 #   packaging/run.sh serve        headless server (same as --headless)
 set -euo pipefail
 cd "$(dirname "$0")/.."

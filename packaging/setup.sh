@@ -10,13 +10,16 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 
 # Build: git and a C/C++ toolchain (g++ for the bundled OpenH264 H.264
-# encoder), the VisualOn AAC encoder (linked statically), and the X11
-# headers of the screen-capture driver. Test peers: ffmpeg/ffprobe publish
-# and play; headless Chromium with chromedriver plays the share page (with
-# CJK fonts for the Chinese text); Xvfb is the screen that screen capture
-# is tested on; Node.js and npm fetch the player scripts.
-PACKAGES=(ca-certificates git gcc g++ libc6-dev pkg-config libvo-aacenc-dev libx11-dev libxext-dev
-  ffmpeg chromium chromium-driver fonts-noto-cjk xvfb xauth)
+# encoder), the VisualOn AAC encoder (linked statically), the X11 headers
+# of the screen-capture driver, and the GL/X11 headers of the studio window
+# (Fyne). Test peers: ffmpeg/ffprobe publish and play; headless Chromium
+# with chromedriver plays the share page (with CJK fonts for the Chinese
+# text); Xvfb is the screen that screen capture and the window are tested
+# on, with xdotool to find the window and ImageMagick to photograph it;
+# Node.js and npm fetch the player scripts.
+PACKAGES=(ca-certificates git curl gcc g++ libc6-dev pkg-config libvo-aacenc-dev
+  libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev
+  ffmpeg chromium chromium-driver fonts-noto-cjk xvfb xauth xdotool imagemagick)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

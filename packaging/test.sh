@@ -28,6 +28,13 @@ fi
 # detector's slowdown of per-pixel code hides (internal/mediatest).
 "$GO" test -count=1 -timeout 5m ./sources/capture ./sources/encode
 
+# The real studio in a real window (Xvfb): it must come up, go live and be
+# photographed.
+shot_dir=$(mktemp -d)
+GO="$GO" packaging/screenshot.sh "$shot_dir/screenshot.png"
+test -s "$shot_dir/screenshot.png"
+rm -rf "$shot_dir"
+
 # Fuzz targets, briefly each (their seed corpora already ran above).
 # A count rather than a duration: a duration can end the run with
 # "context deadline exceeded" while a worker is busy on a loaded machine.

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs the real Chalkcast studio in a real window on a virtual X server
+# (Xvfb), goes live with the test pattern, connects a viewer, and saves a
+# PNG of the window. It also measures how long the window takes to appear
+# and what the studio costs on top of the engine: the same stream is run
+# headless for the same time and the two CPU figures are compared.
+#
+#   packaging/screenshot.sh [out.png]      (default: packaging/screenshot.png)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-packaging/screenshot.png}
+GO=${GO:-$(packaging/setup.sh | tail -n 1)}
+export GOTOOLCHAIN=auto
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$GO" build -o "$WORK/chalkcast" .
+
+DISPLAY_NUM=$((100 + RANDOM % 400))
+export DISPLAY=":$DISPLAY_NUM"
+Xvfb "$DISPLAY" -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do [ -S "/tmp/.X11-unix/X$DISPLAY_NUM" ] && break; sleep 0.05; done
+
+HTTP=127.0.0.1:$((20000 + RANDOM % 10000))
+RTMP=127.0.0.1:$((30000 + RANDOM % 10000))
+# a fresh user: its own config (preferences) and data folders
+export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config"
+mkdir -p "$HOME"
+
+cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in ticks
+
+start=$(date +%s%N)
+"$WORK/chalkcast" --data "$WORK/data" --http "$HTTP" --rtmp "$RTMP" --log-level warn >"$WORK/studio.log" 2>&1 &
+STUDIO=$!
+PIDS+=($STUDIO)
+until xdotool search --onlyvisible --name '^Chalkcast$' >/dev/null 2>&1; do
+  kill -0 $STUDIO 2>/dev/null || { cat "$WORK/studio.log" >&2; echo "the studio exited" >&2; exit 1; }
+  [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 20000 ] || { echo "no window after 20 s" >&2; exit 1; }
+  sleep 0.02
+done
+shown_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "window shown ${shown_ms} ms after launch"
+
+api() { curl -sf -X "$1" "http://$HTTP/api/v1/$2" ${3:+-d "$3"}; }
+until api GET server >/dev/null; do sleep 0.05; done
+api POST streams '{"name":"maths","title":"Grade 8 Maths","source":{"type":"testpattern"}}' >/dev/null
+api POST streams '{"name":"obs","title":"From OBS"}' >/dev/null
+curl -sf "http://$HTTP/live/maths.flv" -o /dev/null --max-time 40 &
+PIDS+=($!)
+
+# the studio's CPU with one live stream and the window open
+sleep 8
+c0=$(cpu_of $STUDIO); sleep 20; c1=$(cpu_of $STUDIO)
+studio_pct=$(( (c1 - c0) * 100 / 20 / 100 ))
+studio_ms=$(( (c1 - c0) * 10 ))
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$STUDIO/status")
+xdotool search --onlyvisible --name '^Chalkcast$' windowsize %@ 1000 760 >/dev/null 2>&1 || true
+sleep 2
+import -window root -crop 1000x760+0+0 "$OUT"
+echo "saved $OUT"
+kill -TERM $STUDIO; wait $STUDIO 2>/dev/null || true
+
+# the same stream, headless, for the same time
+"$WORK/chalkcast" serve --data "$WORK/data2" --http "$HTTP" --rtmp "$RTMP" --log-level warn >"$WORK/serve.log" 2>&1 &
+SERVE=$!
+PIDS+=($SERVE)
+until api GET server >/dev/null; do sleep 0.05; done
+api POST streams '{"name":"maths","source":{"type":"testpattern"}}' >/dev/null
+curl -sf "http://$HTTP/live/maths.flv" -o /dev/null --max-time 32 &
+PIDS+=($!)
+sleep 8
+c0=$(cpu_of $SERVE); sleep 20; c1=$(cpu_of $SERVE)
+serve_ms=$(( (c1 - c0) * 10 ))
+kill -TERM $SERVE; wait $SERVE 2>/dev/null || true
+echo "CPU over 20 s with one live 720p test-pattern stream and one viewer:"
+echo "  studio (window open): ${studio_ms} ms = $(( studio_ms / 200 )) % of a core, RSS $(( rss / 1024 )) MiB"
+echo "  headless:             ${serve_ms} ms = $(( serve_ms / 200 )) % of a core"
+echo "  the window's own cost: $(( (studio_ms - serve_ms) / 200 )) % of a core"
