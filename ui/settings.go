@@ -48,15 +48,16 @@ func (s *Settings) Save() {
 	s.prefs.SetString("address", s.Address)
 }
 
-// ApplyLanguage makes the translations follow the chosen language. It
-// must run before the first translated string is looked up; Fyne reads the
-// language from the environment.
+// ApplyLanguage makes the translations follow the chosen language ("" keeps
+// the system's). It must run before the translations are added: Fyne
+// reads the language from the environment then, and LC_ALL is the
+// variable that overrides all others.
 func ApplyLanguage(language string) {
 	switch language {
 	case "zh":
-		_ = os.Setenv("LANGUAGE", "zh_CN")
+		_ = os.Setenv("LC_ALL", "zh_CN.UTF-8")
 	case "en":
-		_ = os.Setenv("LANGUAGE", "en")
+		_ = os.Setenv("LC_ALL", "en_US.UTF-8")
 	}
 }
 

@@ -205,9 +205,28 @@ func (s *Studio) apply(snaps []snapshot) {
 
 // do runs a command on the engine off the Fyne goroutine and reports a
 // failure in a dialog.
+// An action that takes longer than a moment shows that it is working.
 func (s *Studio) do(what string, f func() error) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTimer(300 * time.Millisecond)
+		defer t.Stop()
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		var d dialog.Dialog
+		fyne.Do(func() {
+			d = dialog.NewCustomWithoutButtons(lang.L("Working…"), widget.NewProgressBarInfinite(), s.win)
+			d.Show()
+		})
+		<-done
+		fyne.Do(func() { d.Hide() })
+	}()
 	go func() {
 		err := f()
+		close(done)
 		if err == nil {
 			select {
 			case s.kick <- struct{}{}:

@@ -216,6 +216,11 @@ func (p *Pipeline) encodeAudio(f audioFrame) {
 		return
 	}
 	pts := f.pts - time.Duration(aacDelay)*time.Second/time.Duration(p.clock.rate)
+	if pts < 0 {
+		// the encoder's priming: sound from before the stream started,
+		// which would otherwise be squeezed onto time zero
+		return
+	}
 	p.write(&engine.Packet{
 		Track: engine.TrackAudio, Codec: engine.CodecAAC,
 		PTS: pts, DTS: pts, Keyframe: true, Payload: au, Config: p.audio.Config(),
