@@ -207,19 +207,9 @@ func (h *Hub) Delete(name string) error {
 func (h *Hub) ResetKey(name string) (string, error) {
 	h.opMu.Lock()
 	defer h.opMu.Unlock()
-	s, ok := h.Get(name)
-	if !ok {
-		return "", fmt.Errorf("stream %s: %w", name, ErrNotFound)
-	}
 	key := newKey()
-	if err := h.persist(func(all []StreamConfig) []StreamConfig {
-		for i := range all {
-			if all[i].Name == name {
-				all[i].Key = key
-			}
-		}
-		return all
-	}); err != nil {
+	s, err := h.persistOne(name, func(c *StreamConfig) { c.Key = key })
+	if err != nil {
 		return "", err
 	}
 	h.mu.Lock()
@@ -239,18 +229,8 @@ func (h *Hub) ResetKey(name string) (string, error) {
 func (h *Hub) SetStopped(name string, stopped bool) error {
 	h.opMu.Lock()
 	defer h.opMu.Unlock()
-	s, ok := h.Get(name)
-	if !ok {
-		return fmt.Errorf("stream %s: %w", name, ErrNotFound)
-	}
-	if err := h.persist(func(all []StreamConfig) []StreamConfig {
-		for i := range all {
-			if all[i].Name == name {
-				all[i].Stopped = stopped
-			}
-		}
-		return all
-	}); err != nil {
+	s, err := h.persistOne(name, func(c *StreamConfig) { c.Stopped = stopped })
+	if err != nil {
 		return err
 	}
 	s.setStopped(stopped)
@@ -260,6 +240,24 @@ func (h *Hub) SetStopped(name string, stopped bool) error {
 	}
 	h.events.publish(Event{Kind: kind, Stream: name})
 	return nil
+}
+
+// persistOne saves a change to one stream's configuration and returns the
+// stream; the caller holds opMu and applies the change once it is saved.
+func (h *Hub) persistOne(name string, change func(*StreamConfig)) (*Stream, error) {
+	s, ok := h.Get(name)
+	if !ok {
+		return nil, fmt.Errorf("stream %s: %w", name, ErrNotFound)
+	}
+	err := h.persist(func(all []StreamConfig) []StreamConfig {
+		for i := range all {
+			if all[i].Name == name {
+				change(&all[i])
+			}
+		}
+		return all
+	})
+	return s, err
 }
 
 // Get returns the stream with the public name.
