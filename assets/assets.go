@@ -7,7 +7,8 @@ package assets
 import "embed"
 
 // Translations holds the studio's strings in each language
-// (translations/<lang>.json, keyed by the English text).
+// (translations/<lang>.json, keyed by the English text; zh_Hans is
+// Simplified Chinese, named as Fyne names its own).
 //
 //go:embed translations/*.json
 var Translations embed.FS

@@ -20,7 +20,7 @@ type Settings struct {
 	HTTPPort      int    // share page, players and API; default 8080
 	RTMPPort      int    // RTMP push and play; default 1935
 	DataDir       string // streams, keys and recordings; "" is the default folder
-	Language      string // "" (the system's), "en" or "zh"
+	Language      string // "" (the system's), "en" or "zh" (Simplified Chinese)
 	Notifications bool   // desktop notifications; default on
 	Address       string // preferred LAN address in share links; "" is automatic
 }
