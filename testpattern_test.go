@@ -123,3 +123,57 @@ func TestSourceOptionsAreChecked(t *testing.T) {
 		t.Error("ffmpeg pushed into a test-pattern stream")
 	}
 }
+
+// TestStopStartAndDevicesAPI: a stopped stream ends its viewers, keeps
+// its source off and refuses RTMP; started, it is live again. Stopping
+// survives a restart. /api/v1/devices lists presets.
+func TestStopStartAndDevicesAPI(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, options{DataDir: dir})
+	s.createSource(t, "tp", "testpattern", map[string]string{"preset": "480p"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	viewer := make(chan *flvStats, 1)
+	go func() { st, _ := watchFLV(ctx, "http://"+s.HTTP+"/live/tp.flv"); viewer <- st }()
+	waitFor(t, 5*time.Second, "a viewer", func() bool {
+		return s.stream(t, "tp")["viewers"].(map[string]any)["total"] == float64(1)
+	})
+	code, out := s.api(t, "POST", "/api/v1/streams/tp/stop", nil)
+	if code != http.StatusOK || out["stopped"] != true || out["state"] != "idle" {
+		t.Fatalf("stop: %d %v", code, out)
+	}
+	select {
+	case st := <-viewer:
+		if st == nil || st.Video == 0 || st.Err == nil {
+			t.Errorf("viewer of a stopped stream: %+v", st)
+		}
+	case <-ctx.Done():
+		t.Fatal("the viewer was not ended by stop")
+	}
+	time.Sleep(1500 * time.Millisecond) // the source would have restarted by now
+	if st := s.stream(t, "tp"); st["state"] != "idle" {
+		t.Fatalf("stopped stream is %v", st["state"])
+	}
+	s.stop()
+
+	s = startServer(t, options{DataDir: dir})
+	time.Sleep(1500 * time.Millisecond)
+	if st := s.stream(t, "tp"); st["state"] != "idle" || st["stopped"] != true {
+		t.Fatalf("after a restart: %v %v", st["state"], st["stopped"])
+	}
+	if code, _ := s.api(t, "POST", "/api/v1/streams/tp/start", nil); code != http.StatusOK {
+		t.Fatalf("start: %d", code)
+	}
+	waitFor(t, 10*time.Second, "live again", func() bool { return s.stream(t, "tp")["state"] == "live" })
+	if code, _ := s.api(t, "POST", "/api/v1/streams/nobody/stop", nil); code != http.StatusNotFound {
+		t.Errorf("stop unknown: %d", code)
+	}
+
+	code, out = s.api(t, "GET", "/api/v1/devices", nil)
+	if code != http.StatusOK {
+		t.Fatalf("devices: %d %v", code, out)
+	}
+	if p, ok := out["presets"].([]any); !ok || len(p) != 3 {
+		t.Errorf("presets: %v", out["presets"])
+	}
+}
