@@ -60,28 +60,33 @@ func studio(ctx context.Context, o options, set map[string]bool, log *slog.Logge
 		defer close(done)
 		s.Run(ctx)
 	}()
+	failed := make(chan struct{})
 	go func() {
 		select {
 		case <-ctx.Done(): // a signal, or the teacher quit
 		case err := <-in.errc:
 			log.Error("a server stopped", "err", err)
+			close(failed)
 		}
 		fyne.Do(a.Quit)
 	}()
 	s.Window().ShowAndRun()
 	cancel()
 	<-done
-	return 0
+	select {
+	case <-failed:
+		return 1
+	default:
+		return 0
+	}
 }
 
 // host gives the studio what lives outside the engine.
 type host struct{ in *instance }
 
 func (h host) Addresses() []string {
-	var out []string
-	if host, _ := h.in.web.Base(); host != "" {
-		out = append(out, host)
-	}
+	host, _ := h.in.web.Base() // the address shared by default
+	out := []string{host}
 	for _, a := range web.LANAddresses() {
 		if a.IP != out[0] {
 			out = append(out, a.IP)

@@ -122,13 +122,17 @@ func (m *Sources) reconcile() {
 	if m.ctx.Err() != nil {
 		return
 	}
+	// Stopping sources are not waited for here (a device can take a moment
+	// to let go); a source that replaces one waits for it instead, so the
+	// two never hold the same device.
+	stopping := map[string]chan struct{}{}
 	for name, r := range m.running {
 		s, ok := want[name]
 		if ok && s == r.stream && reflect.DeepEqual(s.Config().Source, r.src) {
 			continue
 		}
 		r.cancel()
-		<-r.done
+		stopping[name] = r.done
 		delete(m.running, name)
 	}
 	for name, s := range want {
@@ -140,16 +144,23 @@ func (m *Sources) reconcile() {
 		r := &runningSource{src: src, stream: s, cancel: cancel, done: make(chan struct{})}
 		m.running[name] = r
 		m.wg.Add(1)
-		go m.supervise(ctx, r, m.kinds[src.Type])
+		go m.supervise(ctx, r, m.kinds[src.Type], stopping[name])
 	}
 }
 
 // supervise runs one stream's source until ctx ends, restarting it after
 // failures: 1 s, 2 s, 4 s... up to maxBackoff, back to 1 s once it ran for
 // a while.
-func (m *Sources) supervise(ctx context.Context, r *runningSource, k SourceKind) {
+func (m *Sources) supervise(ctx context.Context, r *runningSource, k SourceKind, after <-chan struct{}) {
 	defer m.wg.Done()
 	defer close(r.done)
+	if after != nil {
+		select { // the source this one replaces has let go of its devices
+		case <-after:
+		case <-ctx.Done():
+			return
+		}
+	}
 	log := m.log.With("stream", r.stream.Name(), "source", r.src.Type)
 	backoff := time.Second
 	for {
@@ -161,11 +172,11 @@ func (m *Sources) supervise(ctx context.Context, r *runningSource, k SourceKind)
 		if err == nil {
 			err = errors.New("the source stopped")
 		}
-		log.Warn("source failed; retrying", "err", err, "retry_in", backoff)
-		r.stream.SourceFailed(err)
 		if time.Since(start) > 30*time.Second {
 			backoff = time.Second
 		}
+		log.Warn("source failed; retrying", "err", err, "retry_in", backoff)
+		r.stream.SourceFailed(err)
 		select {
 		case <-ctx.Done():
 			return
@@ -188,8 +199,6 @@ func runSource(ctx context.Context, k SourceKind, s *Stream) (err error) {
 
 // Close stops every source and waits for them.
 func (m *Sources) Close() {
-	m.mu.Lock()
 	m.cancel()
-	m.mu.Unlock()
 	m.wg.Wait()
 }

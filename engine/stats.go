@@ -168,6 +168,9 @@ func (s *Stream) sample(now time.Time) {
 	if n := c.latN.Swap(0); n > 0 {
 		c.latAvg.Store(c.latSum.Swap(0) / n)
 		c.latPeak.Store(c.latMax.Swap(0))
+	} else {
+		c.latAvg.Store(0)
+		c.latPeak.Store(0)
 	}
 
 	smp := Sample{Time: now, Viewers: len(s.viewers)}

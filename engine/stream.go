@@ -139,6 +139,10 @@ func (s *Stream) Publish(src SourceInfo) (*Publisher, error) {
 		s.c.audioCfg.Store(nil)
 		s.c.keyInterval.Store(0)
 		s.c.lastKeyDTS.Store(0)
+		s.c.encoding.Store(false)
+		s.c.dropped.Store(0)
+		s.c.latAvg.Store(0)
+		s.c.latPeak.Store(0)
 	}
 	p := &Publisher{s: s, ring: s.ring, src: src}
 	s.pub = p
@@ -406,10 +410,16 @@ func (s *Stream) NewReader(v *Viewer) (*Reader, error) {
 
 // setKey replaces the publish key; a publisher using the old key is
 // disconnected by the caller (the source notices the closed publisher).
+// setKey records a new key and returns the publisher to disconnect: an
+// RTMP pusher, who used the old key. A source Chalkcast runs itself (a
+// camera, a test pattern) needs no key and goes on.
 func (s *Stream) setKey(key string) *Publisher {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cfg.Key = key
+	if s.cfg.Source.Type != "rtmp" {
+		return nil
+	}
 	return s.pub
 }
 

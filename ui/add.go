@@ -63,14 +63,23 @@ func (s *Studio) defaultName() string {
 
 // newStream asks for a name and the source's settings, then creates the
 // stream: it goes live at once for sources Chalkcast runs itself.
+// Devices are listed off the UI goroutine (the first listing opens each
+// camera to read its formats).
 func (s *Studio) newStream(typ string) {
+	s.background(func() {
+		devices := s.host.Devices(false)
+		fyne.Do(func() { s.showNewStream(typ, devices) })
+	})
+}
+
+func (s *Studio) showNewStream(typ string, devices Devices) {
 	if typ == "" {
 		typ = "testpattern"
-		if len(s.host.Devices(false).Cameras) > 0 {
+		if len(devices.Cameras) > 0 {
 			typ = "camera"
 		}
 	}
-	f := &newStreamForm{s: s}
+	f := &newStreamForm{s: s, devices: devices}
 	f.build(typ)
 	d := dialog.NewForm(lang.L("New stream"), lang.L("Go live"), lang.L("Cancel"), f.items, func(ok bool) {
 		if ok {
@@ -99,7 +108,6 @@ type newStreamForm struct {
 }
 
 func (f *newStreamForm) build(typ string) {
-	f.devices = f.s.host.Devices(false)
 	f.name = widget.NewEntry()
 	f.name.SetText(f.s.defaultName())
 	f.name.Validator = func(v string) error {

@@ -20,28 +20,30 @@ var milestones = [...]int{1, 10, 25, 50, 100, 200, 500, 1000}
 // goroutine, and one that arrives meanwhile is dropped (and logged). A
 // machine without a notification service only gets log lines.
 type notifier struct {
-	settings *Settings
-	log      *slog.Logger
-	busy     atomic.Bool
-	send     func(title, message string) error
+	enabled atomic.Bool // the setting, changed on the UI goroutine
+	log     *slog.Logger
+	busy    atomic.Bool
+	send    func(title, message string) error
 
 	mu      sync.Mutex
 	failed  map[string]bool // streams whose source failed (for "recovered")
 	reached map[string]int  // highest viewer milestone notified per stream
 }
 
-func newNotifier(settings *Settings, log *slog.Logger) *notifier {
-	return &notifier{
-		settings: settings, log: log,
+func newNotifier(enabled bool, log *slog.Logger) *notifier {
+	n := &notifier{
+		log:    log,
 		send:   func(title, message string) error { return beeep.Notify(title, message, "") },
 		failed: map[string]bool{}, reached: map[string]int{},
 	}
+	n.enabled.Store(enabled)
+	return n
 }
 
 // event handles one engine event; hub gives the viewer counts.
 func (n *notifier) event(hub *engine.Hub, e engine.Event) {
 	title, msg := n.message(hub, e)
-	if title == "" || !n.settings.Notifications {
+	if title == "" || !n.enabled.Load() {
 		return
 	}
 	if !n.busy.CompareAndSwap(false, true) {

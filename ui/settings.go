@@ -106,6 +106,7 @@ func (s *Studio) showSettings() {
 		restart = hp != st.HTTPPort || rp != st.RTMPPort || dataDir.Text != st.DataDir || lc != st.Language
 		st.HTTPPort, st.RTMPPort, st.DataDir, st.Language = hp, rp, dataDir.Text, lc
 		st.Notifications = notify.Checked
+		s.notify.enabled.Store(notify.Checked)
 		if address.Selected != "" {
 			st.Address = address.Selected
 			s.address = address.Selected

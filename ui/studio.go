@@ -71,9 +71,12 @@ type Studio struct {
 	empty   fyne.CanvasObject
 	address string // address shown in share links
 
-	kick     chan struct{} // refresh now
-	quitOnce sync.Once
-	quit     func() // stops the engine and ends the app
+	kick chan struct{} // refresh now
+	// background runs work that must not hold up the UI goroutine (engine
+	// commands, device listing); its results come back through fyne.Do.
+	background func(func())
+	quitOnce   sync.Once
+	quit       func() // stops the engine and ends the app
 }
 
 // New builds the studio window over hub; quit is called once when the
@@ -82,8 +85,9 @@ func New(a fyne.App, hub *engine.Hub, host Host, settings *Settings, log *slog.L
 	s := &Studio{
 		app: a, hub: hub, host: host, settings: settings, log: log.With("component", "ui"),
 		cards: map[string]*card{}, kick: make(chan struct{}, 1), quit: quit,
+		background: func(f func()) { go f() },
 	}
-	s.notify = newNotifier(settings, s.log)
+	s.notify = newNotifier(settings.Notifications, s.log)
 	if addrs := host.Addresses(); len(addrs) > 0 {
 		s.address = addrs[0]
 		if settings.Address != "" && slices.Contains(addrs, settings.Address) {
@@ -127,9 +131,8 @@ func (s *Studio) Run(ctx context.Context) {
 					return
 				}
 				s.notify.event(s.hub, e)
-				select {
-				case s.kick <- struct{}{}:
-				default:
+				if e.Kind != engine.EventViewerJoined && e.Kind != engine.EventViewerLeft {
+					s.kickRefresh() // viewers are counted by the next tick
 				}
 			}
 		}
@@ -138,6 +141,13 @@ func (s *Studio) Run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		s.refresh()
+		// at most four refreshes a second, however many events come
+		pause := time.NewTimer(250 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-pause.C:
+		}
+		pause.Stop()
 		select {
 		case <-ctx.Done():
 			wg.Wait()
@@ -204,39 +214,41 @@ func (s *Studio) apply(snaps []snapshot) {
 }
 
 // do runs a command on the engine off the Fyne goroutine and reports a
-// failure in a dialog.
-// An action that takes longer than a moment shows that it is working.
+// failure in a dialog. One that takes more than a moment shows that it is
+// working.
 func (s *Studio) do(what string, f func() error) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTimer(300 * time.Millisecond)
-		defer t.Stop()
-		select {
-		case <-done:
-			return
-		case <-t.C:
-		}
+	s.background(func() {
+		var mu sync.Mutex
 		var d dialog.Dialog
-		fyne.Do(func() {
-			d = dialog.NewCustomWithoutButtons(lang.L("Working…"), widget.NewProgressBarInfinite(), s.win)
-			d.Show()
+		finished := false
+		t := time.AfterFunc(300*time.Millisecond, func() {
+			fyne.Do(func() {
+				mu.Lock()
+				defer mu.Unlock()
+				if !finished {
+					d = dialog.NewCustomWithoutButtons(lang.L("Working…"), widget.NewProgressBarInfinite(), s.win)
+					d.Show()
+				}
+			})
 		})
-		<-done
-		fyne.Do(func() { d.Hide() })
-	}()
-	go func() {
 		err := f()
-		close(done)
+		if !t.Stop() {
+			fyne.Do(func() {
+				mu.Lock()
+				defer mu.Unlock()
+				finished = true
+				if d != nil {
+					d.Hide()
+				}
+			})
+		}
 		if err == nil {
-			select {
-			case s.kick <- struct{}{}:
-			default:
-			}
+			s.kickRefresh()
 			return
 		}
 		s.log.Warn(what+" failed", "err", err)
 		fyne.Do(func() { dialog.ShowError(errors.New(plain(err)), s.win) })
-	}()
+	})
 }
 
 // confirmQuit asks before closing a window while streams are live.

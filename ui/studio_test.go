@@ -52,6 +52,7 @@ func newTestStudio(t *testing.T) (*Studio, *engine.Hub) {
 	srcs := engine.NewSources(hub, map[string]engine.SourceKind{testpattern.Type: testpattern.New(hub.Pool())}, nil)
 	s := New(a, hub, testHost{srcs}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func() {})
 	s.notify.send = func(string, string) error { return errors.New("no notification service in tests") }
+	s.background = func(f func()) { f() } // the test driver has no UI goroutine to come back to
 	t.Cleanup(func() {
 		srcs.Close()
 		hub.Close()
@@ -113,10 +114,11 @@ func TestGoLiveFromTheEmptyState(t *testing.T) {
 	// the empty state offers the sources; the test pattern opens the
 	// new-stream dialog with a default name
 	test.Tap(button(t, content, "Test pattern"))
-	overlay := s.win.Canvas().Overlays().Top()
-	if overlay == nil {
-		t.Fatal("no dialog")
-	}
+	var overlay fyne.CanvasObject
+	eventually(t, s, "the new-stream dialog", func() bool {
+		overlay = s.win.Canvas().Overlays().Top()
+		return overlay != nil
+	})
 	name, ok := find(overlay, func(e *widget.Entry) bool { return e.Text == "class-1" })
 	if !ok {
 		t.Fatal("no default name class-1 in the dialog")
@@ -196,7 +198,7 @@ func TestBadNameIsRefusedInPlainWords(t *testing.T) {
 	if _, err := hub.Create(engine.StreamConfig{Name: "class-1", Source: engine.Source{Type: "rtmp"}}); err != nil {
 		t.Fatal(err)
 	}
-	f := &newStreamForm{s: s}
+	f := &newStreamForm{s: s, devices: s.host.Devices(false)}
 	f.build("rtmp")
 	if f.name.Text != "class-2" {
 		t.Errorf("default name %q with class-1 taken", f.name.Text)
@@ -220,7 +222,7 @@ func TestNotifications(t *testing.T) {
 	defer hub.Close()
 	st, _ := hub.Create(engine.StreamConfig{Name: "m"})
 	a := test.NewTempApp(t)
-	n := newNotifier(LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler))
+	n := newNotifier(LoadSettings(a.Preferences()).Notifications, slog.New(slog.DiscardHandler))
 	var mu sync.Mutex
 	var sent []string
 	n.send = func(title, _ string) error {
@@ -255,7 +257,7 @@ func TestNotifications(t *testing.T) {
 		t.Errorf("notifications %q, want %q", got, want)
 	}
 	// switched off: nothing more is sent
-	n.settings.Notifications = false
+	n.enabled.Store(false)
 	say(engine.Event{Kind: engine.EventStreamLive, Stream: "other"})
 	if got := sentNow(); len(got) != len(want) {
 		t.Errorf("sent %q with notifications off", got[len(want):])

@@ -8,6 +8,7 @@ package capture
 import (
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -56,11 +57,12 @@ type Manager struct {
 	mu      sync.Mutex
 	inUse   map[string]bool
 	formats map[string][]Format
+	nodes   string // the /dev/video* nodes at the last camera scan
 }
 
 // NewManager returns a device manager.
 func NewManager() *Manager {
-	return &Manager{inUse: map[string]bool{}, formats: map[string][]Format{}}
+	return &Manager{inUse: map[string]bool{}, formats: map[string][]Format{}, nodes: videoNodes()}
 }
 
 // key identifies a device across rescans (driver IDs are random per scan).
@@ -73,10 +75,10 @@ func key(t driver.DeviceType, label string) string { return string(t) + "/" + la
 func (m *Manager) List(rescan bool) Devices {
 	if rescan {
 		m.mu.Lock()
-		camera.Initialize()
-		screen.Initialize()
-		m.formats = map[string][]Format{}
+		m.rescanLocked()
 		m.mu.Unlock()
+	} else {
+		m.rescanIfChanged()
 	}
 	return Devices{
 		Cameras:     m.list(driver.Camera),
@@ -84,6 +86,29 @@ func (m *Manager) List(rescan bool) Devices {
 		Microphones: m.list(driver.Microphone),
 		Presets:     encode.Presets(),
 	}
+}
+
+func (m *Manager) rescanLocked() {
+	camera.Initialize()
+	screen.Initialize()
+	m.formats = map[string][]Format{}
+	m.nodes = videoNodes()
+}
+
+// rescanIfChanged rescans when a camera was plugged in or out since the
+// last scan (the set of /dev/video* nodes changed), so a stream whose
+// camera was not there finds it when it arrives.
+func (m *Manager) rescanIfChanged() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := videoNodes(); n != m.nodes {
+		m.rescanLocked()
+	}
+}
+
+func videoNodes() string {
+	nodes, _ := filepath.Glob("/dev/video*")
+	return strings.Join(nodes, ",")
 }
 
 func (m *Manager) list(t driver.DeviceType) []Device {
@@ -97,12 +122,16 @@ func (m *Manager) list(t driver.DeviceType) []Device {
 		dev.InUse = m.inUse[k]
 		cached, ok := m.formats[k]
 		m.mu.Unlock()
-		if !ok && !dev.InUse && d.Status() == driver.StateClosed && d.Open() == nil {
-			cached = formats(d.Properties())
-			_ = d.Close()
-			m.mu.Lock()
-			m.formats[k] = cached
-			m.mu.Unlock()
+		if !ok && d.Status() == driver.StateClosed && m.hold(t, info.Label) == nil {
+			// held while probing, so that a stream cannot start on it meanwhile
+			if d.Open() == nil {
+				cached = formats(d.Properties())
+				_ = d.Close()
+				m.mu.Lock()
+				m.formats[k] = cached
+				m.mu.Unlock()
+			}
+			m.release(t, info.Label)
 		}
 		dev.Formats = cached
 		out = append(out, dev)
@@ -207,6 +236,13 @@ func (m *Manager) hold(t driver.DeviceType, label string) error {
 	}
 	m.inUse[k] = true
 	return nil
+}
+
+// held reports whether a stream holds the device.
+func (m *Manager) held(info driver.Info) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.inUse[key(info.DeviceType, info.Label)]
 }
 
 func (m *Manager) release(t driver.DeviceType, label string) {

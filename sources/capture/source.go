@@ -85,6 +85,7 @@ func (k *kind) Run(ctx context.Context, s *engine.Stream) error {
 	if err != nil {
 		return err
 	}
+	k.m.rescanIfChanged()
 	vd, err := find(k.video, src.Options[noun(k.video)])
 	if err != nil {
 		return err
@@ -111,6 +112,9 @@ func (k *kind) Run(ctx context.Context, s *engine.Stream) error {
 			return err
 		default:
 			if adev, err = k.open(md); err != nil {
+				if mic == "" && k.m.held(md.Info()) {
+					break // the default microphone is another stream's: video only
+				}
 				return err
 			}
 			defer adev.close()
@@ -127,11 +131,12 @@ func (k *kind) Run(ctx context.Context, s *engine.Stream) error {
 	info := engine.SourceInfo{Protocol: string(k.video)}
 	return encode.Publish(ctx, k.pool, s, info, set, ar != nil, func(p *encode.Pipeline) error {
 		errc := make(chan error, 2)
+		stop := make(chan struct{})
 		n := 1
-		go func() { errc <- captureVideo(p, vr, vd.Info()) }()
+		go func() { errc <- captureVideo(p, vr, vd.Info(), stop) }()
 		if ar != nil {
 			n++
-			go func() { errc <- captureAudio(p, ar, set.Audio) }()
+			go func() { errc <- captureAudio(p, ar, set.Audio, stop) }()
 		}
 		var err error
 		select {
@@ -139,22 +144,29 @@ func (k *kind) Run(ctx context.Context, s *engine.Stream) error {
 		case err = <-errc:
 			n--
 		}
-		// Closing the devices ends the reads the loops wait in, for most
-		// drivers; a few (the X11 screen's) stop their clock instead and
-		// never return, so the loops get a moment and are then left: a
-		// frame they deliver later is refused by the closed pipeline.
+		// The loops stop after their next frame or chunk. Only then are
+		// the devices closed: the X11 screen's reader never returns once
+		// its device is closed (it stops its clock). A device that hangs
+		// is closed after a second anyway, and its loop left behind: a
+		// frame it delivers later is refused by the closed pipeline.
+		close(stop)
+		wait := func(d time.Duration) {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			for ; n > 0; n-- {
+				select {
+				case <-errc:
+				case <-t.C:
+					return
+				}
+			}
+		}
+		wait(time.Second)
 		vdev.close()
 		if adev != nil {
 			adev.close()
 		}
-		left := time.After(2 * time.Second)
-		for ; n > 0; n-- {
-			select {
-			case <-errc:
-			case <-left:
-				return err
-			}
-		}
+		wait(time.Second)
 		return err
 	})
 }
@@ -219,9 +231,15 @@ func pickVideo(ps []prop.Media, v encode.VideoSettings) prop.Media {
 
 // captureVideo reads frames until the device fails or is closed; each is
 // stamped with when it arrived and offered to the pipeline.
-func captureVideo(p *encode.Pipeline, r video.Reader, info driver.Info) error {
+func captureVideo(p *encode.Pipeline, r video.Reader, info driver.Info, stop <-chan struct{}) error {
 	for {
 		img, release, err := r.Read()
+		if stopped(stop) {
+			if err == nil {
+				release()
+			}
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("%s %q stopped (unplugged?): %w", noun(info.DeviceType), displayName(info), err)
 		}
@@ -237,12 +255,18 @@ func captureVideo(p *encode.Pipeline, r video.Reader, info driver.Info) error {
 // captureAudio reads chunks until the device fails or is closed. A chunk
 // arrives when its last sample was recorded, so its first sample was
 // captured one chunk earlier.
-func captureAudio(p *encode.Pipeline, r audio.Reader, set encode.AudioSettings) error {
+func captureAudio(p *encode.Pipeline, r audio.Reader, set encode.AudioSettings, stop <-chan struct{}) error {
 	var pcm []int16
 	var start time.Time
 	var samples int64
 	for {
 		chunk, release, err := r.Read()
+		if stopped(stop) {
+			if err == nil {
+				release()
+			}
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("microphone stopped (unplugged?): %w", err)
 		}
@@ -266,6 +290,15 @@ func captureAudio(p *encode.Pipeline, r audio.Reader, set encode.AudioSettings) 
 		if err := p.Audio(first, pcm); err != nil {
 			return err
 		}
+	}
+}
+
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -103,8 +103,8 @@ func (p *Pipeline) Err() error {
 }
 
 // errPublisherClosed: the stream stopped taking this source's packets
-// (its key was reset); the supervisor starts the source again.
-var errPublisherClosed = errors.New("publishing was stopped (the stream key was reset)")
+// (it was stopped or deleted); the supervisor stops or restarts the source.
+var errPublisherClosed = errors.New("the stream stopped taking this source's pictures and sound")
 
 func (p *Pipeline) check() error {
 	if p.pub.Closed() {
@@ -156,10 +156,11 @@ func (p *Pipeline) Audio(first time.Time, pcm []int16) error {
 	if err := p.check(); err != nil {
 		return err
 	}
+	// The samples still waiting for a whole AAC frame are stamped from
+	// this chunk's stamp, so that a correction of the audio clock takes
+	// effect at once.
 	pts := p.clock.stamp(first.Sub(p.start), len(pcm)/p.channels)
-	if len(p.pcm) == 0 {
-		p.pcmPTS = pts
-	}
+	p.pcmPTS = pts - time.Duration(len(p.pcm)/p.channels)*time.Second/time.Duration(p.clock.rate)
 	p.pcm = append(p.pcm, pcm...)
 	n := AACFrameSamples * p.channels
 	for len(p.pcm) >= n {
@@ -337,13 +338,14 @@ func (c *audioClock) stamp(at time.Duration, n int) time.Duration {
 
 // Publish makes the stream's publisher and a pipeline for it, and runs
 // capture until ctx ends (then it returns nil) or capture fails. The
-// publisher leaves with capture's error as the stream's last error.
+// publisher leaves quietly: the caller (the engine's supervisor) reports
+// the error once.
 func Publish(ctx context.Context, pool *engine.Pool, s *engine.Stream, info engine.SourceInfo, set Settings, audio bool, capture func(*Pipeline) error) (err error) {
 	pub, err := s.Publish(info)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	defer func() { pub.Close(err) }()
+	defer pub.Close(nil)
 	pipe, err := NewPipeline(ctx, pool, pub, set, audio)
 	if err != nil {
 		return err

@@ -165,6 +165,9 @@ type Tone struct {
 // NewTone makes a tone generator.
 func NewTone(rate, channels int) *Tone { return &Tone{rate: rate, channels: channels} }
 
+// Skip passes over n samples per channel.
+func (t *Tone) Skip(n int) { t.n += int64(n) }
+
 // Next returns the next n samples per channel, interleaved; the slice is
 // reused by the next call.
 func (t *Tone) Next(n int) []int16 {

@@ -67,9 +67,14 @@ func generate(ctx context.Context, p *encode.Pipeline, set encode.Settings) erro
 		}
 		now := time.Now()
 		if behind := now.Sub(frameAt(frame)); behind > time.Second {
+			// a stall or a suspended laptop: skip what was missed rather
+			// than flood the encoders with it
 			skip := int64(behind.Seconds() * float64(fps))
 			frame += skip
 			p.Dropped(int(skip))
+			missed := int64(behind.Seconds()*float64(rate)) / int64(chunk) * int64(chunk)
+			samples += missed
+			tone.Skip(int(missed))
 		}
 		for !frameAt(frame).After(now) {
 			at := frameAt(frame)
