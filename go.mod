@@ -5,9 +5,11 @@ go 1.24.0
 require (
 	fyne.io/fyne/v2 v2.7.1
 	github.com/bluenviron/gohlslib/v2 v2.2.4
+	github.com/bluenviron/gortsplib/v4 v4.16.2
 	github.com/bluenviron/mediacommon/v2 v2.5.1
 	github.com/gen2brain/beeep v0.11.3
 	github.com/pion/mediadevices v0.9.4
+	github.com/pion/rtp v1.8.26
 	github.com/sirupsen/logrus v1.7.0
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/yutopp/go-rtmp v0.0.7
@@ -21,7 +23,6 @@ require (
 	github.com/asticode/go-astikit v0.30.0 // indirect
 	github.com/asticode/go-astits v1.14.0 // indirect
 	github.com/blackjack/webcam v0.6.1 // indirect
-	github.com/bluenviron/gortsplib/v4 v4.16.2 // indirect
 	github.com/davecgh/go-spew v1.1.1 // indirect
 	github.com/esiqveland/notify v0.13.3 // indirect
 	github.com/fredbi/uri v1.1.1 // indirect
@@ -60,7 +61,6 @@ require (
 	github.com/pion/mdns/v2 v2.1.0 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
 	github.com/pion/rtcp v1.2.16 // indirect
-	github.com/pion/rtp v1.8.26 // indirect
 	github.com/pion/sctp v1.8.41 // indirect
 	github.com/pion/sdp/v3 v3.0.16 // indirect
 	github.com/pion/srtp/v3 v3.0.9 // indirect

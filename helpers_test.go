@@ -24,6 +24,7 @@ import (
 // server is a Chalkcast started in-process on loopback ports the OS chose.
 type server struct {
 	HTTP, RTMP string // host:port
+	RTSP       string
 	Data       string
 	stop       func()
 }
@@ -33,7 +34,7 @@ func startServer(t *testing.T, o options) *server {
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
-	o.HTTPAddr, o.RTMPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	o.HTTPAddr, o.RTMPAddr, o.RTSP.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan addrs, 1)
 	done := make(chan error, 1)
@@ -50,7 +51,7 @@ func startServer(t *testing.T, o options) *server {
 		t.Fatal("server did not start in 10 s")
 	}
 	var once sync.Once
-	s := &server{HTTP: a.HTTP.String(), RTMP: a.RTMP.String(), Data: o.DataDir}
+	s := &server{HTTP: a.HTTP.String(), RTMP: a.RTMP.String(), RTSP: a.RTSP.String(), Data: o.DataDir}
 	s.stop = func() {
 		once.Do(func() {
 			cancel()

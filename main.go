@@ -28,6 +28,7 @@ import (
 	"chalkcast/engine/store"
 	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
+	"chalkcast/outputs/rtsp"
 	"chalkcast/outputs/web"
 	"chalkcast/sources/capture"
 	"chalkcast/sources/rtmp"
@@ -41,6 +42,7 @@ var version = "0.1.0-dev"
 type options struct {
 	HTTPAddr   string
 	RTMPAddr   string
+	RTSP       rtsp.Config // Address "" turns RTSP off
 	DataDir    string
 	PublicURL  string
 	AdminToken string
@@ -70,6 +72,8 @@ func flags(name string, out io.Writer) (*flag.FlagSet, *options) {
 	fs.SetOutput(out)
 	fs.StringVar(&o.HTTPAddr, "http", ":8080", "`address` for everything HTTP: viewers, share page and API")
 	fs.StringVar(&o.RTMPAddr, "rtmp", ":1935", "`address` for RTMP publishing and playing")
+	fs.StringVar(&o.RTSP.Address, "rtsp", ":8554", "`address` where every stream is readable over RTSP (rtsp://HOST:8554/live/<name>); empty: no RTSP")
+	fs.IntVar(&o.RTSP.UDPPort, "rtsp-udp-port", 8000, "even `port` for RTSP's RTP over UDP (RTCP on the next one); 0: RTSP over TCP only")
 	fs.StringVar(&o.DataDir, "data", defaultDataDir(), "`folder` for streams, keys, settings and recordings")
 	fs.StringVar(&o.PublicURL, "public-url", "", "base `URL` of shared links (default: http://<LAN address>:<http port>)")
 	fs.StringVar(&o.AdminToken, "admin-token", os.Getenv("CHALKCAST_ADMIN_TOKEN"), "`token` that lets other machines change streams through the API (default $CHALKCAST_ADMIN_TOKEN; loopback needs none)")
@@ -142,6 +146,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 // addrs are the addresses the server really listens on.
 type addrs struct {
 	HTTP, RTMP net.Addr
+	RTSP       net.Addr // nil when RTSP is off
 	Base       string // base URL viewers use
 }
 
@@ -150,6 +155,9 @@ func printWelcome(w io.Writer, a addrs) {
 	fmt.Fprintf(w, "  API and viewers: %s   (listening on %s)\n", a.Base, a.HTTP)
 	fmt.Fprintf(w, "  Students watch:  %s/watch/<stream name>   (live streams: %s/)\n", a.Base, a.Base)
 	fmt.Fprintf(w, "  RTMP publish:    rtmp://<this machine>:%d/live/<stream key>\n", port(a.RTMP))
+	if a.RTSP != nil {
+		fmt.Fprintf(w, "  RTSP play:       rtsp://<this machine>:%d/live/<stream name>\n", port(a.RTSP))
+	}
 	fmt.Fprintf(w, "Create a stream:  curl -X POST http://127.0.0.1:%d/api/v1/streams -d '{\"name\":\"math\"}'\n", port(a.HTTP))
 	fmt.Fprintln(w, "Press Ctrl+C to stop.")
 }
@@ -202,6 +210,19 @@ func start(o options, log *slog.Logger) (*instance, error) {
 		return nil, err
 	}
 	flvOut := httpflv.New(hub, httpflv.Config{}, log)
+	var rtspOut *rtsp.Output
+	rtspPort := 0
+	if o.RTSP.Address != "" {
+		if rtspOut, err = rtsp.New(hub, o.RTSP, log); err != nil {
+			hub.Close()
+			hlsOut.Close()
+			flvOut.Close()
+			httpLn.Close()
+			rtmpLn.Close()
+			return nil, err
+		}
+		rtspPort = port(rtspOut.Addr())
+	}
 	devices := capture.NewManager()
 	kinds := devices.Kinds(hub.Pool())
 	kinds[testpattern.Type] = testpattern.New(hub.Pool())
@@ -211,6 +232,7 @@ func start(o options, log *slog.Logger) (*instance, error) {
 		PublicURL:   o.PublicURL,
 		HTTPPort:    port(httpLn.Addr()),
 		RTMPPort:    port(rtmpLn.Addr()),
+		RTSPPort:    rtspPort,
 		SourceTypes: append([]string{"rtmp"}, srcs.Types()...),
 		CheckSource: srcs.Check,
 		Devices:     func(rescan bool) any { return devices.List(rescan) },
@@ -221,6 +243,9 @@ func start(o options, log *slog.Logger) (*instance, error) {
 		hub.Close()
 		hlsOut.Close()
 		flvOut.Close()
+		if rtspOut != nil {
+			rtspOut.Close()
+		}
 		httpLn.Close()
 		rtmpLn.Close()
 		return nil, err
@@ -232,6 +257,9 @@ func start(o options, log *slog.Logger) (*instance, error) {
 	go func() { in.errc <- rtmpSrv.Serve(rtmpLn) }()
 	_, base := webSrv.Base()
 	in.addrs = addrs{HTTP: httpLn.Addr(), RTMP: rtmpLn.Addr(), Base: base}
+	if rtspOut != nil {
+		in.addrs.RTSP = rtspOut.Addr()
+	}
 	log.Info("listening", "http", httpLn.Addr().String(), "rtmp", rtmpLn.Addr().String(), "data", o.DataDir)
 	var once sync.Once
 	in.stop = func() {
@@ -244,6 +272,9 @@ func start(o options, log *slog.Logger) (*instance, error) {
 			hub.Close()                   // every viewer gets a clean end of stream
 			hlsOut.Close()
 			flvOut.Close()
+			if rtspOut != nil {
+				rtspOut.Close()
+			}
 			_ = rtmpSrv.Close()
 		})
 	}

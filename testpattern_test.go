@@ -73,8 +73,9 @@ func TestTestPatternStreams(t *testing.T) {
 				}
 			}
 			t.Logf("A/V offsets: %v", syncs)
-			// the same stream over HLS
+			// the same stream over HLS and RTSP
 			checkRecording(t, base+"/index.m3u8", 5*time.Second, c.w, c.h, c.fps)
+			checkRecording(t, "rtsp+tcp://"+s.RTSP+"/live/"+c.name, 4*time.Second, c.w, c.h, c.fps)
 			st := s.stream(t, c.name)
 			enc, ok := st["encoder"].(map[string]any)
 			if !ok {

@@ -342,3 +342,34 @@ func (h *Hub) Stats() HubStats {
 	st.Limits.MaxViewers = h.cfg.MaxViewers
 	return st
 }
+
+// WatchLive calls fn for every stream that is active now and then each
+// time one goes live, in order, until ctx ends. It is for outputs that
+// prepare something per live stream (a muxer, an RTSP stream); fn must not
+// block for long. A missed event (the subscriber was slow) is not
+// replayed: such outputs also prepare on a viewer's first request.
+func (h *Hub) WatchLive(ctx context.Context, fn func(*Stream)) {
+	sub := h.Subscribe(256)
+	defer sub.Close()
+	for _, s := range h.Streams() {
+		if s.State().Active() {
+			fn(s)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-sub.C:
+			if !ok {
+				return
+			}
+			if e.Kind != EventStreamLive {
+				continue
+			}
+			if s, ok := h.Get(e.Stream); ok {
+				fn(s)
+			}
+		}
+	}
+}

@@ -15,11 +15,13 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// Record copies d of the stream at url into a file in dir (FLV for an
-// HTTP-FLV or RTMP url, MPEG-TS otherwise) and returns its path.
+// Record copies d of the stream at url into a file in dir (MPEG-TS for
+// HLS, FLV otherwise) and returns its path. rtsp+tcp:// and rtsp+udp://
+// choose the RTSP transport.
 func Record(ctx context.Context, url, dir string, d time.Duration) (string, error) {
 	out := filepath.Join(dir, "record.flv")
 	format := "flv"
@@ -28,8 +30,16 @@ func Record(ctx context.Context, url, dir string, d time.Duration) (string, erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, d+20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-v", "error", "-y", "-rw_timeout", "10000000",
-		"-i", url, "-t", fmt.Sprintf("%.3f", d.Seconds()), "-c", "copy", "-f", format, out)
+	args := []string{"-nostdin", "-v", "error", "-y"}
+	if transport, ok := strings.CutPrefix(url, "rtsp+"); ok { // rtsp+udp://, rtsp+tcp://
+		tr, rest, _ := strings.Cut(transport, "://")
+		args = append(args, "-rtsp_transport", tr, "-timeout", "10000000")
+		url = "rtsp://" + rest
+	} else {
+		args = append(args, "-rw_timeout", "10000000")
+	}
+	args = append(args, "-i", url, "-t", fmt.Sprintf("%.3f", d.Seconds()), "-c", "copy", "-f", format, out)
+	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("ffmpeg record %s: %w: %s", url, err, b)
 	}

@@ -116,16 +116,15 @@ func New(hub *engine.Hub, cfg Config, log *slog.Logger) (*Output, error) {
 		muxers: map[string]*muxer{}, sessions: map[string]*session{},
 	}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
-	sub := hub.Subscribe(256)
 	o.wg.Add(2)
-	go o.watch(sub)
+	// a muxer starts when a stream goes live, so that the first HLS viewer
+	// finds segments ready; a missed event only means the first request
+	// starts it
+	go func() {
+		defer o.wg.Done()
+		hub.WatchLive(o.ctx, func(s *engine.Stream) { _, _ = o.ensure(s) })
+	}()
 	go o.reap()
-	// Streams that are already live when the output starts.
-	for _, s := range hub.Streams() {
-		if s.State().Active() {
-			o.ensure(s)
-		}
-	}
 	return o, nil
 }
 
@@ -139,29 +138,6 @@ func (o *Output) Close() {
 		delete(o.sessions, id)
 	}
 	o.mu.Unlock()
-}
-
-// watch starts a muxer when a stream goes live, so that the first HLS
-// viewer finds segments ready. A missed event only means the first
-// request starts the muxer.
-func (o *Output) watch(sub *engine.Subscription) {
-	defer o.wg.Done()
-	defer sub.Close()
-	for {
-		select {
-		case <-o.ctx.Done():
-			return
-		case e, ok := <-sub.C:
-			if !ok {
-				return
-			}
-			if e.Kind == engine.EventStreamLive {
-				if s, ok := o.hub.Get(e.Stream); ok {
-					o.ensure(s)
-				}
-			}
-		}
-	}
 }
 
 // session is one counted HLS client.

@@ -31,8 +31,9 @@ type Config struct {
 	// PublicURL overrides the base of shared URLs (e.g.
 	// "http://192.168.1.20:8080"); by default the LAN address is used.
 	PublicURL string
-	// HTTPPort and RTMPPort are the ports the listeners really use.
-	HTTPPort, RTMPPort int
+	// HTTPPort and RTMPPort are the ports the listeners really use;
+	// RTSPPort too, 0 when RTSP is off.
+	HTTPPort, RTMPPort, RTSPPort int
 	// SourceTypes are the source kinds this build can create.
 	SourceTypes []string
 	// CheckSource, if set, validates a new stream's source (its options);
@@ -213,6 +214,7 @@ type URLs struct {
 	FLV   string `json:"flv"`
 	HLS   string `json:"hls"`
 	RTMP  string `json:"rtmp"`
+	RTSP  string `json:"rtsp,omitempty"`
 }
 
 // Publish tells OBS, ffmpeg or a phone where to send a stream.
@@ -242,6 +244,7 @@ func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt 
 			FLV:   httpBase + "/live/" + name + ".flv",
 			HLS:   httpBase + "/live/" + name + "/index.m3u8",
 			RTMP:  rtmpBase + "/" + name,
+			RTSP:  s.rtspURL(host, name),
 		},
 	}
 	if admin {
@@ -346,6 +349,13 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.cfg.Devices(r.URL.Query().Get("rescan") == "1"))
 }
 
+func (s *Server) rtspURL(host, name string) string {
+	if s.cfg.RTSPPort == 0 {
+		return ""
+	}
+	return "rtsp://" + net.JoinHostPort(host, strconv.Itoa(s.cfg.RTSPPort)) + "/live/" + name
+}
+
 // fail maps engine errors to HTTP statuses.
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	switch {
@@ -400,6 +410,7 @@ func (s *Server) server(w http.ResponseWriter, _ *http.Request) {
 		"version":      s.cfg.Version,
 		"http_port":    s.cfg.HTTPPort,
 		"rtmp_port":    s.cfg.RTMPPort,
+		"rtsp_port":    s.cfg.RTSPPort,
 		"base_url":     httpBase,
 		"addresses":    LANAddresses(),
 		"source_types": s.cfg.SourceTypes,
