@@ -147,7 +147,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 type addrs struct {
 	HTTP, RTMP net.Addr
 	RTSP       net.Addr // nil when RTSP is off
-	Base       string // base URL viewers use
+	Base       string   // base URL viewers use
 }
 
 func printWelcome(w io.Writer, a addrs) {

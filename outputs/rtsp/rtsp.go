@@ -152,11 +152,15 @@ func (o *Output) ensure(s *engine.Stream) {
 type packetiser struct {
 	stream       *gortsplib.ServerStream
 	video, audio *description.Media
-	venc         interface{ Encode([][]byte) ([]*rtp.Packet, error) }
-	aenc         interface{ Encode([][]byte) ([]*rtp.Packet, error) }
-	vcfg, acfg   *engine.CodecConfig
-	params       [][]byte // parameter sets sent before every keyframe
-	arate        int
+	venc         interface {
+		Encode([][]byte) ([]*rtp.Packet, error)
+	}
+	aenc interface {
+		Encode([][]byte) ([]*rtp.Packet, error)
+	}
+	vcfg, acfg *engine.CodecConfig
+	params     [][]byte // parameter sets sent before every keyframe
+	arate      int
 }
 
 // run feeds one stream until it ends. A change of video configuration
