@@ -148,19 +148,20 @@ func (o *Output) ensure(s *engine.Stream) {
 	}()
 }
 
+// rtpEncoder is what gortsplib's H.264, H.265 and MPEG-4 audio
+// encoders have in common.
+type rtpEncoder interface {
+	Encode([][]byte) ([]*rtp.Packet, error)
+}
+
 // packetiser turns one stream's packets into RTP for its ServerStream.
 type packetiser struct {
 	stream       *gortsplib.ServerStream
 	video, audio *description.Media
-	venc         interface {
-		Encode([][]byte) ([]*rtp.Packet, error)
-	}
-	aenc interface {
-		Encode([][]byte) ([]*rtp.Packet, error)
-	}
-	vcfg, acfg *engine.CodecConfig
-	params     [][]byte // parameter sets sent before every keyframe
-	arate      int
+	venc, aenc   rtpEncoder
+	vcfg, acfg   *engine.CodecConfig
+	params       [][]byte // parameter sets sent before every keyframe
+	arate        int
 }
 
 // run feeds one stream until it ends. A change of video configuration
