@@ -224,3 +224,17 @@ func aacProfile(t mpeg4audio.ObjectType) string {
 	}
 	return fmt.Sprintf("object type %d", t)
 }
+
+// NALUnits splits a video packet's payload (4-byte length-prefixed NAL
+// units, for H.264 and H.265 alike) and, for a keyframe, puts params (the
+// parameter sets) first, so that a decoder joining there can start.
+func NALUnits(p *engine.Packet, params [][]byte) ([][]byte, error) {
+	var au h264.AVCC
+	if err := au.Unmarshal(p.Payload); err != nil {
+		return nil, fmt.Errorf("codec: video access unit: %w", err)
+	}
+	if p.Keyframe && len(params) > 0 {
+		au = append(append(make([][]byte, 0, len(params)+len(au)), params...), au...)
+	}
+	return au, nil
+}

@@ -25,7 +25,6 @@ import (
 
 	"github.com/bluenviron/gohlslib/v2"
 	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"chalkcast/engine"
@@ -435,12 +434,9 @@ func tracks(video, audio *engine.CodecConfig) (vt, at *gohlslib.Track, params []
 func write(gm *gohlslib.Muxer, vt, at *gohlslib.Track, acfg *engine.CodecConfig, params [][]byte, p *engine.Packet) error {
 	switch {
 	case p.Track == engine.TrackVideo:
-		var au h264.AVCC // the same 4-byte length prefixing for H.265
-		if err := au.Unmarshal(p.Payload); err != nil {
-			return fmt.Errorf("hls: video access unit: %w", err)
-		}
-		if p.Keyframe {
-			au = append(append(make([][]byte, 0, len(params)+len(au)), params...), au...)
+		au, err := codec.NALUnits(p, params)
+		if err != nil {
+			return err
 		}
 		pts := int64(p.PTS) * 9 / 100000 // 90 kHz
 		if p.Codec == engine.CodecH265 {

@@ -20,7 +20,6 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/pion/rtp"
 
@@ -261,12 +260,9 @@ func (pk *packetiser) write(p *engine.Packet) error {
 	)
 	switch {
 	case p.Track == engine.TrackVideo:
-		var au h264.AVCC // the same 4-byte length prefixing for H.265
-		if err := au.Unmarshal(p.Payload); err != nil {
-			return fmt.Errorf("rtsp: video access unit: %w", err)
-		}
-		if p.Keyframe {
-			au = append(append(make([][]byte, 0, len(pk.params)+len(au)), pk.params...), au...)
+		au, err := codec.NALUnits(p, pk.params)
+		if err != nil {
+			return err
 		}
 		medi, ts = pk.video, uint32(int64(p.PTS)*9/100000)
 		pkts, err = pk.venc.Encode(au)
