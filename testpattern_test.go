@@ -136,8 +136,9 @@ func TestStopStartAndDevicesAPI(t *testing.T) {
 	defer cancel()
 	viewer := make(chan *flvStats, 1)
 	go func() { st, _ := watchFLV(ctx, "http://"+s.HTTP+"/live/tp.flv"); viewer <- st }()
-	waitFor(t, 5*time.Second, "a viewer", func() bool {
-		return s.stream(t, "tp")["viewers"].(map[string]any)["total"] == float64(1)
+	waitFor(t, 10*time.Second, "a viewer receiving video", func() bool {
+		st := s.stream(t, "tp")
+		return st["viewers"].(map[string]any)["total"] == float64(1) && st["bytes_out"].(float64) > 0
 	})
 	code, out := s.api(t, "POST", "/api/v1/streams/tp/stop", nil)
 	if code != http.StatusOK || out["stopped"] != true || out["state"] != "idle" {
