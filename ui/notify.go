@@ -12,9 +12,6 @@ import (
 	"chalkcast/engine"
 )
 
-// milestones are the viewer counts worth a notification.
-var milestones = [...]int{1, 10, 25, 50, 100, 200, 500, 1000}
-
 // notifier turns engine events into desktop notifications. Sending never
 // blocks the studio: one notification is sent at a time on its own
 // goroutine, and one that arrives meanwhile is dropped (and logged). A
@@ -85,7 +82,7 @@ func (n *notifier) message(hub *engine.Hub, e engine.Event) (string, string) {
 		}
 		count := st.Stats(engine.StatsOptions{}).Viewers.Total
 		best := 0
-		for _, m := range milestones {
+		for _, m := range [...]int{1, 10, 25, 50, 100, 200, 500, 1000} { // counts worth telling
 			if count >= m {
 				best = m
 			}
