@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -11,13 +10,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"chalkcast/engine"
 	"chalkcast/engine/codec"
 	"chalkcast/engine/flv"
+	"chalkcast/internal/logbuf"
 	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
 )
@@ -28,24 +27,6 @@ const (
 	loopback6 = "[::1]:40000"
 	remote    = "192.0.2.7:5000" // TEST-NET-1: never loopback
 )
-
-// logBuf collects the server's logs; they are shown when a test fails.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 type env struct {
 	srv *Server
@@ -68,7 +49,7 @@ func newEnv(t *testing.T, cfg Config, ecfg engine.Config) *env {
 	if cfg.Version == "" {
 		cfg.Version = "1.2.3-test"
 	}
-	logs := &logBuf{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hub, err := engine.New(ecfg, nil, log)
 	if err != nil {

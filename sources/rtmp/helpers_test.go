@@ -21,29 +21,12 @@ import (
 	"chalkcast/engine"
 	"chalkcast/engine/codec"
 	"chalkcast/engine/flv"
+	"chalkcast/internal/logbuf"
 	"chalkcast/sources/rtmp"
 )
 
 // waitTimeout bounds every wait for something that should happen.
 const waitTimeout = 5 * time.Second
-
-// logBuf collects the server's logs; they are shown when a test fails.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // env is a real hub and RTMP server on a loopback port.
 type env struct {
@@ -51,14 +34,14 @@ type env struct {
 	hub    *engine.Hub
 	srv    *rtmp.Server
 	addr   string
-	logs   *logBuf
+	logs   *logbuf.Buffer
 	served chan error
 	once   sync.Once
 }
 
 func startServer(t *testing.T, ecfg engine.Config, rcfg rtmp.Config) *env {
 	t.Helper()
-	logs := &logBuf{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hub, err := engine.New(ecfg, nil, log)
 	if err != nil {
@@ -589,7 +572,7 @@ func (p *peer) video(ts uint32, body []byte) {
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // noErrors fails if the server logged at level ERROR.
-func noErrors(t *testing.T, logs *logBuf) {
+func noErrors(t *testing.T, logs *logbuf.Buffer) {
 	t.Helper()
 	if s := logs.String(); strings.Contains(s, "level=ERROR") {
 		t.Errorf("the server logged an error:\n%s", s)
