@@ -31,6 +31,7 @@ import (
 	"chalkcast/outputs/rtsp"
 	"chalkcast/outputs/web"
 	"chalkcast/sources/capture"
+	"chalkcast/sources/ipcam"
 	"chalkcast/sources/rtmp"
 	"chalkcast/sources/testpattern"
 )
@@ -226,6 +227,7 @@ func start(o options, log *slog.Logger) (*instance, error) {
 	devices := capture.NewManager()
 	kinds := devices.Kinds(hub.Pool())
 	kinds[testpattern.Type] = testpattern.New(hub.Pool())
+	kinds[ipcam.Type] = ipcam.New(log)
 	srcs := engine.NewSources(hub, kinds, log)
 	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut}, web.Config{
 		AdminToken:  o.AdminToken,
@@ -235,6 +237,7 @@ func start(o options, log *slog.Logger) (*instance, error) {
 		RTSPPort:    rtspPort,
 		SourceTypes: append([]string{"rtmp"}, srcs.Types()...),
 		CheckSource: srcs.Check,
+		TestSource:  srcs.Test,
 		Devices:     func(rescan bool) any { return devices.List(rescan) },
 		Version:     version,
 	}, log)

@@ -3,8 +3,10 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -74,6 +76,46 @@ type Source struct {
 	Type    string            `json:"type"`
 	URL     string            `json:"url,omitempty"`
 	Options map[string]string `json:"options,omitempty"`
+}
+
+// Redacted returns the source with credentials removed from its URL, for
+// everything that shows a source (API answers, the studio, logs). Only the
+// persisted configuration keeps them.
+func (s Source) Redacted() Source {
+	s.URL = RedactURL(s.URL)
+	return s
+}
+
+// secretParams are query parameters cameras and CDNs take credentials in.
+var secretParams = []string{"pass", "pwd", "secret", "token", "key", "auth", "sign", "user"}
+
+// RedactURL removes the user name and password from a URL and masks query
+// parameters that look like credentials (password=, token=...). A string
+// that is not a URL is returned as "(hidden)" if it contains an '@' (it
+// could be a mistyped URL with a password), unchanged otherwise.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if strings.Contains(raw, "@") {
+			return "(hidden)"
+		}
+		return raw
+	}
+	u.User = nil
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			lk := strings.ToLower(k)
+			for _, p := range secretParams {
+				if strings.Contains(lk, p) {
+					q.Set(k, "xxxxx")
+					break
+				}
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // StreamConfig is what is persisted about a stream.

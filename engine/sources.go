@@ -23,6 +23,23 @@ type SourceKind interface {
 	Run(ctx context.Context, s *Stream) error
 }
 
+// RetryWaiter is implemented by a SourceKind whose failed sources should
+// be retried sooner than the supervisor's default of at most 10 s apart:
+// an IP camera back from a reboot should be picked up within seconds.
+type RetryWaiter interface {
+	MaxRetryWait() time.Duration
+}
+
+// Tester is implemented by a SourceKind that can try a source before a
+// stream is made with it (connect to an IP camera and see what it sends).
+type Tester interface {
+	Test(ctx context.Context, src Source) (*SourceReport, error)
+}
+
+// ErrNoTest is returned by Sources.Test for source kinds that cannot be
+// tried.
+var ErrNoTest = errors.New("this kind of source cannot be tested")
+
 // Sources keeps a running source for every stream whose source kind it
 // knows: it starts them for existing and new streams, restarts a failed
 // source with backoff (an unplugged camera comes back by itself), restarts
@@ -84,6 +101,16 @@ func (m *Sources) Check(src Source) error {
 		return k.Check(src)
 	}
 	return nil
+}
+
+// Test tries src with its kind's Tester; the error is in words for a
+// teacher.
+func (m *Sources) Test(ctx context.Context, src Source) (*SourceReport, error) {
+	t, ok := m.kinds[src.Type].(Tester)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNoTest, src.Type)
+	}
+	return t.Test(ctx, src)
 }
 
 // watch reconciles on every hub event and once a second, so that an event
@@ -162,7 +189,10 @@ func (m *Sources) supervise(ctx context.Context, r *runningSource, k SourceKind,
 		}
 	}
 	log := m.log.With("stream", r.stream.Name(), "source", r.src.Type)
-	backoff := time.Second
+	backoff, maxBackoff := time.Second, m.maxBackoff
+	if rw, ok := k.(RetryWaiter); ok {
+		maxBackoff = min(maxBackoff, rw.MaxRetryWait())
+	}
 	for {
 		start := time.Now()
 		err := runSource(ctx, k, r.stream)
@@ -173,7 +203,7 @@ func (m *Sources) supervise(ctx context.Context, r *runningSource, k SourceKind,
 			err = errors.New("the source stopped")
 		}
 		if time.Since(start) > 30*time.Second {
-			backoff = time.Second
+			backoff = min(time.Second, maxBackoff)
 		}
 		log.Warn("source failed; retrying", "err", err, "retry_in", backoff)
 		r.stream.SourceFailed(err)
@@ -182,7 +212,7 @@ func (m *Sources) supervise(ctx context.Context, r *runningSource, k SourceKind,
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, m.maxBackoff)
+		backoff = min(2*backoff, maxBackoff)
 	}
 }
 

@@ -29,6 +29,17 @@ type AudioStats struct {
 	Channels   int    `json:"channels,omitempty"`
 }
 
+// SourceReport is what trying a source found: an IP camera's "Test
+// connection" before a stream is made with it.
+type SourceReport struct {
+	Video     *VideoStats `json:"video,omitempty"`
+	Audio     *AudioStats `json:"audio,omitempty"`
+	Transport string      `json:"transport,omitempty"`
+	// Notes are remarks in plain words: audio that is converted, tracks
+	// that are ignored.
+	Notes []string `json:"notes,omitempty"`
+}
+
 // EncoderStats describes a source that encodes (camera, screen, test
 // pattern): frames it had to drop and its capture-to-packet latency over
 // the last second.
@@ -58,11 +69,13 @@ type ViewerStats struct {
 
 // StreamStats is an immutable snapshot of a stream.
 type StreamStats struct {
-	Name        string        `json:"name"`
-	Title       string        `json:"title,omitempty"`
-	Source      Source        `json:"source"`
-	State       State         `json:"state"`
-	Stopped     bool          `json:"stopped,omitempty"`
+	Name    string `json:"name"`
+	Title   string `json:"title,omitempty"`
+	Source  Source `json:"source"`
+	State   State  `json:"state"`
+	Stopped bool   `json:"stopped,omitempty"`
+	// Standby: an on-demand source waits for a viewer before connecting.
+	Standby     bool          `json:"standby,omitempty"`
 	LiveSince   *time.Time    `json:"live_since,omitempty"`
 	UptimeSec   float64       `json:"uptime_s"`
 	LastError   string        `json:"last_error,omitempty"`
@@ -98,7 +111,8 @@ func (s *Stream) Stats(opt StatsOptions) StreamStats {
 	st := StreamStats{
 		Name:      s.name,
 		Title:     s.cfg.Title,
-		Source:    s.cfg.Source,
+		Source:    s.cfg.Source.Redacted(),
+		Standby:   s.standby,
 		State:     s.state,
 		Stopped:   s.cfg.Stopped,
 		LastError: s.lastErr,

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -49,6 +50,7 @@ type Stream struct {
 	liveSince  time.Time
 	lastErr    string
 	deleted    bool
+	standby    bool
 	viewers    map[uint64]*Viewer
 	nextViewer uint64
 	peak       int
@@ -72,6 +74,7 @@ type counters struct {
 	// sources that encode: frames dropped, and capture-to-packet latency
 	// (summed and counted since the last sample, and its maximum)
 	dropped, latSum, latN, latMax atomic.Int64
+	demandAt                      atomic.Int64 // unix ns of the latest Demand
 	encoding                      atomic.Bool
 	// last one-second sample, for cheap reads
 	bitrate, fps    atomic.Uint64 // bits/s, millifps
@@ -321,6 +324,60 @@ func (s *Stream) SourceFailed(err error) {
 		s.state = StateError
 	}
 	s.hub.events.publish(Event{Kind: EventSourceError, Stream: s.name, Error: s.lastErr})
+}
+
+// SetStandby says whether the stream's source is waiting for a viewer
+// before it connects (an IP camera in on-demand mode). Outputs asked for a
+// stream on standby wait a moment for it (see AwaitLive), and the share page
+// starts its player rather than saying the class has not started.
+func (s *Stream) SetStandby(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.standby = on
+}
+
+// Demand records that somebody wants to watch now (a player asked for the
+// stream, the share page is open).
+func (s *Stream) Demand() { s.c.demandAt.Store(time.Now().UnixNano()) }
+
+// Demanded reports whether the stream has viewers or was demanded within
+// the last window: what an on-demand source connects and stays for.
+func (s *Stream) Demanded(window time.Duration) bool {
+	s.mu.Lock()
+	n := len(s.viewers)
+	s.mu.Unlock()
+	return n > 0 || time.Since(time.Unix(0, s.c.demandAt.Load())) < window
+}
+
+// AwaitLive demands a stream on standby and waits up to d (or until ctx
+// ends) for it to have media; for any other stream it returns at once.
+// Outputs call it before NewReader so that a player asking for an
+// on-demand camera gets video instead of "not live".
+func (s *Stream) AwaitLive(ctx context.Context, d time.Duration) {
+	s.mu.Lock()
+	wait := s.standby && s.ring == nil
+	s.mu.Unlock()
+	if !wait {
+		return
+	}
+	s.Demand()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		ready := s.ring != nil
+		s.mu.Unlock()
+		if ready {
+			return
+		}
+	}
 }
 
 // ViewerInfo describes a viewer for statistics.

@@ -167,6 +167,57 @@ func HEVCParams(b []byte) (vps, sps, pps [][]byte, err error) {
 	return vps, sps, pps, nil
 }
 
+// BuildHEVCRecord makes an HEVCDecoderConfigurationRecord (ISO/IEC
+// 14496-15 8.3.3.1) with 4-byte NAL lengths from parameter sets. The
+// profile, tier and level are copied from the first SPS's
+// profile_tier_level, which starts byte-aligned after its first two bytes.
+func BuildHEVCRecord(vps, sps, pps [][]byte) ([]byte, error) {
+	if len(vps) == 0 || len(sps) == 0 || len(pps) == 0 {
+		return nil, errors.New("codec: HEVC record needs a VPS, an SPS and a PPS")
+	}
+	var s h265.SPS
+	if err := s.Unmarshal(sps[0]); err != nil {
+		return nil, fmt.Errorf("codec: H.265 SPS: %w", err)
+	}
+	rbsp := h264.EmulationPreventionRemove(sps[0])
+	if len(rbsp) < 15 {
+		return nil, fmt.Errorf("codec: H.265 SPS: %w", ErrShort)
+	}
+	b := make([]byte, 0, 64)
+	b = append(b, 1)
+	b = append(b, rbsp[3:15]...) // profile space, tier, profile, compatibility, constraints, level
+	b = append(b,
+		0xf0, 0x00, // min_spatial_segmentation_idc 0
+		0xfc,                           // parallelismType 0
+		0xfc|byte(s.ChromaFormatIdc&3), // chroma_format_idc
+		0xf8|byte(s.BitDepthLumaMinus8&7), 0xf8|byte(s.BitDepthChromaMinus8&7),
+		0, 0, // avgFrameRate unknown
+		byte(s.MaxSubLayersMinus1&7)<<3|boolBit(s.TemporalIDNestingFlag)<<2|3, // 4-byte lengths
+		3) // arrays: VPS, SPS, PPS
+	for _, a := range []struct {
+		typ   h265.NALUType
+		nalus [][]byte
+	}{{h265.NALUType_VPS_NUT, vps}, {h265.NALUType_SPS_NUT, sps}, {h265.NALUType_PPS_NUT, pps}} {
+		b = append(b, 0x80|byte(a.typ)) // array_completeness
+		b = binary.BigEndian.AppendUint16(b, uint16(len(a.nalus)))
+		for _, n := range a.nalus {
+			if len(n) > 0xffff {
+				return nil, errors.New("codec: HEVC parameter set is too long")
+			}
+			b = binary.BigEndian.AppendUint16(b, uint16(len(n)))
+			b = append(b, n...)
+		}
+	}
+	return b, nil
+}
+
+func boolBit(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // H265Config describes an H.265 stream from its configuration record.
 func H265Config(record []byte) (*engine.CodecConfig, error) {
 	_, spss, _, err := HEVCParams(record)

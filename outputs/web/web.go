@@ -6,6 +6,7 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -39,6 +40,9 @@ type Config struct {
 	// CheckSource, if set, validates a new stream's source (its options);
 	// errors wrapping engine.ErrInvalid are shown to the client.
 	CheckSource func(engine.Source) error
+	// TestSource, if set, tries a source before a stream is made with it
+	// (an IP camera's "Test connection").
+	TestSource func(context.Context, engine.Source) (*engine.SourceReport, error)
 	// Devices, if set, lists the capture devices and encoding presets
 	// for /api/v1/devices; rescan looks for newly connected ones.
 	Devices func(rescan bool) any
@@ -85,6 +89,7 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 	s.mux.HandleFunc("DELETE /api/v1/streams/{name}", s.admin(s.remove))
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/key", s.admin(s.resetKey))
 	s.mux.HandleFunc("GET /api/v1/devices", s.admin(s.devices))
+	s.mux.HandleFunc("POST /api/v1/sources/test", s.admin(s.testSource))
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/stop", s.admin(s.stopStart(true)))
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/start", s.admin(s.stopStart(false)))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
@@ -275,6 +280,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if q.Get("watch") != "" {
+		st.Demand() // the share page is open: an on-demand camera connects
+	}
 	admin := s.isAdmin(r)
 	host, httpBase := s.Base()
 	writeJSON(w, http.StatusOK, s.view(st, host, httpBase, admin, engine.StatsOptions{
@@ -347,6 +355,31 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.cfg.Devices(r.URL.Query().Get("rescan") == "1"))
+}
+
+// testSource tries a source (admins only: it makes the server connect
+// wherever it is told) and answers what it found, or 422 with why not.
+func (s *Server) testSource(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.TestSource == nil {
+		Error(w, http.StatusNotFound, "this server cannot test sources")
+		return
+	}
+	var src engine.Source
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&src); err != nil {
+		Error(w, http.StatusBadRequest, "request body is not a valid source: "+err.Error())
+		return
+	}
+	rep, err := s.cfg.TestSource(r.Context(), src)
+	switch {
+	case errors.Is(err, engine.ErrInvalid), errors.Is(err, engine.ErrNoTest):
+		Error(w, http.StatusBadRequest, err.Error())
+	case err != nil:
+		Error(w, http.StatusUnprocessableEntity, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, rep)
+	}
 }
 
 func (s *Server) rtspURL(host, name string) string {

@@ -56,12 +56,12 @@ type audioFrame struct {
 	pts time.Duration
 }
 
-// aacDelay is how many samples later than its input the VisualOn
+// AACDelay is how many samples later than its input the VisualOn
 // encoder's output plays: one frame of priming plus 576 samples of
 // look-ahead (measured with the test pattern's beep against its flash).
 // Audio timestamps are moved back by it so that sound and picture
 // captured together play together.
-const aacDelay = AACFrameSamples + 576
+const AACDelay = AACFrameSamples + 576
 
 // NewPipeline makes the encoders and announces the tracks to pub. With
 // audio false the stream is video-only. Frames must be s.Video.Width ×
@@ -216,7 +216,7 @@ func (p *Pipeline) encodeAudio(f audioFrame) {
 		p.fail(err)
 		return
 	}
-	pts := f.pts - time.Duration(aacDelay)*time.Second/time.Duration(p.clock.rate)
+	pts := f.pts - time.Duration(AACDelay)*time.Second/time.Duration(p.clock.rate)
 	if pts < 0 {
 		// the encoder's priming: sound from before the stream started,
 		// which would otherwise be squeezed onto time zero
