@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -242,6 +243,10 @@ type session struct {
 	transport   string
 	transportMu sync.Mutex
 	ignored     []string
+	// lastVideo is when the camera's latest access unit arrived (unix ns):
+	// a camera whose connection stays up while its video stops (seen
+	// with RTCP going on without RTP) is dropped and called again.
+	lastVideo atomic.Int64
 }
 
 // dial connects, describes and sets up the camera's tracks.
@@ -252,7 +257,9 @@ func dial(ctx context.Context, c config, log *slog.Logger) (*session, error) {
 		Host:        c.url.Host,
 		Transport:   c.transport,
 		ReadTimeout: readTimeout,
-		UserAgent:   "Chalkcast",
+		// a keyframe of a 4 Mbit/s camera is a few hundred packets at once
+		UDPReadBufferSize: 1 << 20,
+		UserAgent:         "Chalkcast",
 		DialContext: func(_ context.Context, network, addr string) (net.Conn, error) {
 			d := net.Dialer{Timeout: dialTimeout}
 			return d.DialContext(ctx, network, addr)
@@ -344,11 +351,29 @@ func (s *session) play(ctx context.Context, write func(*engine.Packet), announce
 	}
 	s.setTransport()
 	s.log.Info("camera playing", "transport", s.Transport(), "video", s.vform.Codec(), "audio", codecOf(s.aform), "ignored", s.ignored)
-	err := s.client.Wait()
-	if ctx.Err() != nil {
-		return nil
+	s.lastVideo.Store(time.Now().UnixNano())
+	waited := make(chan error, 1)
+	go func() { waited <- s.client.Wait() }()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-waited:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return s.explain(err)
+		case <-t.C:
+			if time.Since(time.Unix(0, s.lastVideo.Load())) > readTimeout {
+				s.client.Close()
+				<-waited
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("camera %s stopped sending video", s.c.shown)
+			}
+		}
 	}
-	return s.explain(err)
 }
 
 func codecOf(f format.Format) string {
@@ -406,6 +431,7 @@ func (s *session) playVideo(write func(*engine.Packet), announce func(engine.Tra
 		if err != nil {
 			return // a fragment, or a lost packet: the access unit is dropped
 		}
+		s.lastVideo.Store(time.Now().UnixNano())
 		pts, ok := s.client.PacketPTS2(s.video, pkt)
 		if !ok {
 			return
