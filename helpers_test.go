@@ -234,7 +234,11 @@ func readFLV(r io.Reader) (*flvStats, error) {
 				return st, err
 			}
 			if v.SeqHeader {
-				if st.VideoCfg, err = codec.H264Config(bytes.Clone(v.Data)); err != nil {
+				config := codec.H264Config
+				if v.Codec == engine.CodecH265 {
+					config = codec.H265Config
+				}
+				if st.VideoCfg, err = config(bytes.Clone(v.Data)); err != nil {
 					return st, err
 				}
 				continue

@@ -20,12 +20,12 @@ import (
 )
 
 // Record copies d of the stream at url into a file in dir (MPEG-TS for
-// HLS, FLV otherwise) and returns its path. rtsp+tcp:// and rtsp+udp://
+// HLS and RTSP, FLV otherwise) and returns its path. rtsp+tcp:// and rtsp+udp://
 // choose the RTSP transport.
 func Record(ctx context.Context, url, dir string, d time.Duration) (string, error) {
 	out := filepath.Join(dir, "record.flv")
 	format := "flv"
-	if filepath.Ext(url) == ".m3u8" || regexp.MustCompile(`\.m3u8(\?|$)`).MatchString(url) {
+	if filepath.Ext(url) == ".m3u8" || regexp.MustCompile(`\.m3u8(\?|$)`).MatchString(url) || strings.HasPrefix(url, "rtsp") {
 		out, format = filepath.Join(dir, "record.ts"), "mpegts"
 	}
 	ctx, cancel := context.WithTimeout(ctx, d+20*time.Second)

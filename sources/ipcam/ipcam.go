@@ -243,6 +243,7 @@ type session struct {
 	transport   string
 	transportMu sync.Mutex
 	ignored     []string
+	playing bool // PLAY succeeded: errors are the camera's, not its address's
 	// lastVideo is when the camera's latest access unit arrived (unix ns):
 	// a camera whose connection stays up while its video stops (seen
 	// with RTCP going on without RTP) is dropped and called again.
@@ -349,6 +350,7 @@ func (s *session) play(ctx context.Context, write func(*engine.Packet), announce
 	if _, err := s.client.Play(nil); err != nil {
 		return s.explain(err)
 	}
+	s.playing = true
 	s.setTransport()
 	s.log.Info("camera playing", "transport", s.Transport(), "video", s.vform.Codec(), "audio", codecOf(s.aform), "ignored", s.ignored)
 	s.lastVideo.Store(time.Now().UnixNano())
@@ -427,15 +429,17 @@ func (s *session) playVideo(write func(*engine.Packet), announce func(engine.Tra
 	var announced *engine.CodecConfig
 	errs := 0
 	s.client.OnPacketRTP(s.video, s.vform, func(pkt *rtpPacket) {
+		// Timestamps are decoded for every packet: the decoder starts a
+		// track's clock only on a packet that begins a frame.
+		pts, ok := s.client.PacketPTS2(s.video, pkt)
+		if !ok {
+			return
+		}
 		au, err := decode(pkt)
 		if err != nil {
 			return // a fragment, or a lost packet: the access unit is dropped
 		}
 		s.lastVideo.Store(time.Now().UnixNano())
-		pts, ok := s.client.PacketPTS2(s.video, pkt)
-		if !ok {
-			return
-		}
 		p, err := v.access(au, pts)
 		if err != nil {
 			if errs++; errs == 1 || errs%100 == 0 {
@@ -476,11 +480,11 @@ func (s *session) playAudio(write func(*engine.Packet), announce func(engine.Tra
 		a := &aacTrack{cfg: cfg, rate: f.ClockRate()}
 		announce(engine.TrackAudio, cfg)
 		s.client.OnPacketRTP(s.audio, f, func(pkt *rtpPacket) {
-			aus, err := d.Decode(pkt)
-			if err != nil {
+			pts, ok := s.client.PacketPTS2(s.audio, pkt)
+			if !ok {
 				return
 			}
-			if pts, ok := s.client.PacketPTS2(s.audio, pkt); ok {
+			if aus, err := d.Decode(pkt); err == nil {
 				for _, p := range a.units(aus, pts) {
 					write(p)
 				}
@@ -500,12 +504,12 @@ func (s *session) playAudio(write func(*engine.Packet), announce func(engine.Tra
 		announce(engine.TrackAudio, g.enc.Config())
 		failed := false
 		s.client.OnPacketRTP(s.audio, f, func(pkt *rtpPacket) {
-			samples, err := d.Decode(pkt)
-			if err != nil || failed {
+			pts, ok := s.client.PacketPTS2(s.audio, pkt)
+			if !ok || failed {
 				return
 			}
-			pts, ok := s.client.PacketPTS2(s.audio, pkt)
-			if !ok {
+			samples, err := d.Decode(pkt)
+			if err != nil {
 				return
 			}
 			out, err := g.samples(samples, pts)
@@ -588,10 +592,10 @@ func (s *session) explain(err error) error {
 		return fmt.Errorf("camera %s: no video arrived over UDP (a firewall?): choose TCP", s.c.shown)
 	case errors.As(err, new(liberrors.ErrClientTCPTimeout)):
 		return fmt.Errorf("camera %s stopped sending video", s.c.shown)
+	case !s.playing && (errors.Is(err, io.EOF) || isProtocolError(err)):
+		return fmt.Errorf("%s does not answer like an RTSP camera (%s): check the port", host, s.scrub(err))
 	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
 		return fmt.Errorf("camera %s closed the connection (restarting?)", s.c.shown)
-	case isProtocolError(err):
-		return fmt.Errorf("%s does not answer like an RTSP camera (%s): check the port", host, s.scrub(err))
 	}
 	return fmt.Errorf("camera %s: %s", s.c.shown, s.scrub(err))
 }

@@ -6,7 +6,7 @@ serving a moving test picture and a tone on 127.0.0.1.
 
 Paths: /h264aac (H.264 + AAC), /h264bframes (H.264 with B-frames + AAC),
 /h265 (H.265, no audio), /h264pcmu (H.264 + G.711 mu-law 8 kHz),
-/h264pcma (H.264 + G.711 A-law 8 kHz), /mjpeg (nothing Chalkcast plays).
+/h264pcma (H.264 + G.711 A-law 8 kHz), /audioonly (AAC, no video).
 Prints "ready" once it listens.
 """
 import sys
@@ -41,7 +41,7 @@ paths = {
              "! rtph265pay name=pay0 pt=96 config-interval=-1 ",
     "/h264pcmu": video + h264 + tone(8000) + "mulawenc ! rtppcmupay name=pay1 pt=0 ",
     "/h264pcma": video + h264 + tone(8000) + "alawenc ! rtppcmapay name=pay1 pt=8 ",
-    "/mjpeg": video + "jpegenc ! rtpjpegpay name=pay0 pt=26 ",
+    "/audioonly": aac.replace("pay1", "pay0"),
 }
 
 server = GstRtspServer.RTSPServer()
