@@ -243,7 +243,7 @@ type session struct {
 	transport   string
 	transportMu sync.Mutex
 	ignored     []string
-	playing bool // PLAY succeeded: errors are the camera's, not its address's
+	playing     bool // PLAY succeeded: errors are the camera's, not its address's
 	// lastVideo is when the camera's latest access unit arrived (unix ns):
 	// a camera whose connection stays up while its video stops (seen
 	// with RTCP going on without RTP) is dropped and called again.
