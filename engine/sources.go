@@ -193,6 +193,7 @@ func (m *Sources) supervise(ctx context.Context, r *runningSource, k SourceKind,
 	if rw, ok := k.(RetryWaiter); ok {
 		maxBackoff = min(maxBackoff, rw.MaxRetryWait())
 	}
+	backoff = min(backoff, maxBackoff)
 	for {
 		start := time.Now()
 		err := runSource(ctx, k, r.stream)

@@ -205,3 +205,107 @@ func TestStopAndStartStream(t *testing.T) {
 		t.Errorf("unknown stream: %v", err)
 	}
 }
+
+// retryKind fails at once and asks to be retried within maxWait.
+type retryKind struct {
+	maxWait time.Duration
+	starts  chan time.Time
+}
+
+func (k *retryKind) Check(Source) error { return nil }
+func (k *retryKind) Run(context.Context, *Stream) error {
+	k.starts <- time.Now()
+	return errors.New("camera unreachable")
+}
+func (k *retryKind) MaxRetryWait() time.Duration { return k.maxWait }
+
+func TestRetryWaiterBoundsBackoff(t *testing.T) {
+	h := newTestHub(t, Config{})
+	k := &retryKind{maxWait: 200 * time.Millisecond, starts: make(chan time.Time, 16)}
+	m := NewSources(h, map[string]SourceKind{"cam": k}, nil)
+	defer m.Close()
+	if _, err := h.Create(StreamConfig{Name: "c", Source: Source{Type: "cam"}}); err != nil {
+		t.Fatal(err)
+	}
+	prev := <-k.starts
+	for i := range 4 {
+		select {
+		case at := <-k.starts:
+			if d := at.Sub(prev); d > 600*time.Millisecond {
+				t.Fatalf("retry %d came %v after the failure, want ≤ 200 ms", i, d)
+			}
+			prev = at
+		case <-time.After(3 * time.Second):
+			t.Fatalf("retry %d did not come", i)
+		}
+	}
+	if _, err := m.Test(context.Background(), Source{Type: "cam"}); !errors.Is(err, ErrNoTest) {
+		t.Errorf("test of a kind without Test: %v", err)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"rtsp://admin:hunter2@10.0.0.9:554/Streaming/Channels/101": "rtsp://10.0.0.9:554/Streaming/Channels/101",
+		"rtsp://admin@cam/1": "rtsp://cam/1",
+		"rtsp://cam/live?user=admin&password=hunter2&channel=1": "rtsp://cam/live?channel=1&password=xxxxx&user=xxxxx",
+		"rtmp://live.example.com/app?txSecret=abc&txTime=1":     "rtmp://live.example.com/app?txSecret=xxxxx&txTime=1",
+		"rtsp://cam/1":         "rtsp://cam/1",
+		"not a url %zz@secret": "(hidden)",
+		"":                     "",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+	h := newTestHub(t, Config{})
+	s, err := h.Create(StreamConfig{Name: "c", Source: Source{Type: "rtsp", URL: "rtsp://admin:hunter2@cam/1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Stats(StatsOptions{}).Source.URL; got != "rtsp://cam/1" {
+		t.Errorf("stats show %q", got)
+	}
+	if got := s.Config().Source.URL; got != "rtsp://admin:hunter2@cam/1" {
+		t.Errorf("config lost the credentials: %q", got)
+	}
+}
+
+func TestDemand(t *testing.T) {
+	h := newTestHub(t, Config{})
+	s, err := h.Create(StreamConfig{Name: "c", Source: Source{Type: "fake"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Demanded(time.Minute) {
+		t.Error("demanded before anybody asked")
+	}
+	start := time.Now()
+	s.AwaitLive(context.Background(), 5*time.Second) // not on standby: no wait
+	if time.Since(start) > time.Second {
+		t.Error("AwaitLive waited for a stream that is not on standby")
+	}
+	s.Demand()
+	if !s.Demanded(time.Minute) || s.Demanded(0) {
+		t.Error("demand not recorded, or recorded forever")
+	}
+	v, err := s.Join(ViewerInfo{Protocol: "flv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Demanded(0) {
+		t.Error("a viewer is not demand")
+	}
+	v.Leave()
+	s.SetStandby(true)
+	if !s.Stats(StatsOptions{}).Standby {
+		t.Error("standby not shown")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	s.AwaitLive(ctx, 5*time.Second) // on standby and nobody connects: waits until ctx ends
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("AwaitLive returned after %v for a stream on standby", d)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"strings"
 	"testing"
 
@@ -641,5 +642,48 @@ func checkErr(t *testing.T, err error, wantShort bool, wantText string) {
 	}
 	if wantText != "" && !strings.Contains(err.Error(), wantText) {
 		t.Errorf("error %q does not mention %q", err, wantText)
+	}
+}
+
+func TestBuildHEVCRecord(t *testing.T) {
+	for _, c := range []struct {
+		vps, sps, pps []byte
+		profile, lvl  byte
+		bitDepth      byte
+	}{
+		{vps720, sps720, pps720, 1, 0, 0},
+		{vps1080m10, sps1080m10, pps1080m10, 2, 0, 2},
+	} {
+		rec, err := BuildHEVCRecord([][]byte{c.vps}, [][]byte{c.sps}, [][]byte{c.pps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sps h265.SPS
+		if err := sps.Unmarshal(c.sps); err != nil {
+			t.Fatal(err)
+		}
+		if rec[1]&0x1f != c.profile || rec[12] != sps.ProfileTierLevel.GeneralLevelIdc {
+			t.Errorf("profile %d level %d, want %d %d", rec[1]&0x1f, rec[12], c.profile, sps.ProfileTierLevel.GeneralLevelIdc)
+		}
+		if rec[16]&3 != 1 || rec[17]&7 != c.bitDepth || rec[21]&3 != 3 || rec[22] != 3 {
+			t.Errorf("chroma %d, bit depth %d, length size %d, arrays %d", rec[16]&3, rec[17]&7, rec[21]&3+1, rec[22])
+		}
+		vps, spss, pps, err := HEVCParams(rec)
+		if err != nil || !bytes.Equal(vps[0], c.vps) || !bytes.Equal(spss[0], c.sps) || !bytes.Equal(pps[0], c.pps) {
+			t.Errorf("parameter sets do not round-trip: %v", err)
+		}
+		cfg, err := H265Config(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Width != sps.Width() || cfg.Height != sps.Height() {
+			t.Errorf("config %dx%d", cfg.Width, cfg.Height)
+		}
+	}
+	if _, err := BuildHEVCRecord(nil, [][]byte{sps720}, [][]byte{pps720}); err == nil {
+		t.Error("a record without a VPS was built")
+	}
+	if _, err := BuildHEVCRecord([][]byte{vps720}, [][]byte{{0x42, 0x01, 0x01}}, [][]byte{pps720}); err == nil {
+		t.Error("a record with a broken SPS was built")
 	}
 }

@@ -60,6 +60,9 @@ const (
 // Kind runs RTSP sources.
 type Kind struct {
 	log *slog.Logger
+	// idleAfter: an on-demand camera is let go once nobody watched or
+	// asked for it this long.
+	idleAfter time.Duration
 }
 
 // New returns the RTSP source kind.
@@ -67,7 +70,7 @@ func New(log *slog.Logger) *Kind {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Kind{log: log.With("component", "ipcam")}
+	return &Kind{log: log.With("component", "ipcam"), idleAfter: idleAfter}
 }
 
 // MaxRetryWait makes the supervisor retry a lost camera every second, so
@@ -177,7 +180,7 @@ func (k *Kind) Run(ctx context.Context, s *engine.Stream) error {
 		watched, idle := context.WithCancel(ctx)
 		go func() {
 			defer idle()
-			until(watched, time.Second, func() bool { return !s.Demanded(idleAfter) })
+			until(watched, time.Second, func() bool { return !s.Demanded(k.idleAfter) })
 		}()
 		err := k.publish(watched, s, c, log)
 		idle()
