@@ -241,3 +241,52 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestIPCameraOnDemand: an on-demand camera is called only when somebody
+// opens the stream; a player asking for it gets video.
+func TestIPCameraOnDemand(t *testing.T) {
+	needFFmpeg(t)
+	cam := rtsptest.StartCamera(t, "")
+	s := startServer(t, options{})
+	code, out := s.api(t, "POST", "/api/v1/streams", map[string]any{"name": "lab",
+		"source": map[string]any{"type": "rtsp", "url": cam.URL("", "/h264aac"), "options": map[string]string{"on_demand": "1"}}})
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	waitFor(t, 5*time.Second, "standby", func() bool { return s.stream(t, "lab")["standby"] == true })
+	time.Sleep(time.Second)
+	if st := s.stream(t, "lab")["state"]; st != "idle" {
+		t.Fatalf("state %v before anybody watched", st)
+	}
+	// ffprobe asks for HTTP-FLV: the camera is called and video comes.
+	if got := ffprobe(t, "http://"+s.HTTP+"/live/lab.flv"); len(got) == 0 || got[0] != "h264,640,360" {
+		t.Fatalf("ffprobe of the on-demand stream: %v", got)
+	}
+	if st := s.stream(t, "lab")["state"]; st != "live" {
+		t.Errorf("state %v after a viewer came", st)
+	}
+}
+
+// TestSharePageH265Camera: a browser that cannot decode H.265 says so on
+// the share page instead of showing a black box; one that can plays it.
+func TestSharePageH265Camera(t *testing.T) {
+	cam := rtsptest.StartCamera(t, "")
+	s := startServer(t, options{})
+	s.createCamera(t, "hevc", cam.URL("", "/h265"), map[string]string{"transport": "tcp"})
+	b := startBrowser(t, "", "")
+	b.open("http://" + s.HTTP + "/watch/hevc")
+	var can bool
+	b.eval(`var MS = window.ManagedMediaSource || window.MediaSource;
+		return !!(MS && MS.isTypeSupported('video/mp4; codecs="hvc1.1.6.L93.B0"'));`, &can)
+	if !can {
+		var st playerState
+		waitFor(t, 10*time.Second, "the H.265 message", func() bool { st = b.player(); return st.State == "h265" })
+		if !strings.Contains(st.Message, "H.265") {
+			t.Errorf("message %q", st.Message)
+		}
+		t.Logf("this Chromium cannot decode H.265; the page says: %s", st.Message)
+		return
+	}
+	st := b.watchPlays("http://" + s.HTTP + "/watch/hevc")
+	t.Logf("this Chromium decodes H.265: plays over %s", st.Path)
+}

@@ -336,6 +336,14 @@ func (s *Stream) SetStandby(on bool) {
 	s.standby = on
 }
 
+// Standby reports whether the stream's source waits for a viewer before
+// it connects.
+func (s *Stream) Standby() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.standby
+}
+
 // Demand records that somebody wants to watch now (a player asked for the
 // stream, the share page is open).
 func (s *Stream) Demand() { s.c.demandAt.Store(time.Now().UnixNano()) }

@@ -218,6 +218,7 @@ func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name, file string
 		http.Redirect(w, r, r.URL.Path+"?"+q.Encode(), http.StatusFound)
 		return
 	}
+	s.AwaitLive(r.Context(), o.cfg.StartTimeout) // an on-demand camera connects now
 	m, err := o.ensure(s)
 	if err != nil {
 		fail(w, http.StatusNotFound, err.Error())

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
@@ -284,14 +285,19 @@ func (pk *packetiser) write(p *engine.Packet) error {
 	return nil
 }
 
-// streamFor finds the RTSP stream of a request path: live/<name>.
-func (o *Output) streamFor(path string) (*engine.Stream, *gortsplib.ServerStream, *base.Response) {
+// lookup finds the stream of a path /live/<name>.
+func (o *Output) lookup(path string) (*engine.Stream, bool) {
 	name, ok := strings.CutPrefix(strings.TrimPrefix(path, "/"), "live/")
 	name = strings.TrimSuffix(name, "/")
 	if !ok || engine.ValidateName(name) != nil {
-		return nil, nil, &base.Response{StatusCode: base.StatusNotFound}
+		return nil, false
 	}
-	s, ok := o.hub.Get(name)
+	return o.hub.Get(name)
+}
+
+// streamFor finds the RTSP stream of a request path: live/<name>.
+func (o *Output) streamFor(path string) (*engine.Stream, *gortsplib.ServerStream, *base.Response) {
+	s, ok := o.lookup(path)
 	if !ok {
 		return nil, nil, &base.Response{StatusCode: base.StatusNotFound}
 	}
@@ -299,7 +305,7 @@ func (o *Output) streamFor(path string) (*engine.Stream, *gortsplib.ServerStream
 		o.ensure(s)
 	}
 	o.mu.Lock()
-	f := o.feeds[name]
+	f := o.feeds[s.Name()]
 	o.mu.Unlock()
 	if f == nil || f.get() == nil {
 		return nil, nil, &base.Response{StatusCode: base.StatusNotFound} // not live, or no keyframe yet
@@ -307,11 +313,29 @@ func (o *Output) streamFor(path string) (*engine.Stream, *gortsplib.ServerStream
 	return s, f.get(), &base.Response{StatusCode: base.StatusOK}
 }
 
-// OnDescribe answers with the stream's SDP.
+// OnDescribe answers with the stream's SDP. A stream whose camera
+// connects on demand is called first, and the answer waits (up to
+// startWait) for its first keyframe.
 func (o *Output) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
 	_, st, res := o.streamFor(ctx.Path)
+	if st != nil {
+		return res, st, nil
+	}
+	if s, ok := o.lookup(ctx.Path); ok && s.Standby() {
+		wait, cancel := context.WithTimeout(o.ctx, startWait)
+		defer cancel()
+		s.AwaitLive(wait, startWait)
+		for st == nil && wait.Err() == nil {
+			time.Sleep(50 * time.Millisecond)
+			_, st, res = o.streamFor(ctx.Path)
+		}
+	}
 	return res, st, nil
 }
+
+// startWait is how long a reader of an on-demand camera waits for it to
+// connect and send a keyframe.
+const startWait = 8 * time.Second
 
 // OnSetup attaches a session to the stream.
 func (o *Output) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
