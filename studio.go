@@ -119,3 +119,7 @@ func (h host) Devices(rescan bool) ui.Devices {
 }
 
 func (h host) CheckSource(src engine.Source) error { return h.in.srcs.Check(src) }
+
+func (h host) TestSource(ctx context.Context, src engine.Source) (*engine.SourceReport, error) {
+	return h.in.srcs.Test(ctx, src)
+}

@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -28,6 +30,7 @@ func sourceChoices() []sourceChoice {
 	return []sourceChoice{
 		{"camera", theme.MediaVideoIcon(), lang.L("A webcam or document camera, with the microphone")},
 		{"screen", theme.ComputerIcon(), lang.L("Your slides or any window, with the microphone")},
+		{"rtsp", theme.VisibilityIcon(), lang.L("A classroom IP camera (Hikvision, Dahua, ONVIF) by its rtsp:// address")},
 		{"rtmp", theme.UploadIcon(), lang.L("Send from OBS, ffmpeg or a phone app")},
 		{"testpattern", theme.GridIcon(), lang.L("Moving colour bars and a beep: try Chalkcast without a camera")},
 	}
@@ -86,7 +89,7 @@ func (s *Studio) showNewStream(typ string, devices Devices) {
 			f.submit()
 		}
 	}, s.win)
-	d.Resize(fyne.NewSize(520, 420))
+	d.Resize(fyne.NewSize(560, 520))
 	d.Show()
 	f.dialog = d
 }
@@ -105,6 +108,12 @@ type newStreamForm struct {
 	preset  *widget.Select
 	devices Devices
 	types   []string
+
+	// IP camera
+	url       *widget.Entry
+	transport *widget.RadioGroup
+	onDemand  *widget.Check
+	tested    *widget.Label
 }
 
 func (f *newStreamForm) build(typ string) {
@@ -141,6 +150,15 @@ func (f *newStreamForm) build(typ string) {
 			f.preset.SetSelectedIndex(i)
 		}
 	}
+	f.buildCamera()
+	urlItem := widget.NewFormItem(lang.L("Camera address"), f.url)
+	urlItem.HintText = lang.L("From the camera's manual or web page; the password stays on this computer")
+	cameraItems := []*widget.FormItem{
+		urlItem,
+		widget.NewFormItem(lang.L("Transport"), f.transport),
+		widget.NewFormItem("", f.onDemand),
+		widget.NewFormItem("", container.NewVBox(widget.NewButtonWithIcon(lang.L("Test connection"), theme.SearchIcon(), f.test), f.tested)),
+	}
 	deviceItem := widget.NewFormItem(lang.L("Device"), f.device)
 	micItem := widget.NewFormItem(lang.L("Microphone"), f.mic)
 	presetItem := widget.NewFormItem(lang.L("Quality"), f.preset)
@@ -168,19 +186,87 @@ func (f *newStreamForm) build(typ string) {
 		local := t == "camera" || t == "screen"
 		show(deviceItem.Widget, local)
 		show(micItem.Widget, local)
-		show(presetItem.Widget, t != "rtmp")
+		show(presetItem.Widget, t != "rtmp" && t != "rtsp")
+		for _, it := range cameraItems {
+			show(it.Widget, t == "rtsp")
+		}
 	})
-	f.items = []*widget.FormItem{
+	f.items = append([]*widget.FormItem{
 		widget.NewFormItem(lang.L("Source"), f.kind),
-		deviceItem, micItem, presetItem,
+		deviceItem, micItem, presetItem}, cameraItems...)
+	f.items = append(f.items,
 		widget.NewFormItem(lang.L("Name in the link"), f.name),
 		widget.NewFormItem(lang.L("Title"), f.title),
-	}
+	)
 	for i, t := range f.types {
 		if t == typ {
 			f.kind.SetSelectedIndex(i)
 		}
 	}
+}
+
+// transports are the IP camera transport choices and their option values.
+var transports = []struct{ label, value string }{
+	{"Automatic", "auto"}, {"TCP", "tcp"}, {"UDP", "udp"},
+}
+
+func (f *newStreamForm) buildCamera() {
+	f.url = widget.NewEntry()
+	f.url.SetPlaceHolder("rtsp://admin:password@192.168.1.64:554/Streaming/Channels/101")
+	var labels []string
+	for _, t := range transports {
+		labels = append(labels, lang.L(t.label))
+	}
+	f.transport = widget.NewRadioGroup(labels, nil)
+	f.transport.Horizontal = true
+	f.transport.SetSelected(labels[0])
+	f.onDemand = widget.NewCheck(lang.L("Connect only while someone watches"), nil)
+	f.tested = widget.NewLabel("")
+	f.tested.Wrapping = fyne.TextWrapWord
+}
+
+// test tries the camera off the UI goroutine and shows what it found.
+func (f *newStreamForm) test() {
+	src := f.source()
+	f.tested.SetText(lang.L("Connecting to the camera…"))
+	f.s.background(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		rep, err := f.s.host.TestSource(ctx, src)
+		fyne.Do(func() {
+			if err != nil {
+				f.tested.SetText("✗ " + plain(err))
+				return
+			}
+			f.tested.SetText("✓ " + reportText(rep))
+		})
+	})
+}
+
+// reportText says in a line or two what a connection test found.
+func reportText(rep *engine.SourceReport) string {
+	parts := []string{}
+	if v := rep.Video; v != nil {
+		s := v.Codec
+		if v.Width > 0 {
+			s += fmt.Sprintf(" %d×%d", v.Width, v.Height)
+		}
+		if v.Profile != "" {
+			s += " (" + v.Profile + ")"
+		}
+		parts = append(parts, lang.L("Video")+": "+s)
+	}
+	if a := rep.Audio; a != nil {
+		parts = append(parts, fmt.Sprintf("%s: %s %d Hz", lang.L("Sound"), strings.ToUpper(a.Codec), a.SampleRate))
+	}
+	if rep.Transport != "" {
+		parts = append(parts, lang.L("over")+" "+rep.Transport)
+	}
+	text := strings.Join(parts, " · ")
+	for _, n := range rep.Notes {
+		text += "\n" + n
+	}
+	return text
 }
 
 func show(o fyne.CanvasObject, on bool) {
@@ -195,7 +281,20 @@ func show(o fyne.CanvasObject, on bool) {
 func (f *newStreamForm) source() engine.Source {
 	typ := f.types[f.kind.SelectedIndex()]
 	src := engine.Source{Type: typ}
-	if typ == "rtmp" {
+	switch typ {
+	case "rtmp":
+		return src
+	case "rtsp":
+		src.URL = strings.TrimSpace(f.url.Text)
+		src.Options = map[string]string{}
+		for i, t := range transports {
+			if lang.L(t.label) == f.transport.Selected && i > 0 {
+				src.Options["transport"] = t.value
+			}
+		}
+		if f.onDemand.Checked {
+			src.Options["on_demand"] = "1"
+		}
 		return src
 	}
 	src.Options = map[string]string{}

@@ -146,6 +146,8 @@ func stateText(sn snapshot) (string, color.Color) {
 		return lang.L("Problem") + ": " + plainText(sn.LastError), theme.Color(theme.ColorNameError)
 	case sn.Source.Type == "rtmp":
 		return lang.L("Waiting for OBS or the phone to start sending"), theme.Color(theme.ColorNamePlaceHolder)
+	case sn.Standby:
+		return lang.L("Ready: the camera connects when a student opens the link"), theme.Color(theme.ColorNamePlaceHolder)
 	}
 	return lang.L("Starting…"), theme.Color(theme.ColorNamePlaceHolder)
 }
@@ -161,6 +163,11 @@ func sourceText(src engine.Source) string {
 		return lang.L("Screen + microphone")
 	case "rtmp":
 		return lang.L("RTMP push (OBS, ffmpeg or a phone)")
+	case "rtsp":
+		if src.URL == "" {
+			return lang.L("IP camera (RTSP)")
+		}
+		return lang.L("IP camera") + " " + src.URL // shown without credentials
 	}
 	return src.Type
 }

@@ -40,6 +40,9 @@ type Host interface {
 	Devices(rescan bool) Devices
 	// CheckSource validates a source before a stream is created with it.
 	CheckSource(engine.Source) error
+	// TestSource tries a source (connects to an IP camera) and reports
+	// what it found or why it failed, in plain words.
+	TestSource(context.Context, engine.Source) (*engine.SourceReport, error)
 }
 
 // Devices are the capture devices and presets a new stream can use.

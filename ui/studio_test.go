@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -18,7 +19,9 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"chalkcast/engine"
+	"chalkcast/internal/rtsptest"
 	"chalkcast/sources/encode"
+	"chalkcast/sources/ipcam"
 	"chalkcast/sources/testpattern"
 )
 
@@ -36,6 +39,9 @@ func (testHost) Devices(bool) Devices {
 	return d
 }
 func (h testHost) CheckSource(src engine.Source) error { return h.srcs.Check(src) }
+func (h testHost) TestSource(ctx context.Context, src engine.Source) (*engine.SourceReport, error) {
+	return h.srcs.Test(ctx, src)
+}
 
 // newTestStudio is a studio over a real engine running real test-pattern
 // sources. Fyne's test driver has no UI goroutine to serialise on, so the
@@ -49,7 +55,10 @@ func newTestStudio(t *testing.T) (*Studio, *engine.Hub) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcs := engine.NewSources(hub, map[string]engine.SourceKind{testpattern.Type: testpattern.New(hub.Pool())}, nil)
+	srcs := engine.NewSources(hub, map[string]engine.SourceKind{
+		testpattern.Type: testpattern.New(hub.Pool()),
+		ipcam.Type:       ipcam.New(nil),
+	}, nil)
 	s := New(a, hub, testHost{srcs}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func() {})
 	s.notify.send = func(string, string) error { return errors.New("no notification service in tests") }
 	s.background = func(f func()) { f() } // the test driver has no UI goroutine to come back to
@@ -168,6 +177,41 @@ func TestGoLiveFromTheEmptyState(t *testing.T) {
 	test.Tap(button(t, content, "Remove"))
 	test.Tap(button(t, s.win.Canvas().Overlays().Top(), "Yes"))
 	eventually(t, s, "empty state again", func() bool { return len(s.cards) == 0 && s.body.Objects[0] == s.empty })
+}
+
+func TestIPCameraFromTheStudio(t *testing.T) {
+	cam := rtsptest.StartCamera(t, "admin:Cl4ss-room")
+	s, hub := newTestStudio(t)
+	test.Tap(button(t, s.win.Content(), "IP camera (RTSP)"))
+	overlay := s.win.Canvas().Overlays().Top()
+	url, ok := find(overlay, func(e *widget.Entry) bool { return strings.HasPrefix(e.PlaceHolder, "rtsp://") })
+	if !ok {
+		t.Fatal("no camera address field")
+	}
+	// a wrong password first: the test says so in plain words
+	url.SetText(cam.URL("admin:wrong", "/h264pcmu"))
+	test.Tap(button(t, overlay, "Test connection"))
+	result, ok := find(overlay, func(l *widget.Label) bool { return strings.HasPrefix(l.Text, "✗") })
+	if !ok || !strings.Contains(result.Text, "refused the user name or password") {
+		t.Fatalf("test with a wrong password: %v", result)
+	}
+	url.SetText(cam.URL("admin:Cl4ss-room", "/h264pcmu"))
+	test.Tap(button(t, overlay, "Test connection"))
+	if !strings.Contains(result.Text, "✓ Video: H.264 640×360") || !strings.Contains(result.Text, "converted to AAC") {
+		t.Fatalf("test result %q", result.Text)
+	}
+	test.Tap(button(t, overlay, "Go live"))
+	var c *card
+	eventually(t, s, "a live camera card", func() bool {
+		c = s.cards["class-1"]
+		return c != nil && c.state.Text == "Live"
+	})
+	if strings.Contains(c.source.Text, "Cl4ss") || !strings.Contains(c.source.Text, "IP camera rtsp://127.0.0.1") {
+		t.Errorf("card shows source %q", c.source.Text)
+	}
+	if st, _ := hub.Get("class-1"); st.Config().Source.URL != cam.URL("admin:Cl4ss-room", "/h264pcmu") {
+		t.Errorf("stream source %+v", st.Config().Source)
+	}
 }
 
 func TestRTMPCardShowsServerAndKey(t *testing.T) {
