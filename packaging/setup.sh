@@ -16,10 +16,14 @@ export DEBIAN_FRONTEND=noninteractive
 # with chromedriver plays the share page (with CJK fonts for the Chinese
 # text); Xvfb is the screen that screen capture and the window are tested
 # on, with xdotool to find the window and ImageMagick to photograph it;
-# Node.js and npm fetch the player scripts.
+# GStreamer's RTSP server (driven from Python) plays the IP cameras, with
+# x264/x265, AAC and G.711 encoders; Node.js and npm fetch the player
+# scripts.
 PACKAGES=(ca-certificates git curl gcc g++ libc6-dev pkg-config libvo-aacenc-dev
   libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev
-  ffmpeg chromium chromium-driver fonts-noto-cjk xvfb xauth xdotool imagemagick)
+  ffmpeg chromium chromium-driver fonts-noto-cjk xvfb xauth xdotool imagemagick
+  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
