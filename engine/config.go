@@ -102,6 +102,9 @@ func RedactURL(raw string) string {
 		return raw
 	}
 	u.User = nil
+	if strings.Contains(u.Host+u.Path+u.RawQuery, "@") {
+		return "(hidden)" // an unescaped @ in a password: the rest may be part of it
+	}
 	if u.RawQuery != "" {
 		q := u.Query()
 		for k := range q {

@@ -191,9 +191,10 @@ func (m *Sources) supervise(ctx context.Context, r *runningSource, k SourceKind,
 	log := m.log.With("stream", r.stream.Name(), "source", r.src.Type)
 	backoff, maxBackoff := time.Second, m.maxBackoff
 	if rw, ok := k.(RetryWaiter); ok {
-		maxBackoff = min(maxBackoff, rw.MaxRetryWait())
+		maxBackoff = min(maxBackoff, max(rw.MaxRetryWait(), 100*time.Millisecond))
 	}
 	backoff = min(backoff, maxBackoff)
+	lastErr := ""
 	for {
 		start := time.Now()
 		err := runSource(ctx, k, r.stream)
@@ -206,7 +207,13 @@ func (m *Sources) supervise(ctx context.Context, r *runningSource, k SourceKind,
 		if time.Since(start) > 30*time.Second {
 			backoff = min(time.Second, maxBackoff)
 		}
-		log.Warn("source failed; retrying", "err", err, "retry_in", backoff)
+		// the same failure again (a camera that stays away) is logged quietly
+		if err.Error() != lastErr {
+			log.Warn("source failed; retrying", "err", err, "retry_in", backoff)
+		} else {
+			log.Debug("source failed again; retrying", "err", err, "retry_in", backoff)
+		}
+		lastErr = err.Error()
 		r.stream.SourceFailed(err)
 		select {
 		case <-ctx.Done():

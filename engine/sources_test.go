@@ -250,9 +250,10 @@ func TestRedactURL(t *testing.T) {
 		"rtsp://admin@cam/1": "rtsp://cam/1",
 		"rtsp://cam/live?user=admin&password=hunter2&channel=1": "rtsp://cam/live?channel=1&password=xxxxx&user=xxxxx",
 		"rtmp://live.example.com/app?txSecret=abc&txTime=1":     "rtmp://live.example.com/app?txSecret=xxxxx&txTime=1",
-		"rtsp://cam/1":         "rtsp://cam/1",
-		"not a url %zz@secret": "(hidden)",
-		"":                     "",
+		"rtsp://cam/1":            "rtsp://cam/1",
+		"not a url %zz@secret":    "(hidden)",
+		"":                        "",
+		"rtsp://admin:12/ab@cam/": "(hidden)",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)

@@ -357,6 +357,10 @@ func (s *Stream) Demanded(window time.Duration) bool {
 	return n > 0 || time.Since(time.Unix(0, s.c.demandAt.Load())) < window
 }
 
+// AwaitStart is how long outputs let a player wait for an on-demand
+// source to connect (see AwaitLive).
+const AwaitStart = 8 * time.Second
+
 // AwaitLive demands a stream on standby and waits up to d (or until ctx
 // ends) for it to have media; for any other stream it returns at once.
 // Outputs call it before NewReader so that a player asking for an

@@ -113,6 +113,7 @@ type newStreamForm struct {
 	url       *widget.Entry
 	transport *widget.RadioGroup
 	onDemand  *widget.Check
+	testBtn   *widget.Button
 	tested    *widget.Label
 }
 
@@ -157,7 +158,7 @@ func (f *newStreamForm) build(typ string) {
 		urlItem,
 		widget.NewFormItem(lang.L("Transport"), f.transport),
 		widget.NewFormItem("", f.onDemand),
-		widget.NewFormItem("", container.NewVBox(widget.NewButtonWithIcon(lang.L("Test connection"), theme.SearchIcon(), f.test), f.tested)),
+		widget.NewFormItem("", container.NewVBox(f.testBtn, f.tested)),
 	}
 	deviceItem := widget.NewFormItem(lang.L("Device"), f.device)
 	micItem := widget.NewFormItem(lang.L("Microphone"), f.mic)
@@ -221,19 +222,23 @@ func (f *newStreamForm) buildCamera() {
 	f.transport.Horizontal = true
 	f.transport.SetSelected(labels[0])
 	f.onDemand = widget.NewCheck(lang.L("Connect only while someone watches"), nil)
+	f.testBtn = widget.NewButtonWithIcon(lang.L("Test connection"), theme.SearchIcon(), f.test)
 	f.tested = widget.NewLabel("")
 	f.tested.Wrapping = fyne.TextWrapWord
 }
 
-// test tries the camera off the UI goroutine and shows what it found.
+// test tries the camera off the UI goroutine and shows what it found; the
+// button waits meanwhile, so an old answer never replaces a newer one.
 func (f *newStreamForm) test() {
 	src := f.source()
 	f.tested.SetText(lang.L("Connecting to the camera…"))
+	f.testBtn.Disable()
 	f.s.background(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		rep, err := f.s.host.TestSource(ctx, src)
 		fyne.Do(func() {
+			f.testBtn.Enable()
 			if err != nil {
 				f.tested.SetText("✗ " + plain(err))
 				return

@@ -73,7 +73,7 @@ func nalArray(b []byte, n, start int) ([][]byte, int, error) {
 
 // BuildAVCRecord makes an AVCDecoderConfigurationRecord from parameter sets.
 func BuildAVCRecord(sps, pps [][]byte) ([]byte, error) {
-	if len(sps) == 0 || len(sps[0]) < 4 || len(pps) == 0 {
+	if len(sps) == 0 || len(sps[0]) < 4 || len(pps) == 0 || hasEmpty(sps) || hasEmpty(pps) {
 		return nil, errors.New("codec: AVC record needs an SPS and a PPS")
 	}
 	b := []byte{1, sps[0][1], sps[0][2], sps[0][3], 0xff, 0xe0 | byte(len(sps))}
@@ -172,7 +172,7 @@ func HEVCParams(b []byte) (vps, sps, pps [][]byte, err error) {
 // profile, tier and level are copied from the first SPS's
 // profile_tier_level, which starts byte-aligned after its first two bytes.
 func BuildHEVCRecord(vps, sps, pps [][]byte) ([]byte, error) {
-	if len(vps) == 0 || len(sps) == 0 || len(pps) == 0 {
+	if len(vps) == 0 || len(sps) == 0 || len(pps) == 0 || hasEmpty(vps) || hasEmpty(sps) || hasEmpty(pps) {
 		return nil, errors.New("codec: HEVC record needs a VPS, an SPS and a PPS")
 	}
 	var s h265.SPS
@@ -192,7 +192,7 @@ func BuildHEVCRecord(vps, sps, pps [][]byte) ([]byte, error) {
 		0xfc|byte(s.ChromaFormatIdc&3), // chroma_format_idc
 		0xf8|byte(s.BitDepthLumaMinus8&7), 0xf8|byte(s.BitDepthChromaMinus8&7),
 		0, 0, // avgFrameRate unknown
-		byte(s.MaxSubLayersMinus1&7)<<3|boolBit(s.TemporalIDNestingFlag)<<2|3, // 4-byte lengths
+		byte((s.MaxSubLayersMinus1+1)&7)<<3|boolBit(s.TemporalIDNestingFlag)<<2|3, // numTemporalLayers, 4-byte lengths
 		3) // arrays: VPS, SPS, PPS
 	for _, a := range []struct {
 		typ   h265.NALUType
@@ -209,6 +209,15 @@ func BuildHEVCRecord(vps, sps, pps [][]byte) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+func hasEmpty(nalus [][]byte) bool {
+	for _, n := range nalus {
+		if len(n) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func boolBit(b bool) byte {

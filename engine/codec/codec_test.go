@@ -668,6 +668,9 @@ func TestBuildHEVCRecord(t *testing.T) {
 		if rec[16]&3 != 1 || rec[17]&7 != c.bitDepth || rec[21]&3 != 3 || rec[22] != 3 {
 			t.Errorf("chroma %d, bit depth %d, length size %d, arrays %d", rec[16]&3, rec[17]&7, rec[21]&3+1, rec[22])
 		}
+		if layers := int(rec[21]>>3) & 7; layers != int(sps.MaxSubLayersMinus1)+1 {
+			t.Errorf("numTemporalLayers %d, want %d", layers, sps.MaxSubLayersMinus1+1)
+		}
 		vps, spss, pps, err := HEVCParams(rec)
 		if err != nil || !bytes.Equal(vps[0], c.vps) || !bytes.Equal(spss[0], c.sps) || !bytes.Equal(pps[0], c.pps) {
 			t.Errorf("parameter sets do not round-trip: %v", err)
@@ -679,6 +682,9 @@ func TestBuildHEVCRecord(t *testing.T) {
 		if cfg.Width != sps.Width() || cfg.Height != sps.Height() {
 			t.Errorf("config %dx%d", cfg.Width, cfg.Height)
 		}
+	}
+	if _, err := BuildHEVCRecord([][]byte{nil}, [][]byte{sps720}, [][]byte{pps720}); err == nil {
+		t.Error("a record with an empty VPS was built")
 	}
 	if _, err := BuildHEVCRecord(nil, [][]byte{sps720}, [][]byte{pps720}); err == nil {
 		t.Error("a record without a VPS was built")

@@ -80,10 +80,6 @@ func (o *Output) Close() {
 	o.wg.Wait()
 }
 
-// startWait is how long a viewer of an on-demand camera waits for it to
-// connect.
-const startWait = 8 * time.Second
-
 // flvTag is the key of FLV tag frames in engine.Packet.Wire.
 type flvTag struct{}
 
@@ -104,7 +100,7 @@ func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail
 		fail(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	s.AwaitLive(r.Context(), startWait) // an on-demand camera connects now
+	s.AwaitLive(r.Context(), engine.AwaitStart) // an on-demand camera connects now
 	rd, err := s.NewReader(v)
 	if err != nil {
 		v.Leave()

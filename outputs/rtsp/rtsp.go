@@ -315,16 +315,16 @@ func (o *Output) streamFor(path string) (*engine.Stream, *gortsplib.ServerStream
 
 // OnDescribe answers with the stream's SDP. A stream whose camera
 // connects on demand is called first, and the answer waits (up to
-// startWait) for its first keyframe.
+// engine.AwaitStart) for its first keyframe.
 func (o *Output) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
 	_, st, res := o.streamFor(ctx.Path)
 	if st != nil {
 		return res, st, nil
 	}
 	if s, ok := o.lookup(ctx.Path); ok && s.Standby() {
-		wait, cancel := context.WithTimeout(o.ctx, startWait)
+		wait, cancel := context.WithTimeout(o.ctx, engine.AwaitStart)
 		defer cancel()
-		s.AwaitLive(wait, startWait)
+		s.AwaitLive(wait, engine.AwaitStart)
 		for st == nil && wait.Err() == nil {
 			time.Sleep(50 * time.Millisecond)
 			_, st, res = o.streamFor(ctx.Path)
@@ -332,10 +332,6 @@ func (o *Output) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Re
 	}
 	return res, st, nil
 }
-
-// startWait is how long a reader of an on-demand camera waits for it to
-// connect and send a keyframe.
-const startWait = 8 * time.Second
 
 // OnSetup attaches a session to the stream.
 func (o *Output) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {

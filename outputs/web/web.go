@@ -259,6 +259,7 @@ func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt 
 		}
 	} else {
 		v.ViewerList = nil // remote addresses are the teacher's business
+		v.Source.URL = ""  // so is where a camera is
 	}
 	return v
 }

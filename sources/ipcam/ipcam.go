@@ -104,6 +104,9 @@ func parse(src engine.Source) (config, error) {
 			return bad("%q: bad port %q", shown, u.Port())
 		}
 	}
+	if strings.Contains(u.Host+u.Path+u.RawQuery, "@") {
+		return bad("%q: an @ in the password must be written %%40", shown)
+	}
 	c := config{url: (*base.URL)(u), shown: shown}
 	if pw, ok := u.User.Password(); ok {
 		c.secret = pw
@@ -184,6 +187,7 @@ func (k *Kind) Run(ctx context.Context, s *engine.Stream) error {
 		}()
 		err := k.publish(watched, s, c, log)
 		idle()
+		s.SetStandby(true)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -221,7 +225,8 @@ func (k *Kind) publish(ctx context.Context, s *engine.Stream, c config, log *slo
 	if err != nil {
 		return fmt.Errorf("camera %s: %w", c.shown, err)
 	}
-	var mu sync.Mutex // video and audio arrive on different goroutines over UDP
+	s.SetStandby(false) // connected: an on-demand camera waits no more
+	var mu sync.Mutex   // video and audio arrive on different goroutines over UDP
 	err = sess.play(ctx, func(p *engine.Packet) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -246,11 +251,16 @@ type session struct {
 	transport   string
 	transportMu sync.Mutex
 	ignored     []string
-	playing     bool // PLAY succeeded: errors are the camera's, not its address's
-	// lastVideo is when the camera's latest access unit arrived (unix ns):
-	// a camera whose connection stays up while its video stops (seen
-	// with RTCP going on without RTP) is dropped and called again.
-	lastVideo atomic.Int64
+	answered    atomic.Bool  // the peer sent an RTSP response
+	warnedAt    atomic.Int64 // unix ns of the last rate-limited warning
+	playing     bool         // PLAY succeeded: errors are the camera's, not its address's
+	// lastFrame is when the camera's latest access unit arrived and
+	// lastPacket when the latest one could be used (unix ns): a camera
+	// whose connection stays up while its video stops (seen with RTCP
+	// going on without RTP), or whose video cannot be decoded, is dropped
+	// and called again.
+	lastFrame, lastPacket atomic.Int64
+	framesSeen            atomic.Bool
 }
 
 // dial connects, describes and sets up the camera's tracks.
@@ -268,7 +278,13 @@ func dial(ctx context.Context, c config, log *slog.Logger) (*session, error) {
 			d := net.Dialer{Timeout: dialTimeout}
 			return d.DialContext(ctx, network, addr)
 		},
-		OnTransportSwitch: func(err error) { log.Info("camera transport switched", "why", s.scrub(err)) },
+		OnTransportSwitch: func(err error) {
+			s.setTransport("TCP")
+			log.Info("camera transport switched to TCP", "why", s.scrub(err))
+		},
+		OnResponse:    func(*base.Response) { s.answered.Store(true) },
+		OnPacketsLost: func(n uint64) { s.warn("camera packets lost (network?)", "count", n) },
+		OnDecodeError: func(err error) { s.warn("camera sent a packet that cannot be read", "err", s.scrub(err)) },
 	}
 	if c.url.Scheme == "rtsps" {
 		cl.TLSConfig = &tls.Config{ServerName: c.url.Hostname(), InsecureSkipVerify: !c.verifyTLS} //nolint:gosec // cameras have self-signed certificates; verify_tls=1 requires a valid one
@@ -327,8 +343,8 @@ func (s *session) choose(desc *description.Session) error {
 		if len(found) > 0 {
 			what = strings.Join(found, ", ")
 		}
-		return fmt.Errorf("camera %s sends no H.264 or H.265 video (it offers %s): set the camera's encoding to H.264 or H.265: %w",
-			s.c.shown, what, errNoTrack)
+		return fmt.Errorf("camera %s sends no H.264 or H.265 video (it offers %s): set the camera's encoding to H.264 or H.265",
+			s.c.shown, what)
 	}
 	return nil
 }
@@ -354,9 +370,15 @@ func (s *session) play(ctx context.Context, write func(*engine.Packet), announce
 		return s.explain(err)
 	}
 	s.playing = true
-	s.setTransport()
+	if s.c.transport != nil && *s.c.transport == gortsplib.TransportUDP || s.c.transport == nil && s.c.url.Scheme == "rtsp" {
+		s.setTransport("UDP") // automatic mode starts with UDP; a switch says TCP
+	} else {
+		s.setTransport("TCP")
+	}
 	s.log.Info("camera playing", "transport", s.Transport(), "video", s.vform.Codec(), "audio", codecOf(s.aform), "ignored", s.ignored)
-	s.lastVideo.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	s.lastFrame.Store(now)
+	s.lastPacket.Store(now)
 	waited := make(chan error, 1)
 	go func() { waited <- s.client.Wait() }()
 	t := time.NewTicker(time.Second)
@@ -368,17 +390,34 @@ func (s *session) play(ctx context.Context, write func(*engine.Packet), announce
 				return nil
 			}
 			return s.explain(err)
+		case <-ctx.Done():
+			s.client.Close()
+			<-waited
+			return nil
 		case <-t.C:
-			if time.Since(time.Unix(0, s.lastVideo.Load())) > readTimeout {
+			if time.Since(time.Unix(0, s.lastPacket.Load())) > readTimeout {
 				s.client.Close()
 				<-waited
 				if ctx.Err() != nil {
 					return nil
 				}
+				if time.Since(time.Unix(0, s.lastFrame.Load())) < readTimeout {
+					return fmt.Errorf("camera %s sends video that cannot be decoded (no usable keyframe for %v)", s.c.shown, readTimeout)
+				}
 				return fmt.Errorf("camera %s stopped sending video", s.c.shown)
 			}
 		}
 	}
+}
+
+// warn logs a warning about the camera's packets at most every 10 s.
+func (s *session) warn(msg string, args ...any) {
+	now := time.Now().UnixNano()
+	last := s.warnedAt.Load()
+	if now-last < int64(10*time.Second) || !s.warnedAt.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Warn(msg, args...)
 }
 
 func codecOf(f format.Format) string {
@@ -388,16 +427,14 @@ func codecOf(f format.Format) string {
 	return f.Codec()
 }
 
-func (s *session) setTransport() {
-	t := "TCP"
-	if s.c.transport != nil && *s.c.transport == gortsplib.TransportUDP {
-		t = "UDP"
-	} else if s.c.transport == nil && s.c.url.Scheme != "rtsps" {
-		t = "UDP" // automatic mode starts with UDP and may switch
-	}
+// setTransport records the transport in use; a switch to TCP (automatic
+// mode) is final.
+func (s *session) setTransport(t string) {
 	s.transportMu.Lock()
-	s.transport = t
-	s.transportMu.Unlock()
+	defer s.transportMu.Unlock()
+	if s.transport != "TCP" {
+		s.transport = t
+	}
 }
 
 // Transport is the transport in use: "TCP" or "UDP".
@@ -442,7 +479,8 @@ func (s *session) playVideo(write func(*engine.Packet), announce func(engine.Tra
 		if err != nil {
 			return // a fragment, or a lost packet: the access unit is dropped
 		}
-		s.lastVideo.Store(time.Now().UnixNano())
+		s.lastFrame.Store(time.Now().UnixNano())
+		s.framesSeen.Store(true)
 		p, err := v.access(au, pts)
 		if err != nil {
 			if errs++; errs == 1 || errs%100 == 0 {
@@ -453,6 +491,7 @@ func (s *session) playVideo(write func(*engine.Packet), announce func(engine.Tra
 		if p == nil {
 			return
 		}
+		s.lastPacket.Store(time.Now().UnixNano())
 		if p.Config != announced {
 			announced = p.Config
 			s.log.Info("camera video", "codec", p.Config.Codec, "width", p.Config.Width, "height", p.Config.Height, "profile", p.Config.Profile)
@@ -480,7 +519,10 @@ func (s *session) playAudio(write func(*engine.Packet), announce func(engine.Tra
 		if err != nil {
 			return fmt.Errorf("camera %s: AAC: %w", s.c.shown, err)
 		}
-		a := &aacTrack{cfg: cfg, rate: f.ClockRate()}
+		a := &aacTrack{cfg: cfg, rate: f.ClockRate(), frame: 1024}
+		if f.Config.FrameLengthFlag {
+			a.frame = 960
+		}
 		announce(engine.TrackAudio, cfg)
 		s.client.OnPacketRTP(s.audio, f, func(pkt *rtpPacket) {
 			pts, ok := s.client.PacketPTS2(s.audio, pkt)
@@ -591,11 +633,13 @@ func (s *session) explain(err error) error {
 		return fmt.Errorf("camera %s does not speak RTSPS on this port: use rtsp:// or the camera's RTSPS port", s.c.shown)
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return fmt.Errorf("camera %s does not answer (timed out): check that it is on and on this network", host)
+	case errors.As(err, new(liberrors.ErrClientUDPTimeout)) && s.c.transport != nil && !s.framesSeen.Load():
+		return fmt.Errorf("camera %s: no video arrived over UDP (a firewall?): choose TCP or automatic", s.c.shown)
 	case errors.As(err, new(liberrors.ErrClientUDPTimeout)):
-		return fmt.Errorf("camera %s: no video arrived over UDP (a firewall?): choose TCP", s.c.shown)
+		return fmt.Errorf("camera %s stopped sending video", s.c.shown)
 	case errors.As(err, new(liberrors.ErrClientTCPTimeout)):
 		return fmt.Errorf("camera %s stopped sending video", s.c.shown)
-	case !s.playing && (errors.Is(err, io.EOF) || isProtocolError(err)):
+	case !s.answered.Load() && (errors.Is(err, io.EOF) || isProtocolError(err)):
 		return fmt.Errorf("%s does not answer like an RTSP camera (%s): check the port", host, s.scrub(err))
 	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
 		return fmt.Errorf("camera %s closed the connection (restarting?)", s.c.shown)

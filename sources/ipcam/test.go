@@ -72,8 +72,7 @@ func (k *Kind) Test(ctx context.Context, src engine.Source) (*engine.SourceRepor
 		return nil, fmt.Errorf("camera %s: the test ran out of time", c.shown)
 	}
 	stop()
-	sess.close()
-	<-errc
+	<-errc // play closes the connection when stopped
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -3,7 +3,6 @@ package ipcam
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -40,9 +39,6 @@ type videoTrack struct {
 	synced bool // a random access point was seen since the start or the last error
 	h264   h264.DTSExtractor
 	h265   h265.DTSExtractor
-	// Skipped counts access units that could not be used (before the
-	// first keyframe, before the parameter sets, or undecodable).
-	skipped int
 }
 
 func newVideoTrack(c engine.Codec, params ...[]byte) *videoTrack {
@@ -181,7 +177,6 @@ func (v *videoTrack) access(au [][]byte, pts int64) (*engine.Packet, error) {
 	}
 	key := v.randomAccess(frame)
 	if v.cfg == nil || (!v.synced && !key) {
-		v.skipped++
 		return nil, nil
 	}
 	// The DTS extractors read the slice headers against the parameter
@@ -200,7 +195,6 @@ func (v *videoTrack) access(au [][]byte, pts int64) (*engine.Packet, error) {
 		dts, err = v.h265.Extract(withParams, pts)
 	}
 	if err != nil {
-		v.skipped++
 		v.resetDTS()
 		return nil, fmt.Errorf("%s frame: %w", codecName(v.codec), err)
 	}
@@ -232,11 +226,14 @@ type g711Track struct {
 }
 
 func newG711Track(mulaw bool, rate, channels int) (*g711Track, error) {
-	enc, err := encode.NewAAC(rate, channels, min(64000, 4*rate*channels))
-	if err != nil {
-		return nil, err
-	}
-	return &g711Track{mulaw: mulaw, rate: rate, channels: channels, enc: enc}, nil
+	g := &g711Track{mulaw: mulaw, rate: rate, channels: channels}
+	var err error
+	g.enc, err = g.newEncoder()
+	return g, err
+}
+
+func (g *g711Track) newEncoder() (*encode.AAC, error) {
+	return encode.NewAAC(g.rate, g.channels, min(64000, 4*g.rate*g.channels))
 }
 
 // maxGap is how far a packet's timestamp may be from where the samples
@@ -258,12 +255,30 @@ func (g *g711Track) samples(payload []byte, pts int64) ([]*engine.Packet, error)
 		lpcm = a
 	}
 	end := g.next + int64(len(g.pcm)/g.channels)
-	if !g.started || ticks(abs(pts-end), g.rate) > maxGap {
+	gap := pts - end
+	skip := 0
+	switch {
+	case !g.started:
+		g.next, g.started = pts, true
+	case ticks(abs(gap), g.rate) > maxGap:
+		// many packets lost, or the camera restarted its clock: start
+		// again from this packet, with an encoder whose delay line does
+		// not hold the old audio
+		enc, err := g.newEncoder()
+		if err != nil {
+			return nil, err
+		}
+		g.enc.Close()
+		g.enc = enc
 		g.pcm = g.pcm[:0]
 		g.next = pts
-		g.started = true
+	case gap > 0:
+		// a lost packet or two: silence in its place keeps the timing
+		g.pcm = append(g.pcm, make([]int16, int(gap)*g.channels)...)
+	case gap < 0:
+		skip = int(-gap) * g.channels * 2 // samples already had
 	}
-	for i := 0; i+1 < len(lpcm); i += 2 {
+	for i := skip; i+1 < len(lpcm); i += 2 {
 		g.pcm = append(g.pcm, int16(binary.BigEndian.Uint16(lpcm[i:])))
 	}
 	var out []*engine.Packet
@@ -297,11 +312,12 @@ func abs(v int64) int64 {
 	return v
 }
 
-// aacTrack passes AAC through: one packet per access unit, 1024 samples
-// apart within an RTP packet.
+// aacTrack passes AAC through: one packet per access unit, a frame
+// (1024 or 960 samples) apart within an RTP packet.
 type aacTrack struct {
-	cfg  *engine.CodecConfig
-	rate int // RTP clock rate
+	cfg   *engine.CodecConfig
+	rate  int // RTP clock rate
+	frame int // samples per access unit: 1024, or 960
 }
 
 func (a *aacTrack) units(aus [][]byte, pts int64) []*engine.Packet {
@@ -310,7 +326,7 @@ func (a *aacTrack) units(aus [][]byte, pts int64) []*engine.Packet {
 		if len(au) == 0 {
 			continue
 		}
-		t := ticks(pts+int64(i)*encode.AACFrameSamples, a.rate)
+		t := ticks(pts+int64(i*a.frame), a.rate)
 		out = append(out, &engine.Packet{
 			Track: engine.TrackAudio, Codec: engine.CodecAAC, PTS: t, DTS: t,
 			Keyframe: true, Payload: au, Config: a.cfg,
@@ -327,15 +343,9 @@ func codecName(c engine.Codec) string {
 		return "H.265"
 	case engine.CodecAAC:
 		return "AAC"
-	case engine.CodecPCMA:
-		return "G.711 A-law"
-	case engine.CodecPCMU:
-		return "G.711 µ-law"
 	}
 	return c.String()
 }
-
-var errNoTrack = errors.New("no supported track")
 
 func codecOfFormat(f format.Format) engine.Codec {
 	switch f.(type) {

@@ -211,6 +211,7 @@ func (h *handler) OnPlay(sctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 		h.log.Warn("play refused", "stream", name, "err", err)
 		return fmt.Errorf("rtmp: play %s: %w", name, err)
 	}
+	s.AwaitLive(context.Background(), engine.AwaitStart) // an on-demand camera connects now
 	rd, err := s.NewReader(v)
 	if err != nil {
 		v.Leave()
