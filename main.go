@@ -28,6 +28,7 @@ import (
 	"chalkcast/engine/store"
 	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
+	"chalkcast/outputs/record"
 	"chalkcast/outputs/rtsp"
 	"chalkcast/outputs/web"
 	"chalkcast/sources/capture"
@@ -175,6 +176,7 @@ type instance struct {
 	hub     *engine.Hub
 	srcs    *engine.Sources
 	devices *capture.Manager
+	rec     *record.Recorder
 	web     *web.Server
 	addrs   addrs
 	errc    chan error // a server failed
@@ -229,19 +231,26 @@ func start(o options, log *slog.Logger) (*instance, error) {
 	kinds[testpattern.Type] = testpattern.New(hub.Pool())
 	kinds[ipcam.Type] = ipcam.New(log)
 	srcs := engine.NewSources(hub, kinds, log)
-	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut}, web.Config{
-		AdminToken:  o.AdminToken,
-		PublicURL:   o.PublicURL,
-		HTTPPort:    port(httpLn.Addr()),
-		RTMPPort:    port(rtmpLn.Addr()),
-		RTSPPort:    rtspPort,
-		SourceTypes: append([]string{"rtmp"}, srcs.Types()...),
-		CheckSource: srcs.Check,
-		TestSource:  srcs.Test,
-		Devices:     func(rescan bool) any { return devices.List(rescan) },
-		Version:     version,
-	}, log)
+	rec, err := record.New(hub, record.Config{Dir: filepath.Join(o.DataDir, "recordings")}, log)
+	var webSrv *web.Server
+	if err == nil {
+		webSrv, err = web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, Rec: rec}, web.Config{
+			AdminToken:  o.AdminToken,
+			PublicURL:   o.PublicURL,
+			HTTPPort:    port(httpLn.Addr()),
+			RTMPPort:    port(rtmpLn.Addr()),
+			RTSPPort:    rtspPort,
+			SourceTypes: append([]string{"rtmp"}, srcs.Types()...),
+			CheckSource: srcs.Check,
+			TestSource:  srcs.Test,
+			Devices:     func(rescan bool) any { return devices.List(rescan) },
+			Version:     version,
+		}, log)
+	}
 	if err != nil {
+		if rec != nil {
+			rec.Close()
+		}
 		srcs.Close()
 		hub.Close()
 		hlsOut.Close()
@@ -255,7 +264,7 @@ func start(o options, log *slog.Logger) (*instance, error) {
 	}
 	httpSrv := &http.Server{Handler: webSrv, ReadHeaderTimeout: 10 * time.Second}
 	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
-	in := &instance{hub: hub, srcs: srcs, devices: devices, web: webSrv, errc: make(chan error, 2)}
+	in := &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, web: webSrv, errc: make(chan error, 2)}
 	go func() { in.errc <- serveHTTP(httpSrv, httpLn) }()
 	go func() { in.errc <- rtmpSrv.Serve(rtmpLn) }()
 	_, base := webSrv.Base()
@@ -272,6 +281,7 @@ func start(o options, log *slog.Logger) (*instance, error) {
 			defer cancel()
 			_ = httpSrv.Shutdown(shutCtx) // stop accepting; API requests finish
 			srcs.Close()                  // sources leave cleanly
+			rec.Close()                   // recordings are finished
 			hub.Close()                   // every viewer gets a clean end of stream
 			hlsOut.Close()
 			flvOut.Close()

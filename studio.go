@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -12,6 +13,7 @@ import (
 
 	"chalkcast/assets"
 	"chalkcast/engine"
+	"chalkcast/outputs/record"
 	"chalkcast/outputs/web"
 	"chalkcast/ui"
 )
@@ -45,6 +47,7 @@ func studio(ctx context.Context, o options, set map[string]bool, log *slog.Logge
 		w.Resize(fyne.NewSize(560, 240))
 		dialog.ShowError(fmt.Errorf("%s\n\n%w", lang.L("Chalkcast could not start. Is it already running? Another program may use its ports (Settings)."), err), w)
 		w.SetOnClosed(a.Quit)
+		go func() { <-ctx.Done(); fyne.Do(a.Quit) }() // a signal closes this window too
 		w.ShowAndRun()
 		return 1
 	}
@@ -123,3 +126,39 @@ func (h host) CheckSource(src engine.Source) error { return h.in.srcs.Check(src)
 func (h host) TestSource(ctx context.Context, src engine.Source) (*engine.SourceReport, error) {
 	return h.in.srcs.Test(ctx, src)
 }
+
+func (h host) StartRecording(name string) error {
+	_, err := h.in.rec.Start(name, nil)
+	return err
+}
+
+func (h host) StopRecording(name string) error {
+	_, err := h.in.rec.Stop(name)
+	return err
+}
+
+func (h host) Recording(name string) ui.RecordingStatus {
+	return recordingStatus(h.in.rec.Status(name))
+}
+
+func (h host) Recordings() ([]ui.RecordingFile, string, error) {
+	return recordingFiles(h.in.rec)
+}
+
+// recordingStatus and recordingFiles give the studio the recorder's view
+// in its own types.
+func recordingStatus(st record.Status) ui.RecordingStatus {
+	return ui.RecordingStatus{Active: st.Active, Duration: seconds(st.DurationS), Bytes: st.Bytes, Error: st.Error}
+}
+
+func recordingFiles(rec *record.Recorder) ([]ui.RecordingFile, string, error) {
+	files, err := rec.List()
+	out := make([]ui.RecordingFile, 0, len(files))
+	for _, f := range files {
+		out = append(out, ui.RecordingFile{Stream: f.Stream, Name: f.Name, Path: f.Path, Start: f.Start,
+			Duration: seconds(f.DurationS), Size: f.Size, Recording: f.Recording})
+	}
+	return out, rec.Dir(), err
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

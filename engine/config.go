@@ -130,6 +130,30 @@ type StreamConfig struct {
 	Created time.Time `json:"created"`
 	// Stopped streams take no publisher and run no source until started.
 	Stopped bool `json:"stopped,omitempty"`
+	// Recording is how the stream is recorded.
+	Recording RecordingConfig `json:"recording"`
+}
+
+// RecordingConfig is a stream's recording setting.
+type RecordingConfig struct {
+	// Auto records the stream whenever it is live.
+	Auto bool `json:"auto"`
+	// Format is "mp4" (fragmented MP4, the default) or "flv".
+	Format string `json:"format,omitempty"`
+	// SplitMinutes starts a new file every so many minutes, at a
+	// keyframe; 0 never splits.
+	SplitMinutes float64 `json:"split_minutes,omitempty"`
+}
+
+// Validate checks a recording setting.
+func (r RecordingConfig) Validate() error {
+	if r.Format != "" && r.Format != "mp4" && r.Format != "flv" {
+		return fmt.Errorf("%w: recording format %q: use mp4 or flv", ErrInvalid, r.Format)
+	}
+	if r.SplitMinutes < 0 || r.SplitMinutes > 24*60 {
+		return fmt.Errorf("%w: split every %g minutes: use 0 (never) to 1440", ErrInvalid, r.SplitMinutes)
+	}
+	return nil
 }
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)

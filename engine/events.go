@@ -22,6 +22,12 @@ const (
 	EventViewerJoined       EventKind = "viewer_joined"
 	EventViewerLeft         EventKind = "viewer_left"
 	EventSourceError        EventKind = "source_error"
+	EventRecordingConfig    EventKind = "recording_config"
+	// Published by the recorder (Hub.Announce):
+	EventRecordingStarted EventKind = "recording_started"
+	EventRecordingSaved   EventKind = "recording_saved"
+	EventRecordingFailed  EventKind = "recording_failed"
+	EventDiskLow          EventKind = "disk_low"
 )
 
 // Event is one thing that happened in the hub. Events are values: a
@@ -32,8 +38,20 @@ type Event struct {
 	Time   time.Time `json:"time"`
 	// Viewer is set for viewer events.
 	Viewer *ViewerStats `json:"viewer,omitempty"`
-	// Error is the reason for source errors and for an ended stream.
+	// Error is the reason for source errors, an ended stream, a failed
+	// recording.
 	Error string `json:"error,omitempty"`
+	// Recording is set for recording events.
+	Recording *RecordingInfo `json:"recording,omitempty"`
+}
+
+// RecordingInfo describes a recording file in events.
+type RecordingInfo struct {
+	File      string  `json:"file"`
+	DurationS float64 `json:"duration_s"`
+	Size      int64   `json:"size"`
+	// FreeBytes is the space left where recordings are written.
+	FreeBytes uint64 `json:"free_bytes,omitempty"`
 }
 
 // Subscription receives events on C. Delivery never blocks the engine: when

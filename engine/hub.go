@@ -151,6 +151,9 @@ func (h *Hub) Create(sc StreamConfig) (*Stream, error) {
 	if err := ValidateName(sc.Name); err != nil {
 		return nil, err
 	}
+	if err := sc.Recording.Validate(); err != nil {
+		return nil, err
+	}
 	if sc.Source.Type == "" {
 		sc.Source.Type = "rtmp"
 	}
@@ -241,6 +244,28 @@ func (h *Hub) SetStopped(name string, stopped bool) error {
 	h.events.publish(Event{Kind: kind, Stream: name})
 	return nil
 }
+
+// SetRecording saves a stream's recording setting.
+func (h *Hub) SetRecording(name string, rc RecordingConfig) error {
+	if err := rc.Validate(); err != nil {
+		return err
+	}
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	s, err := h.persistOne(name, func(c *StreamConfig) { c.Recording = rc })
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.cfg.Recording = rc
+	s.mu.Unlock()
+	h.events.publish(Event{Kind: EventRecordingConfig, Stream: name})
+	return nil
+}
+
+// Announce publishes an event that happened outside the hub (a recording
+// saved) to the hub's subscribers.
+func (h *Hub) Announce(e Event) { h.events.publish(e) }
 
 // persistOne saves a change to one stream's configuration and returns the
 // stream; the caller holds opMu and applies the change once it is saved.

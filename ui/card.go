@@ -38,6 +38,7 @@ type card struct {
 	rtmp                                   *fyne.Container
 	server, key                            *widget.Label
 	startStop                              *widget.Button
+	record                                 *recordControls
 	last                                   snapshot
 }
 
@@ -88,9 +89,10 @@ func newCard(s *Studio, name string) *card {
 
 	head := container.NewBorder(nil, nil, container.NewHBox(c.title, container.NewCenter(dot), c.state),
 		container.NewHBox(c.startStop, remove))
+	c.record = newRecordControls(c)
 	info := container.NewVBox(c.source, c.details, c.viewers,
 		container.NewBorder(nil, nil, nil, c.rate, c.graph),
-		container.NewHBox(viewers, bigGraph))
+		container.NewHBox(viewers, bigGraph), c.record.box)
 	share := container.NewVBox(
 		widget.NewLabelWithStyle(lang.L("Share with students"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, nil, c.copyLink, c.link),
@@ -202,6 +204,7 @@ func (c *card) update(sn snapshot) {
 		c.startStop.SetText(lang.L("Stop"))
 		c.startStop.SetIcon(theme.MediaStopIcon())
 	}
+	c.record.update(sn)
 	url := c.s.watchURL(sn.Name)
 	c.link.SetText(url)
 	if url != c.qrURL {

@@ -72,6 +72,11 @@ func (n *notifier) message(hub *engine.Hub, e engine.Event) (string, string) {
 		}
 		n.failed[e.Stream] = true
 		return fmt.Sprintf(lang.L("“%s” lost its source"), e.Stream), plainText(e.Error)
+	case engine.EventRecordingSaved, engine.EventRecordingFailed, engine.EventDiskLow:
+		if e.Recording == nil && e.Kind != engine.EventRecordingFailed {
+			return "", ""
+		}
+		return recordingMessage(e)
 	case engine.EventStreamDeleted:
 		delete(n.failed, e.Stream)
 		delete(n.reached, e.Stream)

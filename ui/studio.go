@@ -43,6 +43,32 @@ type Host interface {
 	// TestSource tries a source (connects to an IP camera) and reports
 	// what it found or why it failed, in plain words.
 	TestSource(context.Context, engine.Source) (*engine.SourceReport, error)
+	// StartRecording records a live stream now; StopRecording ends it.
+	StartRecording(name string) error
+	StopRecording(name string) error
+	// Recording is a stream's recording state.
+	Recording(name string) RecordingStatus
+	// Recordings lists the recordings on disk, newest first, and the
+	// folder they are in.
+	Recordings() ([]RecordingFile, string, error)
+}
+
+// RecordingStatus is a stream's recording state.
+type RecordingStatus struct {
+	Active   bool
+	Duration time.Duration
+	Bytes    int64
+	// Error is why the last recording stopped, if it failed.
+	Error string
+}
+
+// RecordingFile is one recording on disk.
+type RecordingFile struct {
+	Stream, Name, Path string
+	Start              time.Time
+	Duration           time.Duration
+	Size               int64
+	Recording          bool // still being written
 }
 
 // Devices are the capture devices and presets a new stream can use.
@@ -104,8 +130,9 @@ func New(a fyne.App, hub *engine.Hub, host Host, settings *Settings, log *slog.L
 	add := widget.NewButtonWithIcon(lang.L("New stream"), theme.ContentAddIcon(), func() { s.newStream("") })
 	add.Importance = widget.HighImportance
 	settingsBtn := widget.NewButtonWithIcon(lang.L("Settings"), theme.SettingsIcon(), s.showSettings)
+	recordings := widget.NewButtonWithIcon(lang.L("Recordings"), theme.FolderIcon(), s.showRecordings)
 	title := widget.NewLabelWithStyle("Chalkcast", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	top := container.NewBorder(nil, nil, title, container.NewHBox(add, settingsBtn))
+	top := container.NewBorder(nil, nil, title, container.NewHBox(add, recordings, settingsBtn))
 	s.win.SetContent(container.NewBorder(container.NewPadded(top), nil, nil, nil, s.body))
 	s.win.Resize(fyne.NewSize(900, 700))
 	s.win.SetCloseIntercept(s.confirmQuit)
@@ -165,7 +192,8 @@ func (s *Studio) Run(ctx context.Context) {
 func (s *Studio) refresh() {
 	var snaps []snapshot
 	for _, st := range s.hub.Streams() {
-		snaps = append(snaps, snapshot{StreamStats: st.Stats(engine.StatsOptions{History: true, Viewers: true}), Config: st.Config()})
+		snaps = append(snaps, snapshot{StreamStats: st.Stats(engine.StatsOptions{History: true, Viewers: true}),
+			Config: st.Config(), Recording: s.host.Recording(st.Name())})
 	}
 	sort.Slice(snaps, func(i, j int) bool {
 		return snaps[i].Config.Created.Before(snaps[j].Config.Created) || (snaps[i].Config.Created.Equal(snaps[j].Config.Created) && snaps[i].Name < snaps[j].Name)
@@ -176,7 +204,8 @@ func (s *Studio) refresh() {
 // snapshot is what the window shows of one stream.
 type snapshot struct {
 	engine.StreamStats
-	Config engine.StreamConfig
+	Config    engine.StreamConfig
+	Recording RecordingStatus
 }
 
 // apply updates the cards; it runs on the Fyne goroutine.

@@ -20,14 +20,18 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/internal/rtsptest"
+	"chalkcast/outputs/record"
 	"chalkcast/sources/encode"
 	"chalkcast/sources/ipcam"
 	"chalkcast/sources/testpattern"
 )
 
 // testHost is the studio's view of the machine in tests: loopback only,
-// the real presets, the real source checks.
-type testHost struct{ srcs *engine.Sources }
+// the real presets, the real source checks, a real recorder.
+type testHost struct {
+	srcs *engine.Sources
+	rec  *record.Recorder
+}
 
 func (testHost) Addresses() []string { return []string{"127.0.0.1"} }
 func (testHost) Ports() (int, int)   { return 8080, 1935 }
@@ -41,6 +45,21 @@ func (testHost) Devices(bool) Devices {
 func (h testHost) CheckSource(src engine.Source) error { return h.srcs.Check(src) }
 func (h testHost) TestSource(ctx context.Context, src engine.Source) (*engine.SourceReport, error) {
 	return h.srcs.Test(ctx, src)
+}
+func (h testHost) StartRecording(name string) error { _, err := h.rec.Start(name, nil); return err }
+func (h testHost) StopRecording(name string) error  { _, err := h.rec.Stop(name); return err }
+func (h testHost) Recording(name string) RecordingStatus {
+	st := h.rec.Status(name)
+	return RecordingStatus{Active: st.Active, Duration: time.Duration(st.DurationS * float64(time.Second)), Bytes: st.Bytes, Error: st.Error}
+}
+func (h testHost) Recordings() ([]RecordingFile, string, error) {
+	files, err := h.rec.List()
+	var out []RecordingFile
+	for _, f := range files {
+		out = append(out, RecordingFile{Stream: f.Stream, Name: f.Name, Path: f.Path, Start: f.Start, Size: f.Size,
+			Duration: time.Duration(f.DurationS * float64(time.Second)), Recording: f.Recording})
+	}
+	return out, h.rec.Dir(), err
 }
 
 // newTestStudio is a studio over a real engine running real test-pattern
@@ -59,10 +78,15 @@ func newTestStudio(t *testing.T) (*Studio, *engine.Hub) {
 		testpattern.Type: testpattern.New(hub.Pool()),
 		ipcam.Type:       ipcam.New(nil),
 	}, nil)
-	s := New(a, hub, testHost{srcs}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func() {})
+	rec, err := record.New(hub, record.Config{Dir: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(a, hub, testHost{srcs, rec}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func() {})
 	s.notify.send = func(string, string) error { return errors.New("no notification service in tests") }
 	s.background = func(f func()) { f() } // the test driver has no UI goroutine to come back to
 	t.Cleanup(func() {
+		rec.Close()
 		srcs.Close()
 		hub.Close()
 	})
@@ -212,6 +236,41 @@ func TestIPCameraFromTheStudio(t *testing.T) {
 	if st, _ := hub.Get("class-1"); st.Config().Source.URL != cam.URL("admin:Cl4ss-room", "/h264pcmu") {
 		t.Errorf("stream source %+v", st.Config().Source)
 	}
+}
+
+func TestRecordFromTheCard(t *testing.T) {
+	s, hub := newTestStudio(t)
+	if _, err := hub.Create(engine.StreamConfig{Name: "maths", Source: engine.Source{Type: testpattern.Type, Options: map[string]string{"preset": "480p"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var c *card
+	eventually(t, s, "a live card", func() bool {
+		c = s.cards["maths"]
+		return c != nil && c.state.Text == "Live"
+	})
+	test.Tap(c.record.button)
+	eventually(t, s, "recording shown", func() bool {
+		return c.record.button.Text == "Stop recording" && strings.HasPrefix(c.record.state.Text, "● Recording 0:00:0")
+	})
+	time.Sleep(2500 * time.Millisecond)
+	test.Tap(c.record.button)
+	eventually(t, s, "recording stopped", func() bool { return c.record.button.Text == "Record" && c.record.state.Text == "" })
+	// the recordings dialog lists the file with a Play button
+	test.Tap(button(t, s.win.Content(), "Recordings"))
+	overlay := s.win.Canvas().Overlays().Top()
+	if _, ok := find(overlay, func(l *widget.Label) bool {
+		return strings.HasPrefix(l.Text, "maths · ") && strings.Contains(l.Text, "KB")
+	}); !ok {
+		t.Fatal("the recording is not listed")
+	}
+	button(t, overlay, "Play")
+	button(t, overlay, "Open folder")
+	// record whenever live: saved with the stream
+	test.Tap(c.record.auto)
+	eventually(t, s, "automatic recording", func() bool {
+		st, _ := hub.Get("maths")
+		return st.Config().Recording.Auto && c.record.button.Text == "Stop recording"
+	})
 }
 
 func TestRTMPCardShowsServerAndKey(t *testing.T) {

@@ -11,10 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +24,7 @@ import (
 	"chalkcast/engine"
 	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
+	"chalkcast/outputs/record"
 )
 
 // Config configures the HTTP side.
@@ -54,6 +57,8 @@ type Config struct {
 type Outputs struct {
 	FLV *httpflv.Output
 	HLS *hls.Output
+	// Rec records streams; nil serves no recording endpoints.
+	Rec *record.Recorder
 }
 
 // Server serves the API and the viewer endpoints.
@@ -90,6 +95,13 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/key", s.admin(s.resetKey))
 	s.mux.HandleFunc("GET /api/v1/devices", s.admin(s.devices))
 	s.mux.HandleFunc("POST /api/v1/sources/test", s.admin(s.testSource))
+	if out.Rec != nil {
+		s.mux.HandleFunc("POST /api/v1/streams/{name}/recording", s.admin(s.startRecording))
+		s.mux.HandleFunc("DELETE /api/v1/streams/{name}/recording", s.admin(s.stopRecording))
+		s.mux.HandleFunc("PUT /api/v1/streams/{name}/recording/settings", s.admin(s.recordingSettings))
+		s.mux.HandleFunc("GET /api/v1/recordings", s.admin(s.recordings))
+		s.mux.HandleFunc("GET /api/v1/recordings/{stream}/{file}", s.admin(s.download))
+	}
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/stop", s.admin(s.stopStart(true)))
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/start", s.admin(s.stopStart(false)))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
@@ -233,7 +245,9 @@ type Publish struct {
 type StreamView struct {
 	engine.StreamStats
 	Publish *Publish `json:"publish,omitempty"` // admins only: the key is a secret
-	URLs    URLs     `json:"urls"`
+	// Recording is the stream's recording state, when recording is on.
+	Recording *record.Status `json:"recording_status,omitempty"`
+	URLs      URLs           `json:"urls"`
 }
 
 // view shows a stream; host and httpBase come from Base, looked up once
@@ -251,6 +265,11 @@ func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt 
 			RTMP:  rtmpBase + "/" + name,
 			RTSP:  s.rtspURL(host, name),
 		},
+	}
+	if s.out.Rec != nil {
+		if rs := s.out.Rec.Status(name); rs.Active || rs.Error != "" {
+			v.Recording = &rs
+		}
 	}
 	if admin {
 		cfg := st.Config()
@@ -292,9 +311,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 }
 
 type createRequest struct {
-	Name   string        `json:"name"`
-	Title  string        `json:"title"`
-	Source engine.Source `json:"source"`
+	Name      string                 `json:"name"`
+	Title     string                 `json:"title"`
+	Source    engine.Source          `json:"source"`
+	Recording engine.RecordingConfig `json:"recording"`
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
@@ -319,7 +339,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	st, err := s.hub.Create(engine.StreamConfig{Name: req.Name, Title: req.Title, Source: req.Source})
+	st, err := s.hub.Create(engine.StreamConfig{Name: req.Name, Title: req.Title, Source: req.Source, Recording: req.Recording})
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -405,6 +425,95 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		s.log.Error("request failed", "err", err)
 		Error(w, http.StatusInternalServerError, err.Error())
 	}
+}
+
+// startRecording records a live stream now; the body may set the format
+// and split ({"format":"flv","split_minutes":30}), else the stream's
+// setting applies.
+func (s *Server) startRecording(w http.ResponseWriter, r *http.Request) {
+	var opt *engine.RecordingConfig
+	if r.ContentLength != 0 {
+		var o engine.RecordingConfig
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o); err != nil && !errors.Is(err, io.EOF) {
+			Error(w, http.StatusBadRequest, "request body is not a valid recording setting: "+err.Error())
+			return
+		} else if err == nil {
+			opt = &o
+		}
+	}
+	st, err := s.out.Rec.Start(r.PathValue("name"), opt)
+	switch {
+	case errors.Is(err, record.ErrNotLive), errors.Is(err, record.ErrRecording):
+		Error(w, http.StatusConflict, err.Error())
+	case err != nil:
+		s.fail(w, err)
+	default:
+		writeJSON(w, http.StatusCreated, st)
+	}
+}
+
+// stopRecording stops a recording and answers with its (last) file.
+func (s *Server) stopRecording(w http.ResponseWriter, r *http.Request) {
+	f, err := s.out.Rec.Stop(r.PathValue("name"))
+	switch {
+	case errors.Is(err, record.ErrNotRecording):
+		Error(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		Error(w, http.StatusInternalServerError, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, f)
+	}
+}
+
+// recordingSettings saves whether and how a stream is recorded.
+func (s *Server) recordingSettings(w http.ResponseWriter, r *http.Request) {
+	var rc engine.RecordingConfig
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rc); err != nil {
+		Error(w, http.StatusBadRequest, "request body is not a valid recording setting: "+err.Error())
+		return
+	}
+	if err := s.hub.SetRecording(r.PathValue("name"), rc); err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rc)
+}
+
+// recordings lists the recordings (admins only: they are the class).
+func (s *Server) recordings(w http.ResponseWriter, _ *http.Request) {
+	files, err := s.out.Rec.List()
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if files == nil {
+		files = []record.File{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"recordings": files, "folder": s.out.Rec.Dir()})
+}
+
+// download serves one recording file (admins only); nothing outside the
+// recordings folder, and nothing but recordings, can be named.
+func (s *Server) download(w http.ResponseWriter, r *http.Request) {
+	f, err := s.out.Rec.Open(r.PathValue("stream"), r.PathValue("file"))
+	if err != nil {
+		Error(w, http.StatusNotFound, "no such recording")
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		Error(w, http.StatusNotFound, "no such recording")
+		return
+	}
+	name := filepath.Base(f.Name())
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	http.ServeContent(w, r, name, st.ModTime(), f)
 }
 
 func (s *Server) remove(w http.ResponseWriter, r *http.Request) {

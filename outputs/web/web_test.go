@@ -19,6 +19,7 @@ import (
 	"chalkcast/internal/logbuf"
 	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
+	"chalkcast/outputs/record"
 )
 
 // Remote addresses as net/http sets them.
@@ -61,7 +62,12 @@ func newEnv(t *testing.T, cfg Config, ecfg engine.Config) *env {
 		t.Fatalf("hls.New: %v", err)
 	}
 	flvOut := httpflv.New(hub, httpflv.Config{}, log)
+	rec, err := record.New(hub, record.Config{Dir: t.TempDir()}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
+		rec.Close()
 		hub.Close() // ends every viewer, then the outputs wait for them
 		done := make(chan struct{})
 		go func() { hlsOut.Close(); flvOut.Close(); close(done) }()
@@ -74,7 +80,7 @@ func newEnv(t *testing.T, cfg Config, ecfg engine.Config) *env {
 			t.Logf("server logs:\n%s", logs.String())
 		}
 	})
-	srv, err := New(hub, Outputs{FLV: flvOut, HLS: hlsOut}, cfg, log)
+	srv, err := New(hub, Outputs{FLV: flvOut, HLS: hlsOut, Rec: rec}, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -958,4 +964,45 @@ func TestErrorHelper(t *testing.T) {
 	if rec.Header().Get("Content-Type") != "application/json; charset=utf-8" || rec.Header().Get("Cache-Control") != "no-store" {
 		t.Errorf("headers %v", rec.Header())
 	}
+}
+
+// TestRecordingEndpoints: recordings are the teacher's; settings are
+// checked; a stream that is not live cannot be recorded.
+func TestRecordingEndpoints(t *testing.T) {
+	e := newEnv(t, Config{}, engine.Config{})
+	if _, err := e.hub.Create(engine.StreamConfig{Name: "math"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []req{
+		{method: "GET", path: "/api/v1/recordings"},
+		{method: "GET", path: "/api/v1/recordings/math/math_2026-11-26_09-00-00.mp4"},
+		{method: "POST", path: "/api/v1/streams/math/recording"},
+		{method: "DELETE", path: "/api/v1/streams/math/recording"},
+		{method: "PUT", path: "/api/v1/streams/math/recording/settings", body: `{"auto":true}`},
+	} {
+		r.remote = remote
+		wantError(t, e.do(t, r), http.StatusForbidden)
+	}
+	if s, _ := e.hub.Get("math"); s.Config().Recording.Auto {
+		t.Fatal("a refused request changed the setting")
+	}
+	msg := wantError(t, e.do(t, req{method: "POST", path: "/api/v1/streams/math/recording"}), http.StatusConflict)
+	if !strings.Contains(msg, "not live") {
+		t.Errorf("start on an idle stream: %q", msg)
+	}
+	wantError(t, e.do(t, req{method: "DELETE", path: "/api/v1/streams/math/recording"}), http.StatusNotFound)
+	wantError(t, e.do(t, req{method: "PUT", path: "/api/v1/streams/math/recording/settings", body: `{"format":"avi"}`}), http.StatusBadRequest)
+	wantError(t, e.do(t, req{method: "PUT", path: "/api/v1/streams/math/recording/settings", body: `{"split_minutes":-1}`}), http.StatusBadRequest)
+	rec := e.do(t, req{method: "PUT", path: "/api/v1/streams/math/recording/settings", body: `{"auto":true,"split_minutes":30}`})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("settings: %d %s", rec.Code, rec.Body)
+	}
+	if s, _ := e.hub.Get("math"); !s.Config().Recording.Auto || s.Config().Recording.SplitMinutes != 30 {
+		t.Errorf("saved %+v", s.Config().Recording)
+	}
+	out := decode(t, e.do(t, req{method: "GET", path: "/api/v1/recordings"}))
+	if list, ok := out["recordings"].([]any); !ok || len(list) != 0 {
+		t.Errorf("recordings %v", out)
+	}
+	wantError(t, e.do(t, req{method: "GET", path: "/api/v1/recordings/math/..%2F..%2Fetc%2Fpasswd"}), http.StatusNotFound)
 }

@@ -1,0 +1,233 @@
+package record
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	amp4 "github.com/abema/go-mp4"
+
+	"chalkcast/engine"
+)
+
+// fileRE is the shape of every recording's file name; nothing else in the
+// recordings folder is listed or served.
+var fileRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d(-\d{1,2})?\.(mp4|flv)$`)
+
+// List returns every recording, newest first: those being written (with
+// their progress) and those on disk, including files a crash left behind.
+func (r *Recorder) List() ([]File, error) {
+	writing := map[string]File{}
+	r.mu.Lock()
+	for _, ss := range r.active {
+		ss.mu.Lock()
+		if ss.cur != nil {
+			f := ss.cur.file
+			f.Size = ss.cur.good
+			f.DurationS = ss.cur.c.duration().Seconds()
+			writing[f.Path] = f
+		}
+		ss.mu.Unlock()
+	}
+	r.mu.Unlock()
+
+	dirs, err := os.ReadDir(r.cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("record: list %s: %w", r.cfg.Dir, err)
+	}
+	var out []File
+	for _, d := range dirs {
+		if !d.IsDir() || engine.ValidateName(d.Name()) != nil {
+			continue
+		}
+		entries, err := os.ReadDir(filepath.Join(r.cfg.Dir, d.Name()))
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !fileRE.MatchString(e.Name()) {
+				continue
+			}
+			path := filepath.Join(r.cfg.Dir, d.Name(), e.Name())
+			if f, ok := writing[path]; ok {
+				out = append(out, f)
+				continue
+			}
+			f, err := describe(d.Name(), path)
+			if err != nil {
+				r.log.Warn("recording cannot be read", "file", path, "err", err)
+				continue
+			}
+			out = append(out, f)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.After(out[j].Start)
+		}
+		return out[i].Name > out[j].Name
+	})
+	return out, nil
+}
+
+// describe reads a recording's start (from its name), size and duration.
+func describe(stream, path string) (File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return File{}, err
+	}
+	name := filepath.Base(path)
+	stamp := strings.TrimSuffix(strings.TrimPrefix(name, stream+"_"), filepath.Ext(name))
+	start, err := time.ParseInLocation("2006-01-02_15-04-05", stamp[:min(len(stamp), 19)], time.Local)
+	if err != nil {
+		start = st.ModTime()
+	}
+	f := File{Stream: stream, Name: name, Start: start, Size: st.Size(), Path: path}
+	fh, err := os.Open(path)
+	if err != nil {
+		return File{}, err
+	}
+	defer fh.Close()
+	var d time.Duration
+	if filepath.Ext(name) == ".flv" {
+		d, err = flvDuration(fh, st.Size())
+	} else {
+		d, err = mp4Duration(fh, st.Size())
+	}
+	if err != nil {
+		return File{}, err
+	}
+	f.DurationS = d.Seconds()
+	return f, nil
+}
+
+// mp4Duration sums a fragmented MP4's fragments per track (reading box
+// headers only) and returns the longest track's span. A fragment counts
+// once its media data is whole, so a file cut off in its last fragment
+// counts up to the fragments before it.
+func mp4Duration(r io.ReadSeeker, size int64) (time.Duration, error) {
+	scale := map[uint32]uint32{}
+	first := map[uint32]uint64{}
+	end := map[uint32]uint64{}
+	pending := map[uint32]uint64{} // ends of the fragment whose mdat comes next
+	var track, trafTrack uint32
+	var base uint64
+	_, err := amp4.ReadBoxStructure(r, func(h *amp4.ReadHandle) (any, error) {
+		switch h.BoxInfo.Type.String() {
+		case "moov", "trak", "mdia", "moof", "traf":
+			return h.Expand()
+		case "tkhd":
+			box, _, err := h.ReadPayload()
+			if err != nil {
+				return nil, err
+			}
+			track = box.(*amp4.Tkhd).TrackID
+		case "mdhd":
+			box, _, err := h.ReadPayload()
+			if err != nil {
+				return nil, err
+			}
+			scale[track] = box.(*amp4.Mdhd).Timescale
+		case "tfhd":
+			box, _, err := h.ReadPayload()
+			if err != nil {
+				return nil, err
+			}
+			trafTrack = box.(*amp4.Tfhd).TrackID
+		case "tfdt":
+			box, _, err := h.ReadPayload()
+			if err != nil {
+				return nil, err
+			}
+			t := box.(*amp4.Tfdt)
+			base = uint64(t.BaseMediaDecodeTimeV0)
+			if t.GetVersion() == 1 {
+				base = t.BaseMediaDecodeTimeV1
+			}
+			if _, ok := first[trafTrack]; !ok {
+				first[trafTrack] = base
+			}
+		case "trun":
+			box, _, err := h.ReadPayload()
+			if err != nil {
+				return nil, err
+			}
+			e := base
+			for _, s := range box.(*amp4.Trun).Entries {
+				e += uint64(s.SampleDuration)
+			}
+			pending[trafTrack] = max(pending[trafTrack], e)
+		case "mdat":
+			if int64(h.BoxInfo.Offset+h.BoxInfo.Size) <= size {
+				for id, e := range pending {
+					end[id] = max(end[id], e)
+				}
+			}
+			clear(pending)
+		}
+		return nil, nil
+	})
+	var longest time.Duration
+	for id, e := range end {
+		if s := scale[id]; s > 0 {
+			longest = max(longest, time.Duration(e-first[id])*time.Second/time.Duration(s))
+		}
+	}
+	if err != nil && len(end) == 0 {
+		return 0, fmt.Errorf("record: read MP4: %w", err)
+	}
+	return longest, nil
+}
+
+// flvDuration reads the timestamp of an FLV file's last whole tag (found
+// from the PreviousTagSize at the end), walking back over a torn tail.
+func flvDuration(r io.ReadSeeker, size int64) (time.Duration, error) {
+	pos := size
+	for range 64 {
+		if pos < 13+15 {
+			return 0, nil
+		}
+		var b [4]byte
+		if _, err := r.Seek(pos-4, io.SeekStart); err != nil {
+			return 0, err
+		}
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return 0, err
+		}
+		n := int64(binary.BigEndian.Uint32(b[:]))
+		start := pos - 4 - n
+		if n >= 11 && start >= 13 {
+			var h [11]byte
+			if _, err := r.Seek(start, io.SeekStart); err == nil {
+				if _, err := io.ReadFull(r, h[:]); err == nil && int64(h[1])<<16|int64(h[2])<<8|int64(h[3]) == n-11 {
+					ts := uint32(h[4])<<16 | uint32(h[5])<<8 | uint32(h[6]) | uint32(h[7])<<24
+					return time.Duration(ts) * time.Millisecond, nil
+				}
+			}
+		}
+		pos-- // a torn last tag: look further back (slow, but only for crashed files)
+	}
+	return 0, errors.New("record: read FLV: no whole tag at the end")
+}
+
+// Open returns the recording file of stream, for downloading. Names that
+// are not a recording of that stream (a path, "..", another folder) are
+// not found.
+func (r *Recorder) Open(stream, file string) (*os.File, error) {
+	if engine.ValidateName(stream) != nil || !fileRE.MatchString(file) || !strings.HasPrefix(file, stream+"_") {
+		return nil, os.ErrNotExist
+	}
+	path := filepath.Join(r.cfg.Dir, stream, file)
+	st, err := os.Lstat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return nil, os.ErrNotExist
+	}
+	return os.Open(path)
+}

@@ -1,0 +1,362 @@
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"chalkcast/engine"
+	"chalkcast/internal/mediatest"
+	"chalkcast/sources/testpattern"
+)
+
+func needFFmpeg(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("ffprobe is required in CI: %v", err)
+		}
+		t.Skip("ffprobe not installed")
+	}
+}
+
+// live makes a hub with a test-pattern stream (480p30, keyframe every 2 s,
+// AAC) and a recorder on a temporary folder.
+func live(t *testing.T, rc engine.RecordingConfig) (*engine.Hub, *engine.Stream, *Recorder) {
+	t.Helper()
+	hub, err := engine.New(engine.Config{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := engine.NewSources(hub, map[string]engine.SourceKind{testpattern.Type: testpattern.New(hub.Pool())}, nil)
+	rec, err := New(hub, Config{Dir: filepath.Join(t.TempDir(), "recordings")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		rec.Close()
+		srcs.Close()
+		hub.Close()
+	})
+	s, err := hub.Create(engine.StreamConfig{Name: "maths", Recording: rc,
+		Source: engine.Source{Type: testpattern.Type, Options: map[string]string{"preset": "480p"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "live", func() bool { return s.State() == engine.StateLive })
+	return hub, s, rec
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// probe checks a recording with ffprobe and ffmpeg: H.264 and AAC, every
+// frame decodes, and returns its duration and its video frame count.
+func probe(t *testing.T, path string) (float64, int) {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
+		"-show_entries", "stream=codec_name,nb_read_frames:format=duration", "-of", "default=nw=1", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v: %s", path, err, out)
+	}
+	var dur float64
+	var frames int
+	kv := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		kv[k] = v
+	}
+	if kv["codec_name"] != "h264" {
+		t.Errorf("%s: video %q", path, kv["codec_name"])
+	}
+	if _, err := fmt.Sscan(kv["duration"], &dur); err != nil {
+		t.Errorf("%s: duration %q", path, kv["duration"])
+	}
+	if _, err := fmt.Sscan(kv["nb_read_frames"], &frames); err != nil {
+		t.Errorf("%s: frames %q", path, kv["nb_read_frames"])
+	}
+	rep, err := mediatest.Probe(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _, ok := rep.Track("audio"); !ok || a.Codec != "aac" {
+		t.Errorf("%s: audio %+v", path, a)
+	}
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput(); err != nil || len(b) > 0 {
+		t.Errorf("%s does not decode cleanly: %v %s", path, err, b)
+	}
+	return dur, frames
+}
+
+func TestRecordMP4AndFLV(t *testing.T) {
+	needFFmpeg(t)
+	for _, format := range []string{"mp4", "flv"} {
+		t.Run(format, func(t *testing.T) {
+			_, _, rec := live(t, engine.RecordingConfig{Format: format})
+			st, err := rec.Start("maths", nil)
+			if err != nil || !st.Active {
+				t.Fatalf("start: %+v %v", st, err)
+			}
+			if _, err := rec.Start("maths", nil); !errors.Is(err, ErrRecording) {
+				t.Errorf("second start: %v", err)
+			}
+			time.Sleep(4 * time.Second)
+			if st := rec.Status("maths"); !st.Active || st.Bytes == 0 || st.DurationS < 2 {
+				t.Errorf("status while recording: %+v", st)
+			}
+			f, err := rec.Stop("maths")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if filepath.Ext(f.Name) != "."+format || !fileRE.MatchString(f.Name) || f.Size == 0 {
+				t.Fatalf("file %+v", f)
+			}
+			dur, frames := probe(t, f.Path)
+			if d := dur - f.DurationS; d < -0.2 || d > 0.2 || f.DurationS < 3.5 || f.DurationS > 6.5 {
+				t.Errorf("ffprobe says %.2f s, the recorder %.2f s (recorded about 4 s from the last keyframe)", dur, f.DurationS)
+			}
+			if want := int(f.DurationS*30 + 0.5); frames < want-1 || frames > want+1 {
+				t.Errorf("%d frames in %.2f s at 30 fps", frames, f.DurationS)
+			}
+			list, err := rec.List()
+			if err != nil || len(list) != 1 || list[0].Name != f.Name || list[0].Recording || list[0].Size != f.Size {
+				t.Fatalf("list %+v %v", list, err)
+			}
+			if d := list[0].DurationS - f.DurationS; d < -0.1 || d > 0.1 {
+				t.Errorf("listed duration %.2f s, recorded %.2f s", list[0].DurationS, f.DurationS)
+			}
+			if _, err := rec.Stop("maths"); !errors.Is(err, ErrNotRecording) {
+				t.Errorf("second stop: %v", err)
+			}
+		})
+	}
+}
+
+// TestSplitLosesNothing: split recordings cut at keyframes, and the pieces
+// together hold every frame once.
+func TestSplitLosesNothing(t *testing.T) {
+	needFFmpeg(t)
+	_, _, rec := live(t, engine.RecordingConfig{SplitMinutes: 0.05}) // 3 s: cut at the keyframe after
+	if _, err := rec.Start("maths", nil); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	ss := rec.active["maths"]
+	rec.mu.Unlock()
+	time.Sleep(9 * time.Second)
+	if _, err := rec.Stop("maths"); err != nil {
+		t.Fatal(err)
+	}
+	if len(ss.files) < 2 {
+		t.Fatalf("%d files, want ≥ 2", len(ss.files))
+	}
+	for i, f := range ss.files {
+		_, frames := probe(t, f.Path)
+		span := f.to - f.from
+		if want := int(span.Seconds()*30 + 0.5); frames != want {
+			t.Errorf("piece %d: %d frames in %v of stream time, want %d", i, frames, span, want)
+		}
+		if i > 0 && absDur(f.from-ss.files[i-1].to) > time.Millisecond {
+			t.Errorf("piece %d starts at %v, the previous one ended at %v", i, f.from, ss.files[i-1].to)
+		}
+		rep, err := mediatest.Probe(context.Background(), f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rep.CheckVideo(30, 2*time.Second); err != nil {
+			t.Errorf("piece %d: %v", i, err)
+		}
+	}
+}
+
+// fullDisk fails writes with ENOSPC once limit bytes were written.
+type fullDisk struct {
+	*os.File
+	left atomic.Int64
+}
+
+func (f *fullDisk) Write(b []byte) (int, error) {
+	if f.left.Add(-int64(len(b))) < 0 {
+		n, _ := f.File.Write(b[:len(b)/2]) // a torn write, as a full disk makes
+		return n, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	return f.File.Write(b)
+}
+
+// TestFullDisk: the recording stops with a clear error and an event, the
+// stream goes on, and the file keeps what was written, playable.
+func TestFullDisk(t *testing.T) {
+	needFFmpeg(t)
+	hub, s, rec := live(t, engine.RecordingConfig{})
+	rec.create = func(p string) (sink, error) {
+		f, err := os.Create(p)
+		if err != nil {
+			return nil, err
+		}
+		d := &fullDisk{File: f}
+		d.left.Store(200_000)
+		return d, nil
+	}
+	sub := hub.Subscribe(64)
+	defer sub.Close()
+	if _, err := rec.Start("maths", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the recording to fail", func() bool { return !rec.Status("maths").Active })
+	st := rec.Status("maths")
+	if !strings.Contains(st.Error, "the disk is full") {
+		t.Errorf("status %+v", st)
+	}
+	var failed bool
+	for len(sub.C) > 0 {
+		if e := <-sub.C; e.Kind == engine.EventRecordingFailed && strings.Contains(e.Error, "disk is full") {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Error("no recording_failed event")
+	}
+	if s.State() != engine.StateLive {
+		t.Errorf("the stream is %s after the disk filled", s.State())
+	}
+	list, err := rec.List()
+	if err != nil || len(list) != 1 {
+		t.Fatalf("list %+v %v", list, err)
+	}
+	dur, _ := probe(t, list[0].Path)
+	if dur < 0.5 || list[0].Size > 200_000 {
+		t.Errorf("kept %.2f s in %d bytes", dur, list[0].Size)
+	}
+	if _, err := rec.Stop("maths"); !errors.Is(err, ErrNotRecording) {
+		t.Errorf("stop after failure: %v", err)
+	}
+}
+
+// TestTornFile: a file cut in the middle of a fragment (power cut) is
+// listed with the duration of its whole fragments.
+func TestTornFile(t *testing.T) {
+	_, _, rec := live(t, engine.RecordingConfig{})
+	if _, err := rec.Start("maths", nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	f, err := rec.Stop("maths")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(f.Path, f.Size-500); err != nil {
+		t.Fatal(err)
+	}
+	torn, err := describe("maths", f.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if torn.DurationS <= 0.5 || torn.DurationS >= f.DurationS {
+		t.Errorf("torn file lists %.2f s, whole it was %.2f s", torn.DurationS, f.DurationS)
+	}
+}
+
+func TestAutoRecord(t *testing.T) {
+	hub, _, rec := live(t, engine.RecordingConfig{})
+	if rec.Status("maths").Active {
+		t.Fatal("recording without being asked")
+	}
+	if err := hub.SetRecording("maths", engine.RecordingConfig{Auto: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "automatic recording", func() bool { return rec.Status("maths").Active })
+	if err := hub.SetRecording("maths", engine.RecordingConfig{Format: "avi"}); !errors.Is(err, engine.ErrInvalid) {
+		t.Errorf("bad format accepted: %v", err)
+	}
+}
+
+func TestOpenRefusesPaths(t *testing.T) {
+	dir := t.TempDir()
+	rec := &Recorder{cfg: Config{Dir: filepath.Join(dir, "recordings")}}
+	good := "maths_2026-11-26_09-00-00.mp4"
+	for _, p := range []string{"recordings/maths/" + good, "recordings/other/other_2026-11-26_09-00-00.mp4", "streams.json"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(dir, "streams.json"), filepath.Join(dir, "recordings/maths/maths_2026-11-26_09-00-01.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := rec.Open("maths", good)
+	if err != nil {
+		t.Fatalf("a real recording: %v", err)
+	}
+	f.Close()
+	for _, c := range [][2]string{
+		{"maths", "../streams.json"}, {"maths", "../../streams.json"}, {"..", "streams.json"},
+		{"maths", "other_2026-11-26_09-00-00.mp4"}, {"maths", "../other/other_2026-11-26_09-00-00.mp4"},
+		{"maths", "maths_2026-11-26_09-00-01.mp4"}, // a symlink out
+		{"maths", "/etc/passwd"}, {"maths", "maths_2026-11-26_09-00-00.mp4/"}, {"maths", ""},
+	} {
+		if f, err := rec.Open(c[0], c[1]); !errors.Is(err, os.ErrNotExist) {
+			if f != nil {
+				f.Close()
+			}
+			t.Errorf("Open(%q, %q): %v", c[0], c[1], err)
+		}
+	}
+}
+
+func TestLowSpaceWarning(t *testing.T) {
+	hub, _, rec := live(t, engine.RecordingConfig{})
+	free := atomic.Uint64{}
+	free.Store(100 << 20)
+	rec.free = func(string) (uint64, error) { return free.Load(), nil }
+	sub := hub.Subscribe(64)
+	defer sub.Close()
+	rec.checkSpace() // nothing recording: nothing to warn about
+	if _, err := rec.Start("maths", nil); err != nil {
+		t.Fatal(err)
+	}
+	rec.checkSpace()
+	rec.checkSpace() // once, not every check
+	warnings := 0
+	deadline := time.After(2 * time.Second)
+	for done := false; !done; {
+		select {
+		case e := <-sub.C:
+			if e.Kind == engine.EventDiskLow {
+				warnings++
+				if e.Recording == nil || e.Recording.FreeBytes != 100<<20 {
+					t.Errorf("warning %+v", e)
+				}
+			}
+		case <-deadline:
+			done = true
+		}
+	}
+	if warnings != 1 {
+		t.Errorf("%d low-space warnings, want 1", warnings)
+	}
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}

@@ -1,0 +1,156 @@
+package ui
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"chalkcast/engine"
+)
+
+// recordControls are a card's recording button, state line and setting.
+type recordControls struct {
+	c      *card
+	button *widget.Button
+	state  *widget.Label
+	auto   *widget.Check
+	box    fyne.CanvasObject
+}
+
+func newRecordControls(c *card) *recordControls {
+	r := &recordControls{c: c, state: widget.NewLabel("")}
+	r.state.Wrapping = fyne.TextWrapWord
+	r.button = widget.NewButtonWithIcon(lang.L("Record"), theme.MediaRecordIcon(), r.toggle)
+	r.auto = widget.NewCheck(lang.L("Record whenever live"), func(on bool) {
+		rc := r.c.last.Config.Recording
+		if rc.Auto == on {
+			return
+		}
+		rc.Auto = on
+		r.c.s.do("recording setting", func() error { return r.c.s.hub.SetRecording(r.c.name, rc) })
+	})
+	r.box = container.NewVBox(container.NewHBox(r.button, r.auto), r.state)
+	return r
+}
+
+func (r *recordControls) toggle() {
+	name, active := r.c.name, r.c.last.Recording.Active
+	r.c.s.do("record", func() error {
+		if active {
+			return r.c.s.host.StopRecording(name)
+		}
+		return r.c.s.host.StartRecording(name)
+	})
+}
+
+func (r *recordControls) update(sn snapshot) {
+	rs := sn.Recording
+	if rs.Active {
+		r.button.SetText(lang.L("Stop recording"))
+		r.button.SetIcon(theme.MediaStopIcon())
+		r.button.Importance = widget.DangerImportance
+		r.state.SetText(fmt.Sprintf("● %s %s · %s", lang.L("Recording"), clock(rs.Duration), size(rs.Bytes)))
+	} else {
+		r.button.SetText(lang.L("Record"))
+		r.button.SetIcon(theme.MediaRecordIcon())
+		r.button.Importance = widget.MediumImportance
+		if rs.Error != "" {
+			r.state.SetText(lang.L("Recording stopped") + ": " + plainText(rs.Error))
+		} else {
+			r.state.SetText("")
+		}
+	}
+	r.button.Refresh()
+	if rs.Active || sn.State.Active() {
+		r.button.Enable()
+	} else {
+		r.button.Disable() // nothing to record until the stream is live
+	}
+	r.auto.SetChecked(sn.Config.Recording.Auto)
+}
+
+// clock formats a duration as h:mm:ss.
+func clock(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%d:%02d:%02d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
+}
+
+// size formats a byte count for people.
+func size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.0f MB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
+}
+
+// showRecordings lists the recordings with Play and Open folder; the list
+// is read off the UI goroutine.
+func (s *Studio) showRecordings() {
+	s.background(func() {
+		files, folder, err := s.host.Recordings()
+		fyne.Do(func() {
+			if err != nil {
+				dialog.ShowInformation(lang.L("Recordings"), plain(err), s.win)
+				return
+			}
+			s.recordingsDialog(files, folder)
+		})
+	})
+}
+
+func (s *Studio) recordingsDialog(files []RecordingFile, folder string) {
+	rows := []fyne.CanvasObject{}
+	if len(files) == 0 {
+		rows = append(rows, widget.NewLabel(lang.L("No recordings yet. Press Record on a live stream, or tick “Record whenever live”.")))
+	}
+	for _, f := range files {
+		what := fmt.Sprintf("%s · %s · %s · %s", f.Stream, f.Start.Local().Format("2006-01-02 15:04"), clock(f.Duration), size(f.Size))
+		if f.Recording {
+			what += " · " + lang.L("recording…")
+		}
+		play := widget.NewButtonWithIcon(lang.L("Play"), theme.MediaPlayIcon(), func() { s.open(f.Path) })
+		if f.Recording {
+			play.Disable()
+		}
+		rows = append(rows, container.NewBorder(nil, nil, nil, play, widget.NewLabel(what)))
+	}
+	openFolder := widget.NewButtonWithIcon(lang.L("Open folder"), theme.FolderOpenIcon(), func() { s.open(folder) })
+	scroll := container.NewVScroll(container.NewVBox(rows...))
+	scroll.SetMinSize(fyne.NewSize(560, 320))
+	content := container.NewBorder(nil, container.NewBorder(nil, nil, widget.NewLabel(folder), openFolder), nil, nil, scroll)
+	dialog.ShowCustom(lang.L("Recordings"), lang.L("Close"), content, s.win)
+}
+
+// open hands a file or folder to the system's player or file manager.
+func (s *Studio) open(path string) {
+	u := &url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
+	if err := s.app.OpenURL(u); err != nil {
+		dialog.ShowInformation(lang.L("Recordings"), fmt.Sprintf(lang.L("Cannot open %s: %v"), path, err), s.win)
+	}
+}
+
+// recordingMessage is the notification for a recording event.
+func recordingMessage(e engine.Event) (string, string) {
+	switch e.Kind {
+	case engine.EventRecordingSaved:
+		r := e.Recording
+		return fmt.Sprintf(lang.L("Recording of “%s” saved"), e.Stream),
+			fmt.Sprintf("%s · %s · %s", r.File, clock(time.Duration(r.DurationS*float64(time.Second))), size(r.Size))
+	case engine.EventRecordingFailed:
+		return fmt.Sprintf(lang.L("Recording of “%s” stopped"), e.Stream), plainText(e.Error)
+	case engine.EventDiskLow:
+		return lang.L("Disk space is low"), fmt.Sprintf(lang.L("%s left for recordings"), size(int64(e.Recording.FreeBytes)))
+	}
+	return "", ""
+}
