@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
+	"chalkcast/internal/testkit"
 	"chalkcast/outputs/hls"
 )
 
@@ -57,7 +58,7 @@ func startBrowser(t *testing.T, userAgent, script string) *browser {
 	}
 	t.Cleanup(func() { cancel(); _ = drv.Wait() })
 	b := &browser{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	waitFor(t, 10*time.Second, "chromedriver", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "chromedriver", func() bool {
 		resp, err := http.Get(b.base + "/status")
 		if err == nil {
 			resp.Body.Close()
@@ -182,7 +183,7 @@ func (b *browser) watchPlays(url string) playerState {
 	b.t.Helper()
 	b.open(url)
 	var first, st playerState
-	waitFor(b.t, 20*time.Second, "video playing", func() bool {
+	testkit.WaitFor(b.t, 20*time.Second, "video playing", func() bool {
 		st = b.player()
 		if first.CurrentTime == 0 && st.CurrentTime > 0 {
 			first = st
@@ -198,11 +199,11 @@ func TestSharePagePlaysFLV(t *testing.T) {
 	b := startBrowser(t, "", "")
 	// The page waits for the teacher and says so.
 	b.open("http://" + s.HTTP + "/watch/math")
-	waitFor(t, 10*time.Second, "the waiting message", func() bool { return b.player().State == "waiting" })
+	testkit.WaitFor(t, 10*time.Second, "the waiting message", func() bool { return b.player().State == "waiting" })
 
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 60*time.Second)
 	var st playerState
-	waitFor(t, 30*time.Second, "playback once the teacher is live", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "playback once the teacher is live", func() bool {
 		st = b.player()
 		return st.CurrentTime > 2
 	})
@@ -233,7 +234,7 @@ func TestSharePageInWeChat(t *testing.T) {
 	s := startServer(t, options{})
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 60*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 	b := startBrowser(t, wechatUA, "")
 	st := b.watchPlays("http://" + s.HTTP + "/watch/math")
 	var attrs map[string]any
@@ -258,19 +259,19 @@ func TestSharePageTakesHLSWithoutMSE(t *testing.T) {
 	s := startServer(t, options{})
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 60*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 	// An older iPhone: no Media Source Extensions, native HLS.
 	b := startBrowser(t, "", `delete window.MediaSource; delete window.ManagedMediaSource; delete window.WebKitMediaSource;
 		var cpt = HTMLMediaElement.prototype.canPlayType;
 		HTMLMediaElement.prototype.canPlayType = function (t) { return /mpegurl/i.test(t) ? "maybe" : cpt.call(this, t); };`)
 	b.open("http://" + s.HTTP + "/watch/math")
 	var st playerState
-	waitFor(t, 15*time.Second, "the native HLS path", func() bool { st = b.player(); return st.Path != "" })
+	testkit.WaitFor(t, 15*time.Second, "the native HLS path", func() bool { st = b.player(); return st.Path != "" })
 	if st.Path != "hls-native" {
 		t.Fatalf("path %q without MSE, want hls-native", st.Path)
 	}
 	// The browser really fetched the playlist: it counts as an HLS viewer.
-	waitFor(t, 15*time.Second, "an HLS session from the page", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "an HLS session from the page", func() bool {
 		bp := s.stream(t, "math")["viewers"].(map[string]any)["by_protocol"].(map[string]any)
 		return bp["hls"] == float64(1)
 	})
@@ -285,7 +286,7 @@ func TestSharePagePlaysHLSWithHlsJS(t *testing.T) {
 			s := startServer(t, options{HLS: hls.Config{Variant: variant}})
 			key := s.create(t, "math")
 			publish(t, "rtmp://"+s.RTMP+"/live/"+key, 60*time.Second)
-			waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+			testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 			b := startBrowser(t, "", "")
 			st := b.watchPlays("http://" + s.HTTP + "/watch/math?player=hls")
 			if st.Path != "hls.js" {
@@ -304,12 +305,12 @@ func TestSharePageRidesOutAPublisherDrop(t *testing.T) {
 	s := startServer(t, options{Engine: engine.Config{GracePeriod: 20 * time.Second}})
 	key := s.create(t, "math")
 	first := publish(t, "rtmp://"+s.RTMP+"/live/"+key, 5*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 	b := startBrowser(t, "", "")
 	b.watchPlays("http://" + s.HTTP + "/watch/math")
 	_ = first.Wait()
 	// The teacher's Wi-Fi drops: the page says so...
-	waitFor(t, 10*time.Second, "the reconnecting message", func() bool { return b.player().State == "reconnecting" })
+	testkit.WaitFor(t, 10*time.Second, "the reconnecting message", func() bool { return b.player().State == "reconnecting" })
 	stalled := b.player().CurrentTime
 	// ...and plays on by itself when the teacher is back.
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 30*time.Second)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"chalkcast/engine"
 	"chalkcast/engine/codec"
 	"chalkcast/engine/flv"
+	"chalkcast/internal/testkit"
 )
 
 // server is a Chalkcast started in-process on loopback ports the OS chose.
@@ -122,35 +122,11 @@ func (s *server) stream(t *testing.T, name string) map[string]any {
 	return out
 }
 
-// waitFor polls cond every 50 ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func needFFmpeg(t *testing.T) {
-	t.Helper()
-	for _, b := range []string{"ffmpeg", "ffprobe"} {
-		if _, err := exec.LookPath(b); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is required in CI: %v", b, err)
-			}
-			t.Skipf("%s not installed", b)
-		}
-	}
-}
-
 // publish starts ffmpeg sending a 640x360 30 fps H.264 + AAC test signal
 // (keyframe every second) over RTMP for the given duration.
 func publish(t *testing.T, url string, d time.Duration) *exec.Cmd {
 	t.Helper()
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
 		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",

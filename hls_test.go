@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"chalkcast/internal/testkit"
 	"chalkcast/outputs/hls"
 )
 
@@ -46,7 +47,7 @@ func TestHLSPlaysAndCountsSessions(t *testing.T) {
 	s := startServer(t, options{HLS: hls.Config{SessionTimeout: 2 * time.Second}})
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 30*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 
 	// The livego/nginx-rtmp style URL leads to the playlist with a session.
 	index, body := get(t, "http://"+s.HTTP+"/live/math.m3u8")
@@ -60,7 +61,7 @@ func TestHLSPlaysAndCountsSessions(t *testing.T) {
 	// every URI carries the session.
 	media := mediaPlaylist(t, index, body)
 	var pl string
-	waitFor(t, 15*time.Second, "three segments", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "three segments", func() bool {
 		_, pl = get(t, media)
 		return strings.Count(pl, "#EXTINF:") >= 3
 	})
@@ -88,7 +89,7 @@ func TestHLSPlaysAndCountsSessions(t *testing.T) {
 	// 2 FLV viewers and 3 HLS clients (each polling its playlist, as
 	// players do) are 5 viewers, whatever ffprobe and the checks above
 	// left behind once their sessions expire.
-	waitFor(t, 6*time.Second, "earlier sessions to expire", func() bool {
+	testkit.WaitFor(t, 6*time.Second, "earlier sessions to expire", func() bool {
 		return s.stream(t, "math")["viewers"].(map[string]any)["total"] == float64(0)
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -115,7 +116,7 @@ func TestHLSPlaysAndCountsSessions(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, 5*time.Second, "2 FLV + 3 HLS viewers", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "2 FLV + 3 HLS viewers", func() bool {
 		v := s.stream(t, "math")["viewers"].(map[string]any)
 		bp := v["by_protocol"].(map[string]any)
 		return v["total"] == float64(5) && bp["flv"] == float64(2) && bp["hls"] == float64(3)
@@ -128,7 +129,7 @@ func TestHLSPlaysAndCountsSessions(t *testing.T) {
 	cancel()
 	wg.Wait()
 	start := time.Now()
-	waitFor(t, 5*time.Second, "the count back to 0", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "the count back to 0", func() bool {
 		return s.stream(t, "math")["viewers"].(map[string]any)["total"] == float64(0)
 	})
 	t.Logf("viewers back to 0 %v after they left (session timeout 2 s)", time.Since(start).Round(100*time.Millisecond))
@@ -138,11 +139,11 @@ func TestHLSMPEGTSVariant(t *testing.T) {
 	s := startServer(t, options{HLS: hls.Config{Variant: "mpegts"}})
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 30*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 	index, body := get(t, "http://"+s.HTTP+"/live/math/index.m3u8")
 	media := mediaPlaylist(t, index, body)
 	var pl string
-	waitFor(t, 15*time.Second, "two segments", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "two segments", func() bool {
 		_, pl = get(t, media)
 		return strings.Count(pl, "#EXTINF:") >= 2
 	})

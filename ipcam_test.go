@@ -14,6 +14,7 @@ import (
 	"chalkcast/engine"
 	"chalkcast/internal/mediatest"
 	"chalkcast/internal/rtsptest"
+	"chalkcast/internal/testkit"
 )
 
 const cameraCred = "teacher:s3cret-Pw"
@@ -26,7 +27,7 @@ func (s *server) createCamera(t *testing.T, name, url string, opts map[string]st
 	if code != http.StatusCreated {
 		t.Fatalf("create %s: status %d: %v", name, code, out)
 	}
-	waitFor(t, 20*time.Second, name+" live", func() bool { return s.stream(t, name)["state"] == "live" })
+	testkit.WaitFor(t, 20*time.Second, name+" live", func() bool { return s.stream(t, name)["state"] == "live" })
 }
 
 // probeCodecs records 3 s of url and returns the codec of each track type.
@@ -53,7 +54,7 @@ func probeCodecs(t *testing.T, url string) (video, audio mediatest.Stream) {
 // gortsplib server ffmpeg publishes into) over TCP and UDP and plays what
 // Chalkcast makes of them over HTTP-FLV, HLS and RTSP.
 func TestIPCameras(t *testing.T) {
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	cam := rtsptest.StartCamera(t, cameraCred)
 	relay := rtsptest.StartRelay(t)
 	relay.Publish(t, "/ffmpeg-aac", "aac")
@@ -149,14 +150,14 @@ func TestIPCameraRecovers(t *testing.T) {
 	time.Sleep(2 * time.Second)
 
 	cam.Stop()
-	waitFor(t, 5*time.Second, "reconnecting", func() bool { return s.stream(t, "cam")["state"] == "reconnecting" })
+	testkit.WaitFor(t, 5*time.Second, "reconnecting", func() bool { return s.stream(t, "cam")["state"] == "reconnecting" })
 	if e, _ := s.stream(t, "cam")["last_error"].(string); e == "" {
 		t.Error("no last error while the camera is away")
 	}
 	time.Sleep(2 * time.Second)
 	cam.Start()
 	back := time.Now()
-	waitFor(t, 3*time.Second, "live again within 3 s of the camera's return", func() bool { return s.stream(t, "cam")["state"] == "live" })
+	testkit.WaitFor(t, 3*time.Second, "live again within 3 s of the camera's return", func() bool { return s.stream(t, "cam")["state"] == "live" })
 	t.Logf("live again %v after the camera's return", time.Since(back).Round(time.Millisecond))
 	time.Sleep(3 * time.Second)
 	cancel()
@@ -226,7 +227,7 @@ func TestIPCameraErrors(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %v", code, out)
 	}
-	waitFor(t, 10*time.Second, "error state", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "error state", func() bool {
 		st := s.stream(t, "bad")
 		e, _ := st["last_error"].(string)
 		return st["state"] == "error" && strings.Contains(e, "refused the user name or password")
@@ -245,7 +246,7 @@ func mustJSON(t *testing.T, v any) string {
 // TestIPCameraOnDemand: an on-demand camera is called only when somebody
 // opens the stream; a player asking for it gets video.
 func TestIPCameraOnDemand(t *testing.T) {
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	cam := rtsptest.StartCamera(t, "")
 	s := startServer(t, options{})
 	code, out := s.api(t, "POST", "/api/v1/streams", map[string]any{"name": "lab",
@@ -253,7 +254,7 @@ func TestIPCameraOnDemand(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %v", code, out)
 	}
-	waitFor(t, 5*time.Second, "standby", func() bool { return s.stream(t, "lab")["standby"] == true })
+	testkit.WaitFor(t, 5*time.Second, "standby", func() bool { return s.stream(t, "lab")["standby"] == true })
 	time.Sleep(time.Second)
 	if st := s.stream(t, "lab")["state"]; st != "idle" {
 		t.Fatalf("state %v before anybody watched", st)
@@ -280,7 +281,7 @@ func TestSharePageH265Camera(t *testing.T) {
 		return !!(MS && MS.isTypeSupported('video/mp4; codecs="hvc1.1.6.L93.B0"'));`, &can)
 	if !can {
 		var st playerState
-		waitFor(t, 10*time.Second, "the H.265 message", func() bool { st = b.player(); return st.State == "h265" })
+		testkit.WaitFor(t, 10*time.Second, "the H.265 message", func() bool { st = b.player(); return st.State == "h265" })
 		if !strings.Contains(st.Message, "H.265") {
 			t.Errorf("message %q", st.Message)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"chalkcast/internal/testkit"
 	"chalkcast/outputs/hls"
 )
 
@@ -45,7 +46,7 @@ func barcodeFrame(ms int64, frame []byte) {
 // tone, until the test ends.
 func publishClock(t *testing.T, url string) {
 	t.Helper()
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
 		"-f", "rawvideo", "-pix_fmt", "gray", "-s", fmt.Sprintf("%dx%d", bcW, bcH), "-framerate", "30",
 		"-use_wallclock_as_timestamps", "1", "-i", "pipe:0",
@@ -130,7 +131,7 @@ func TestPublishToDisplayLatency(t *testing.T) {
 			s := startServer(t, options{HLS: hls.Config{Variant: c.variant}})
 			key := s.create(t, "clock")
 			publishClock(t, "rtmp://"+s.RTMP+"/live/"+key)
-			waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "clock")["state"] == "live" })
+			testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "clock")["state"] == "live" })
 			b := startBrowser(t, "", "")
 			b.watchPlays("http://" + s.HTTP + "/watch/clock" + c.query)
 			time.Sleep(3 * time.Second) // let latency chasing settle

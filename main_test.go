@@ -16,13 +16,14 @@ import (
 	"time"
 
 	"chalkcast/engine"
+	"chalkcast/internal/testkit"
 )
 
 func TestPublishAndWatch(t *testing.T) {
 	s := startServer(t, options{})
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 20*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 
 	// Several viewers at once, each for a few seconds.
 	const viewers = 4
@@ -39,7 +40,7 @@ func TestPublishAndWatch(t *testing.T) {
 		}()
 	}
 	// While they watch, the API counts them.
-	waitFor(t, 3*time.Second, "4 FLV viewers counted", func() bool {
+	testkit.WaitFor(t, 3*time.Second, "4 FLV viewers counted", func() bool {
 		v := s.stream(t, "math")["viewers"].(map[string]any)
 		return v["total"] == float64(viewers) && v["by_protocol"].(map[string]any)["flv"] == float64(viewers)
 	})
@@ -80,7 +81,7 @@ func TestPublishAndWatch(t *testing.T) {
 	if audio := info["audio"].(map[string]any); audio["codec"] != "aac" {
 		t.Errorf("audio = %v", audio)
 	}
-	waitFor(t, 3*time.Second, "viewers to leave", func() bool {
+	testkit.WaitFor(t, 3*time.Second, "viewers to leave", func() bool {
 		return s.stream(t, "math")["viewers"].(map[string]any)["total"] == float64(0)
 	})
 
@@ -113,7 +114,7 @@ func TestWrongKeyIsRefused(t *testing.T) {
 }
 
 func TestRTMPPlayOfUnknownStreamFails(t *testing.T) {
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	s := startServer(t, options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -129,7 +130,7 @@ func TestStalledViewerDoesNotSlowOthers(t *testing.T) {
 	s := startServer(t, options{})
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 20*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 
 	// A viewer that asks for the stream and never reads (a phone on bad
 	// Wi-Fi), with a tiny receive buffer so its socket fills at once.
@@ -163,7 +164,7 @@ func TestStalledViewerDoesNotSlowOthers(t *testing.T) {
 		t.Errorf("healthy viewer fell %v behind real time next to a stalled one", worst)
 	}
 	// The healthy viewer has gone; the stalled one is still counted.
-	waitFor(t, 3*time.Second, "only the stalled viewer counted", func() bool {
+	testkit.WaitFor(t, 3*time.Second, "only the stalled viewer counted", func() bool {
 		return s.stream(t, "math")["viewers"].(map[string]any)["total"] == float64(1)
 	})
 }
@@ -173,7 +174,7 @@ func TestRepublishWithinGraceKeepsViewers(t *testing.T) {
 	key := s.create(t, "math")
 	url := "rtmp://" + s.RTMP + "/live/" + key
 	first := publish(t, url, 3*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)
 	defer cancel()
@@ -188,9 +189,9 @@ func TestRepublishWithinGraceKeepsViewers(t *testing.T) {
 	if err := first.Wait(); err != nil {
 		t.Fatalf("first publisher: %v", err)
 	}
-	waitFor(t, 5*time.Second, "reconnecting state", func() bool { return s.stream(t, "math")["state"] == "reconnecting" })
+	testkit.WaitFor(t, 5*time.Second, "reconnecting state", func() bool { return s.stream(t, "math")["state"] == "reconnecting" })
 	publish(t, url, 10*time.Second)
-	waitFor(t, 5*time.Second, "live again", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 5*time.Second, "live again", func() bool { return s.stream(t, "math")["state"] == "live" })
 	st := <-res
 	if st == nil {
 		return
@@ -212,7 +213,7 @@ func TestViewersEndCleanlyAfterGrace(t *testing.T) {
 	s := startServer(t, options{Engine: engine.Config{GracePeriod: time.Second}})
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 2*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -235,7 +236,7 @@ func TestGracefulStopEndsViewersCleanly(t *testing.T) {
 	s := startServer(t, options{})
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 20*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 	res := make(chan *flvStats, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -246,7 +247,7 @@ func TestGracefulStopEndsViewersCleanly(t *testing.T) {
 		}
 		res <- st
 	}()
-	waitFor(t, 5*time.Second, "viewer", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "viewer", func() bool {
 		return s.stream(t, "math")["viewers"].(map[string]any)["total"] == float64(1)
 	})
 	s.stop()
@@ -259,7 +260,7 @@ func TestHTTP10ViewerGetsConnectionClose(t *testing.T) {
 	s := startServer(t, options{})
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 20*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 	c, err := net.Dial("tcp", s.HTTP)
 	if err != nil {
 		t.Fatal(err)
@@ -322,13 +323,13 @@ func TestRefusals(t *testing.T) {
 	}
 
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 20*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for range 2 {
 		go func() { _, _ = watchFLV(ctx, "http://"+s.HTTP+"/live/math.flv") }()
 	}
-	waitFor(t, 5*time.Second, "two viewers", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "two viewers", func() bool {
 		return s.stream(t, "math")["viewers"].(map[string]any)["total"] == float64(2)
 	})
 	code, out := s.api(t, "GET", "/live/math.flv", nil)
@@ -409,7 +410,7 @@ func TestClosedViewerLeavesTheCountDuringGrace(t *testing.T) {
 	s := startServer(t, options{Engine: engine.Config{GracePeriod: 20 * time.Second}})
 	key := s.create(t, "math")
 	pub := publish(t, "rtmp://"+s.RTMP+"/live/"+key, 2*time.Second)
-	waitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -417,14 +418,14 @@ func TestClosedViewerLeavesTheCountDuringGrace(t *testing.T) {
 		_, _ = watchFLV(ctx, "http://"+s.HTTP+"/live/math.flv")
 	}()
 	viewers := func() float64 { return s.stream(t, "math")["viewers"].(map[string]any)["total"].(float64) }
-	waitFor(t, 5*time.Second, "one viewer", func() bool { return viewers() == 1 })
+	testkit.WaitFor(t, 5*time.Second, "one viewer", func() bool { return viewers() == 1 })
 	_ = pub.Wait()
-	waitFor(t, 5*time.Second, "reconnecting", func() bool { return s.stream(t, "math")["state"] == "reconnecting" })
+	testkit.WaitFor(t, 5*time.Second, "reconnecting", func() bool { return s.stream(t, "math")["state"] == "reconnecting" })
 	// Nothing is written while the publisher is away; closing the tab
 	// must still drop the viewer within a few seconds.
 	cancel()
 	<-done
 	start := time.Now()
-	waitFor(t, 4*time.Second, "the closed viewer to leave the count", func() bool { return viewers() == 0 })
+	testkit.WaitFor(t, 4*time.Second, "the closed viewer to leave the count", func() bool { return viewers() == 0 })
 	t.Logf("closed viewer left the count after %v", time.Since(start).Round(10*time.Millisecond))
 }

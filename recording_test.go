@@ -16,6 +16,7 @@ import (
 
 	"chalkcast/internal/mediatest"
 	"chalkcast/internal/rtsptest"
+	"chalkcast/internal/testkit"
 )
 
 // TestMain lets a test run this test binary as a Chalkcast server in its
@@ -55,11 +56,11 @@ func checkPlays(t *testing.T, path string) float64 {
 }
 
 func TestRecordingOverTheAPI(t *testing.T) {
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	s := startServer(t, options{})
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 40*time.Second)
-	waitFor(t, 10*time.Second, "live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "live", func() bool { return s.stream(t, "math")["state"] == "live" })
 
 	if code, out := s.api(t, "POST", "/api/v1/streams/math/recording", nil); code != http.StatusCreated || out["active"] != true {
 		t.Fatalf("start: %d %v", code, out)
@@ -128,7 +129,7 @@ func TestRecordingOverTheAPI(t *testing.T) {
 // TestRecordingSurvivesKill9 kills the server mid-recording: the file
 // plays, and holds all but the last second or two.
 func TestRecordingSurvivesKill9(t *testing.T) {
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	data := t.TempDir()
 	startChild := func() (*server, *exec.Cmd, *bytes.Buffer) {
 		s := &server{HTTP: fmt.Sprintf("127.0.0.1:%d", rtsptest.FreePort(t)), RTMP: fmt.Sprintf("127.0.0.1:%d", rtsptest.FreePort(t)), Data: data}
@@ -140,7 +141,7 @@ func TestRecordingSurvivesKill9(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		waitFor(t, 15*time.Second, "the server", func() bool {
+		testkit.WaitFor(t, 15*time.Second, "the server", func() bool {
 			resp, err := http.Get("http://" + s.HTTP + "/api/v1/server")
 			if err == nil {
 				resp.Body.Close()
@@ -152,7 +153,7 @@ func TestRecordingSurvivesKill9(t *testing.T) {
 	s, cmd, logs := startChild()
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 40*time.Second)
-	waitFor(t, 10*time.Second, "live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "live", func() bool { return s.stream(t, "math")["state"] == "live" })
 	if code, out := s.api(t, "POST", "/api/v1/streams/math/recording", nil); code != http.StatusCreated {
 		t.Fatalf("start: %d %v", code, out)
 	}
@@ -191,7 +192,7 @@ func TestRecordingSurvivesKill9(t *testing.T) {
 // on, and what was written plays. (It mounts a tmpfs, so it needs root;
 // outputs/record covers the same with an injected write error.)
 func TestRecordingDiskErrors(t *testing.T) {
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	data := t.TempDir()
 	dir := filepath.Join(data, "recordings")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -204,7 +205,7 @@ func TestRecordingDiskErrors(t *testing.T) {
 	s := startServer(t, options{DataDir: data})
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 60*time.Second)
-	waitFor(t, 10*time.Second, "live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "live", func() bool { return s.stream(t, "math")["state"] == "live" })
 	if code, out := s.api(t, "POST", "/api/v1/streams/math/recording", nil); code != http.StatusCreated {
 		t.Fatalf("start: %d %v", code, out)
 	}
@@ -213,7 +214,7 @@ func TestRecordingDiskErrors(t *testing.T) {
 		e, _ := rs["error"].(string)
 		return e
 	}
-	waitFor(t, 40*time.Second, "the disk to fill", func() bool { return recErr() != "" })
+	testkit.WaitFor(t, 40*time.Second, "the disk to fill", func() bool { return recErr() != "" })
 	if e := recErr(); !strings.Contains(e, "the disk is full") {
 		t.Errorf("error %q", e)
 	}
@@ -238,7 +239,7 @@ func TestRecordingDiskErrors(t *testing.T) {
 	if code, out := s.api(t, "POST", "/api/v1/streams/math/recording", nil); code != http.StatusCreated {
 		t.Fatalf("start: %d %v", code, out)
 	}
-	waitFor(t, 10*time.Second, "the read-only error", func() bool { return strings.Contains(recErr(), "cannot be written to") })
+	testkit.WaitFor(t, 10*time.Second, "the read-only error", func() bool { return strings.Contains(recErr(), "cannot be written to") })
 	if st := s.stream(t, "math")["state"]; st != "live" {
 		t.Errorf("stream %v on a read-only disk", st)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/internal/mediatest"
+	"chalkcast/internal/testkit"
 	"chalkcast/sources/encode"
 )
 
@@ -22,13 +23,13 @@ func (s *server) createSource(t *testing.T, name, typ string, opts map[string]st
 	if code != http.StatusCreated {
 		t.Fatalf("create %s: status %d: %v", name, code, out)
 	}
-	waitFor(t, 10*time.Second, name+" live", func() bool { return s.stream(t, name)["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, name+" live", func() bool { return s.stream(t, name)["state"] == "live" })
 }
 
 // checkRecording records d of url and checks the tracks ffprobe finds.
 func checkRecording(t *testing.T, url string, d time.Duration, w, h int, fps float64) (string, *mediatest.Report) {
 	t.Helper()
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	file, rep, got, err := mediatest.Check(context.Background(), url, t.TempDir(), d,
 		mediatest.Want{Width: w, Height: h, FPS: fps, KeyEvery: encode.KeyInterval, Audio: true})
 	if err != nil {
@@ -39,7 +40,7 @@ func checkRecording(t *testing.T, url string, d time.Duration, w, h int, fps flo
 }
 
 func TestTestPatternStreams(t *testing.T) {
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	s := startServer(t, options{})
 	for _, c := range []struct {
 		name  string
@@ -136,7 +137,7 @@ func TestStopStartAndDevicesAPI(t *testing.T) {
 	defer cancel()
 	viewer := make(chan *flvStats, 1)
 	go func() { st, _ := watchFLV(ctx, "http://"+s.HTTP+"/live/tp.flv"); viewer <- st }()
-	waitFor(t, 10*time.Second, "a viewer receiving video", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "a viewer receiving video", func() bool {
 		st := s.stream(t, "tp")
 		return st["viewers"].(map[string]any)["total"] == float64(1) && st["bytes_out"].(float64) > 0
 	})
@@ -166,7 +167,7 @@ func TestStopStartAndDevicesAPI(t *testing.T) {
 	if code, _ := s.api(t, "POST", "/api/v1/streams/tp/start", nil); code != http.StatusOK {
 		t.Fatalf("start: %d", code)
 	}
-	waitFor(t, 10*time.Second, "live again", func() bool { return s.stream(t, "tp")["state"] == "live" })
+	testkit.WaitFor(t, 10*time.Second, "live again", func() bool { return s.stream(t, "tp")["state"] == "live" })
 	if code, _ := s.api(t, "POST", "/api/v1/streams/nobody/stop", nil); code != http.StatusNotFound {
 		t.Errorf("stop unknown: %d", code)
 	}

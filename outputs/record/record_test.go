@@ -15,18 +15,9 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/internal/mediatest"
+	"chalkcast/internal/testkit"
 	"chalkcast/sources/testpattern"
 )
-
-func needFFmpeg(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("ffprobe"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("ffprobe is required in CI: %v", err)
-		}
-		t.Skip("ffprobe not installed")
-	}
-}
 
 // live makes a hub with a test-pattern stream (480p30, keyframe every 2 s,
 // AAC) and a recorder on a temporary folder.
@@ -51,19 +42,8 @@ func live(t *testing.T, rc engine.RecordingConfig) (*engine.Hub, *engine.Stream,
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "live", func() bool { return s.State() == engine.StateLive })
+	testkit.WaitFor(t, 10*time.Second, "live", func() bool { return s.State() == engine.StateLive })
 	return hub, s, rec
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // probe checks a recording with ffprobe and ffmpeg: H.264 and AAC, every
@@ -105,7 +85,7 @@ func probe(t *testing.T, path string) (float64, int) {
 }
 
 func TestRecordMP4AndFLV(t *testing.T) {
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	for _, format := range []string{"mp4", "flv"} {
 		t.Run(format, func(t *testing.T) {
 			_, _, rec := live(t, engine.RecordingConfig{Format: format})
@@ -151,7 +131,7 @@ func TestRecordMP4AndFLV(t *testing.T) {
 // TestSplitLosesNothing: split recordings cut at keyframes, and the pieces
 // together hold every frame once.
 func TestSplitLosesNothing(t *testing.T) {
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	_, _, rec := live(t, engine.RecordingConfig{SplitMinutes: 0.05}) // 3 s: cut at the keyframe after
 	if _, err := rec.Start("maths", nil); err != nil {
 		t.Fatal(err)
@@ -202,7 +182,7 @@ func (f *fullDisk) Write(b []byte) (int, error) {
 // TestFullDisk: the recording stops with a clear error and an event, the
 // stream goes on, and the file keeps what was written, playable.
 func TestFullDisk(t *testing.T) {
-	needFFmpeg(t)
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	hub, s, rec := live(t, engine.RecordingConfig{})
 	rec.create = func(p string) (sink, error) {
 		f, err := os.Create(p)
@@ -218,7 +198,7 @@ func TestFullDisk(t *testing.T) {
 	if _, err := rec.Start("maths", nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the recording to fail", func() bool { return !rec.Status("maths").Active })
+	testkit.WaitFor(t, 30*time.Second, "the recording to fail", func() bool { return !rec.Status("maths").Active })
 	st := rec.Status("maths")
 	if !strings.Contains(st.Error, "the disk is full") {
 		t.Errorf("status %+v", st)
@@ -280,7 +260,7 @@ func TestAutoRecord(t *testing.T) {
 	if err := hub.SetRecording("maths", engine.RecordingConfig{Auto: true}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "automatic recording", func() bool { return rec.Status("maths").Active })
+	testkit.WaitFor(t, 5*time.Second, "automatic recording", func() bool { return rec.Status("maths").Active })
 	if err := hub.SetRecording("maths", engine.RecordingConfig{Format: "avi"}); !errors.Is(err, engine.ErrInvalid) {
 		t.Errorf("bad format accepted: %v", err)
 	}
