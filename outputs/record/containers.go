@@ -23,10 +23,19 @@ type container interface {
 	// add takes one packet whose DTS is not before the file's start; it
 	// returns bytes to write once it has a fragment's worth.
 	add(p *engine.Packet) ([]byte, error)
-	// end returns what finishes the file.
-	end() ([]byte, error)
+	// finish returns what finishes the file.
+	finish() ([]byte, error)
 	// duration is the media time written or pending so far.
 	duration() time.Duration
+	// frames is how many video frames the file has taken.
+	frames() int
+}
+
+// fromScale converts v units of a clock of rate Hz to a duration without
+// overflowing (v*time.Second would after 28 hours at 90 kHz).
+func fromScale(v int64, rate uint32) time.Duration {
+	r := int64(rate)
+	return time.Duration(v/r)*time.Second + time.Duration(v%r)*time.Second/time.Duration(r)
 }
 
 // toScale converts d to units of a clock of rate Hz without overflowing.
@@ -46,6 +55,7 @@ type fmp4File struct {
 	byKind map[engine.Track]*fmp4Track
 	seq    uint32
 	cut    time.Duration // stream DTS of the open fragment's start
+	video  int           // video samples taken
 }
 
 type fmp4Track struct {
@@ -121,6 +131,9 @@ func (f *fmp4File) add(p *engine.Packet) ([]byte, error) {
 		Payload:         p.Payload,
 	}
 	t.pendDTS = dts
+	if p.Track == engine.TrackVideo {
+		f.video++
+	}
 	if !t.hasStart {
 		t.hasStart, t.first = true, dts
 	}
@@ -166,7 +179,9 @@ func (f *fmp4File) fragment() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func (f *fmp4File) end() ([]byte, error) {
+func (f *fmp4File) frames() int { return f.video }
+
+func (f *fmp4File) finish() ([]byte, error) {
 	for _, t := range f.tracks {
 		if t.pending == nil {
 			continue
@@ -185,8 +200,7 @@ func (f *fmp4File) duration() time.Duration {
 	if !t.hasStart {
 		return 0
 	}
-	end := max(t.end, t.pendDTS)
-	return time.Duration(end-t.first) * time.Second / time.Duration(t.scale)
+	return fromScale(max(t.end, t.pendDTS)-t.first, t.scale)
 }
 
 // flvFile writes FLV tags, flushed once a second.
@@ -197,6 +211,7 @@ type flvFile struct {
 	flushed      time.Duration
 	first, last  time.Duration
 	any          bool
+	nvideo       int
 }
 
 func newFLV(video, audio *engine.CodecConfig, start, every time.Duration) *flvFile {
@@ -218,6 +233,9 @@ func (f *flvFile) add(p *engine.Packet) ([]byte, error) {
 		f.any, f.first = true, q.DTS
 	}
 	f.last = max(f.last, q.DTS)
+	if p.Track == engine.TrackVideo {
+		f.nvideo++
+	}
 	if p.DTS-f.flushed >= f.every {
 		f.flushed = p.DTS
 		out := f.buf
@@ -227,7 +245,9 @@ func (f *flvFile) add(p *engine.Packet) ([]byte, error) {
 	return nil, nil
 }
 
-func (f *flvFile) end() ([]byte, error) {
+func (f *flvFile) frames() int { return f.nvideo }
+
+func (f *flvFile) finish() ([]byte, error) {
 	out := f.buf
 	f.buf = nil
 	return out, nil

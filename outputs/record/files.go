@@ -28,10 +28,7 @@ func (r *Recorder) List() ([]File, error) {
 	r.mu.Lock()
 	for _, ss := range r.active {
 		ss.mu.Lock()
-		if ss.cur != nil {
-			f := ss.cur.file
-			f.Size = ss.cur.good
-			f.DurationS = ss.cur.c.duration().Seconds()
+		if f := ss.progress.file; f.Name != "" {
 			writing[f.Path] = f
 		}
 		ss.mu.Unlock()
@@ -177,7 +174,7 @@ func mp4Duration(r io.ReadSeeker, size int64) (time.Duration, error) {
 	var longest time.Duration
 	for id, e := range end {
 		if s := scale[id]; s > 0 {
-			longest = max(longest, time.Duration(e-first[id])*time.Second/time.Duration(s))
+			longest = max(longest, fromScale(int64(e-first[id]), s))
 		}
 	}
 	if err != nil && len(end) == 0 {
@@ -186,48 +183,67 @@ func mp4Duration(r io.ReadSeeker, size int64) (time.Duration, error) {
 	return longest, nil
 }
 
-// flvDuration reads the timestamp of an FLV file's last whole tag (found
-// from the PreviousTagSize at the end), walking back over a torn tail.
+// flvDuration is the timestamp of an FLV file's last whole tag: found from
+// the PreviousTagSize at the end, or, for a file whose last tag was torn
+// by a crash, by walking the tag headers from the start.
 func flvDuration(r io.ReadSeeker, size int64) (time.Duration, error) {
-	pos := size
-	for range 64 {
-		if pos < 13+15 {
-			return 0, nil
+	header := func(at int64) (n int64, ts uint32, ok bool) {
+		var h [11]byte
+		if _, err := r.Seek(at, io.SeekStart); err != nil {
+			return 0, 0, false
 		}
+		if _, err := io.ReadFull(r, h[:]); err != nil {
+			return 0, 0, false
+		}
+		n = int64(h[1])<<16 | int64(h[2])<<8 | int64(h[3])
+		return n, uint32(h[4])<<16 | uint32(h[5])<<8 | uint32(h[6]) | uint32(h[7])<<24, true
+	}
+	if size >= 13+15 {
 		var b [4]byte
-		if _, err := r.Seek(pos-4, io.SeekStart); err != nil {
-			return 0, err
-		}
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, err
-		}
-		n := int64(binary.BigEndian.Uint32(b[:]))
-		start := pos - 4 - n
-		if n >= 11 && start >= 13 {
-			var h [11]byte
-			if _, err := r.Seek(start, io.SeekStart); err == nil {
-				if _, err := io.ReadFull(r, h[:]); err == nil && int64(h[1])<<16|int64(h[2])<<8|int64(h[3]) == n-11 {
-					ts := uint32(h[4])<<16 | uint32(h[5])<<8 | uint32(h[6]) | uint32(h[7])<<24
+		if _, err := r.Seek(size-4, io.SeekStart); err == nil {
+			if _, err := io.ReadFull(r, b[:]); err == nil {
+				last := int64(binary.BigEndian.Uint32(b[:]))
+				if n, ts, ok := header(size - 4 - last); ok && last >= 11 && n == last-11 {
 					return time.Duration(ts) * time.Millisecond, nil
 				}
 			}
 		}
-		pos-- // a torn last tag: look further back (slow, but only for crashed files)
 	}
-	return 0, errors.New("record: read FLV: no whole tag at the end")
+	var last uint32
+	for pos := int64(13); ; {
+		n, ts, ok := header(pos)
+		if !ok || pos+11+n+4 > size {
+			break
+		}
+		last = max(last, ts)
+		pos += 11 + n + 4
+	}
+	if last == 0 && size > 13 {
+		return 0, errors.New("record: read FLV: no whole tag")
+	}
+	return time.Duration(last) * time.Millisecond, nil
 }
 
 // Open returns the recording file of stream, for downloading. Names that
 // are not a recording of that stream (a path, "..", another folder) are
-// not found.
+// not found, and nothing is opened outside the recordings folder, even
+// through a link.
 func (r *Recorder) Open(stream, file string) (*os.File, error) {
 	if engine.ValidateName(stream) != nil || !fileRE.MatchString(file) || !strings.HasPrefix(file, stream+"_") {
 		return nil, os.ErrNotExist
 	}
-	path := filepath.Join(r.cfg.Dir, stream, file)
-	st, err := os.Lstat(path)
-	if err != nil || !st.Mode().IsRegular() {
+	root, err := os.OpenRoot(r.cfg.Dir)
+	if err != nil {
 		return nil, os.ErrNotExist
 	}
-	return os.Open(path)
+	defer root.Close()
+	name := stream + "/" + file
+	if st, err := root.Lstat(name); err != nil || !st.Mode().IsRegular() {
+		return nil, os.ErrNotExist
+	}
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, os.ErrNotExist
+	}
+	return f, nil
 }

@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"chalkcast/engine"
@@ -43,9 +42,11 @@ type File struct {
 	Recording bool `json:"recording,omitempty"`
 	// Path is where it is on this computer.
 	Path string `json:"-"`
-	// from and to are the stream time the file covers (for tests that
-	// check a split loses and repeats nothing).
+	// from and to are the stream time the file covers, and frames its
+	// video frames (for tests that check a split loses and repeats
+	// nothing).
 	from, to time.Duration
+	frames   int
 }
 
 // Status is a stream's recording state.
@@ -297,7 +298,9 @@ func (r *Recorder) checkSpace() {
 	}
 }
 
-// session is one stream's recording: one file, or several when split.
+// session is one stream's recording: one file, or several when split. Its
+// run goroutine owns the files; others read its progress, which is
+// published under mu after every write, so no reader waits for the disk.
 type session struct {
 	r      *Recorder
 	s      *engine.Stream
@@ -307,14 +310,23 @@ type session struct {
 	done   chan struct{}
 	since  time.Time
 
-	mu    sync.Mutex
+	// owned by run
 	cur   *piece
+	prev  *piece // the file before a cut, open until its audio is in
 	files []File
 	err   error
+	cut   bool // an audio configuration changed: a new file at the next keyframe
+	read  int  // video frames read since the first file opened
 
-	// cut: an audio configuration changed, so the next keyframe starts
-	// a new file.
-	cut bool
+	mu       sync.Mutex
+	progress progress
+}
+
+// progress is what status readers see.
+type progress struct {
+	file     File // the file being written (Name empty when none)
+	bytes    int64
+	duration time.Duration // finished files and the current one
 }
 
 // piece is one file being written.
@@ -326,7 +338,18 @@ type piece struct {
 	video    *engine.CodecConfig
 	audio    *engine.CodecConfig
 	good     int64 // bytes written whole: a failed write is cut back to here
+	media    bool  // a fragment with media was written after the header
+	broken   bool  // a write failed: nothing more goes in
 }
+
+// audioGrace is how long after a cut the previous file still takes audio
+// stamped before the cut (audio may arrive after the keyframe that cuts).
+const audioGrace = 500 * time.Millisecond
+
+// audioWait is how long a new recording of a stream that has no video yet
+// waits for video before it records audio alone (sources announce their
+// tracks as packets arrive).
+const audioWait = 3 * time.Second
 
 func (ss *session) format() string {
 	if ss.opt.Format == "flv" {
@@ -337,22 +360,32 @@ func (ss *session) format() string {
 
 func (ss *session) status() Status {
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
+	pr := ss.progress
+	ss.mu.Unlock()
 	since := ss.since
-	st := Status{Active: true, Since: &since}
-	var done time.Duration
-	for _, f := range ss.files {
-		st.Bytes += f.Size
-		done += time.Duration(f.DurationS * float64(time.Second))
-	}
-	if ss.cur != nil {
-		st.File = ss.cur.file.Name
-		st.Bytes += ss.cur.good
-		done += ss.cur.c.duration()
-	}
-	st.DurationS = done.Seconds()
-	return st
+	return Status{Active: true, Since: &since, File: pr.file.Name, DurationS: pr.duration.Seconds(), Bytes: pr.bytes}
 }
+
+// publish updates the progress readers see.
+func (ss *session) publish() {
+	var pr progress
+	for _, f := range ss.files {
+		pr.bytes += f.Size
+		pr.duration += seconds(f.DurationS)
+	}
+	if pc := ss.cur; pc != nil {
+		pr.file = pc.file
+		pr.file.Size = pc.good
+		pr.file.DurationS = pc.c.duration().Seconds()
+		pr.bytes += pc.good
+		pr.duration += pc.c.duration()
+	}
+	ss.mu.Lock()
+	ss.progress = pr
+	ss.mu.Unlock()
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 func (ss *session) run(ctx context.Context, rd *engine.Reader) {
 	defer close(ss.done)
@@ -360,6 +393,7 @@ func (ss *session) run(ctx context.Context, rd *engine.Reader) {
 	var (
 		batch []*engine.Packet
 		err   error
+		skips uint64
 	)
 	for err == nil {
 		batch, err = rd.Next(ctx, batch[:0])
@@ -367,79 +401,137 @@ func (ss *session) run(ctx context.Context, rd *engine.Reader) {
 			err = nil // the stream ended or the recording was stopped
 			break
 		}
+		if n := rd.Skips(); n != skips {
+			skips = n // the disk fell more than the ring behind
+			ss.r.log.Warn("recording skipped ahead: the disk is too slow for this stream", "stream", ss.name, "skips", n)
+		}
 		for _, p := range batch {
 			if err = ss.write(p); err != nil {
 				break
 			}
 		}
+		ss.publish()
 	}
-	ss.mu.Lock()
-	if cerr := ss.closePiece(); err == nil {
+	if cerr := ss.closeAll(err == nil); err == nil {
 		err = cerr
 	}
 	ss.err = err
-	ss.mu.Unlock()
-	ss.r.ended(ss, err)
 	if err != nil {
 		ss.r.log.Error("recording stopped", "stream", ss.name, "err", err)
 		ss.r.hub.Announce(engine.Event{Kind: engine.EventRecordingFailed, Stream: ss.name, Error: err.Error()})
-		return
+	} else {
+		ss.r.log.Info("recording finished", "stream", ss.name, "files", len(ss.files))
 	}
-	ss.r.log.Info("recording finished", "stream", ss.name, "files", len(ss.files))
+	ss.r.ended(ss, err)
 }
 
 // write adds one packet, opening, splitting and closing files as needed.
 func (ss *session) write(p *engine.Packet) error {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	video, audio := ss.s.Configs()
+	if p.Config == nil {
+		return nil
+	}
 	if p.Track == engine.TrackVideo {
-		if p.Config == nil {
-			return nil
-		}
-		if ss.cur != nil && p.Keyframe && (ss.cut || !p.Config.Equal(ss.cur.video) || ss.splitDue(p)) {
-			if err := ss.closePiece(); err != nil {
-				return err
-			}
-		}
-		if ss.cur == nil {
-			if !p.Keyframe {
-				return nil // a file starts on a keyframe
-			}
-			if err := ss.openPiece(p, p.Config, audio); err != nil {
-				return err
-			}
-		}
-	} else {
-		if ss.cur == nil {
-			if video != nil {
-				return nil // wait for the video's keyframe
-			}
-			if err := ss.openPiece(p, nil, p.Config); err != nil {
-				return err
-			}
-		}
-		if !p.Config.Equal(ss.cur.audio) {
-			ss.cut = ss.cur.video != nil // a new file at the next keyframe
-			return nil
-		}
-		if p.DTS < ss.cur.startDTS {
-			return nil // sound from before the file's first picture
+		return ss.writeVideo(p)
+	}
+	return ss.writeAudio(p)
+}
+
+func (ss *session) writeVideo(p *engine.Packet) error {
+	if ss.cur != nil || ss.prev != nil || len(ss.files) > 0 || p.Keyframe {
+		ss.read++
+	}
+	if pc := ss.prev; pc != nil && p.DTS-pc.endDTS() > audioGrace {
+		if err := ss.finish(pc, true); err != nil {
+			return err
 		}
 	}
-	b, err := ss.cur.c.add(p)
-	if err != nil {
-		return err
+	if pc := ss.cur; pc != nil && (ss.cut || !p.Config.Equal(pc.video) || ss.splitDue(p)) {
+		if !p.Keyframe {
+			if !p.Config.Equal(pc.video) {
+				return nil // frames of a new configuration wait for its keyframe
+			}
+		} else {
+			if err := ss.cutAt(p); err != nil {
+				return err
+			}
+		}
 	}
-	return ss.cur.write(b)
+	if ss.cur == nil {
+		if !p.Keyframe {
+			return nil // a file starts on a keyframe
+		}
+		_, audio := ss.s.Configs()
+		if err := ss.open(p, p.Config, audio); err != nil {
+			return err
+		}
+	}
+	return ss.cur.add(p)
+}
+
+// cutAt ends the current file at keyframe p: the previous file stays open
+// a moment for audio stamped before p.
+func (ss *session) cutAt(p *engine.Packet) error {
+	if ss.prev != nil {
+		if err := ss.finish(ss.prev, true); err != nil {
+			return err
+		}
+	}
+	if ss.cur.video == nil {
+		return ss.finish(ss.cur, true) // an audio-only file that video now joins
+	}
+	ss.prev, ss.cur = ss.cur, nil
+	return nil
+}
+
+func (ss *session) writeAudio(p *engine.Packet) error {
+	if pc := ss.prev; pc != nil && p.DTS < ss.cutDTS() {
+		if p.Config.Equal(pc.audio) {
+			return pc.add(p) // stamped before the cut: it belongs to the file before
+		}
+		return nil
+	}
+	if ss.cur == nil {
+		if video, _ := ss.s.Configs(); video != nil || time.Since(ss.since) < audioWait {
+			return nil // wait for the video's keyframe
+		}
+		if err := ss.open(p, nil, p.Config); err != nil {
+			return err
+		}
+	}
+	pc := ss.cur
+	if !p.Config.Equal(pc.audio) {
+		if pc.video != nil {
+			ss.cut = true // a new file at the next keyframe
+			return nil
+		}
+		if err := ss.finish(pc, true); err != nil { // audio only: start again here
+			return err
+		}
+		if err := ss.open(p, nil, p.Config); err != nil {
+			return err
+		}
+		pc = ss.cur
+	}
+	if p.DTS < pc.startDTS {
+		return nil // sound from before the file's first picture
+	}
+	return pc.add(p)
+}
+
+// cutDTS is where the current file starts (the previous one ends).
+func (ss *session) cutDTS() time.Duration {
+	if ss.cur != nil {
+		return ss.cur.startDTS
+	}
+	return ss.prev.endDTS()
 }
 
 func (ss *session) splitDue(p *engine.Packet) bool {
 	return ss.opt.SplitMinutes > 0 && p.DTS-ss.cur.startDTS >= time.Duration(ss.opt.SplitMinutes*float64(time.Minute))
 }
 
-// openPiece starts a new file at packet p.
-func (ss *session) openPiece(p *engine.Packet, video, audio *engine.CodecConfig) error {
+// open starts a new file at packet p.
+func (ss *session) open(p *engine.Packet, video, audio *engine.CodecConfig) error {
 	dir := filepath.Join(ss.r.cfg.Dir, ss.name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return explain(fmt.Errorf("record: folder %s: %w", dir, err))
@@ -477,61 +569,104 @@ func (ss *session) openPiece(p *engine.Packet, video, audio *engine.CodecConfig)
 	ss.cur = pc
 	ss.cut = false
 	h, err := c.header()
-	if err != nil {
-		return err
+	if err == nil {
+		err = pc.write(h)
 	}
-	return pc.write(h)
+	pc.media = false
+	return err
 }
 
-// closePiece finishes the current file, if any.
-func (ss *session) closePiece() error {
-	pc := ss.cur
-	if pc == nil {
-		return nil
+// closeAll finishes the open files; ok is false after a failure.
+func (ss *session) closeAll(ok bool) error {
+	var err error
+	for _, pc := range []*piece{ss.prev, ss.cur} {
+		if pc != nil {
+			if ferr := ss.finish(pc, ok); err == nil {
+				err = ferr
+			}
+		}
 	}
-	ss.cur = nil
-	b, err := pc.c.end()
-	if err == nil {
-		err = pc.write(b)
+	ss.prev, ss.cur = nil, nil
+	ss.publish()
+	return err
+}
+
+// finish closes a file. A file with no media (the first write failed) is
+// removed; a file cut short by a failure is kept, without "saved".
+func (ss *session) finish(pc *piece, ok bool) error {
+	if ss.prev == pc {
+		ss.prev = nil
+	}
+	if ss.cur == pc {
+		ss.cur = nil
+	}
+	var err error
+	if !pc.broken {
+		b, eerr := pc.c.finish()
+		if err = eerr; err == nil {
+			err = pc.write(b)
+		}
 	}
 	if cerr := pc.f.Close(); err == nil && cerr != nil {
 		err = explain(fmt.Errorf("record: close %s: %w", pc.file.Path, cerr))
 	}
+	if !pc.media {
+		_ = os.Remove(pc.file.Path)
+		return err
+	}
 	pc.file.Recording = false
 	pc.file.Size = pc.good
 	pc.file.DurationS = pc.c.duration().Seconds()
-	pc.file.from, pc.file.to = pc.startDTS, pc.startDTS+pc.c.duration()
+	pc.file.from, pc.file.to, pc.file.frames = pc.startDTS, pc.startDTS+pc.c.duration(), pc.c.frames()
 	ss.files = append(ss.files, pc.file)
+	if !ok || err != nil {
+		return err
+	}
 	info := &engine.RecordingInfo{File: pc.file.Name, DurationS: pc.file.DurationS, Size: pc.file.Size}
 	ss.r.log.Info("recording saved", "stream", ss.name, "file", pc.file.Path, "duration_s", info.DurationS, "bytes", info.Size)
 	ss.r.hub.Announce(engine.Event{Kind: engine.EventRecordingSaved, Stream: ss.name, Recording: info})
-	return err
+	return nil
+}
+
+// endDTS is the stream time where the file's media ends.
+func (pc *piece) endDTS() time.Duration { return pc.startDTS + pc.c.duration() }
+
+// add hands a packet to the file's container and writes what it returns.
+func (pc *piece) add(p *engine.Packet) error {
+	b, err := pc.c.add(p)
+	if err != nil {
+		return err
+	}
+	return pc.write(b)
 }
 
 // write appends b and flushes it to the disk. A write that fails is cut
-// back, so the file stays playable up to its last whole fragment.
+// back and the file closed to further writes, so it stays playable up to
+// its last whole fragment.
 func (pc *piece) write(b []byte) error {
-	if len(b) == 0 {
+	if len(b) == 0 || pc.broken {
 		return nil
 	}
-	if _, err := pc.f.Write(b); err != nil {
-		_ = pc.f.Truncate(pc.good)
-		return explain(fmt.Errorf("record: write %s: %w", pc.file.Path, err))
+	_, err := pc.f.Write(b)
+	if err == nil {
+		err = pc.f.Sync()
 	}
-	if err := pc.f.Sync(); err != nil {
+	if err != nil {
+		pc.broken = true
 		_ = pc.f.Truncate(pc.good)
 		return explain(fmt.Errorf("record: write %s: %w", pc.file.Path, err))
 	}
 	pc.good += int64(len(b))
+	pc.media = true
 	return nil
 }
 
 // explain puts the common disk errors in plain words.
 func explain(err error) error {
 	switch {
-	case errors.Is(err, syscall.ENOSPC):
+	case diskFull(err):
 		return fmt.Errorf("the disk is full; what was recorded so far is kept (%w)", err)
-	case errors.Is(err, os.ErrPermission), errors.Is(err, syscall.EROFS):
+	case readOnly(err):
 		return fmt.Errorf("the recordings folder cannot be written to (%w)", err)
 	}
 	return err

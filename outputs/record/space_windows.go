@@ -2,7 +2,12 @@
 
 package record
 
-import "golang.org/x/sys/windows"
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/windows"
+)
 
 // freeSpace is how many bytes the user may still write in dir.
 func freeSpace(dir string) (uint64, error) {
@@ -15,4 +20,14 @@ func freeSpace(dir string) (uint64, error) {
 		return 0, err
 	}
 	return free, nil
+}
+
+// diskFull reports a full disk or an exhausted quota.
+func diskFull(err error) bool {
+	return errors.Is(err, windows.ERROR_DISK_FULL) || errors.Is(err, windows.ERROR_HANDLE_DISK_FULL)
+}
+
+// readOnly reports a folder that cannot be written to.
+func readOnly(err error) bool {
+	return errors.Is(err, os.ErrPermission) || errors.Is(err, windows.ERROR_WRITE_PROTECT)
 }

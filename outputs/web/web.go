@@ -267,8 +267,10 @@ func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt 
 		},
 	}
 	if s.out.Rec != nil {
-		if rs := s.out.Rec.Status(name); rs.Active || rs.Error != "" {
+		if rs := s.out.Rec.Status(name); admin && (rs.Active || rs.Error != "") {
 			v.Recording = &rs
+		} else if rs.Active {
+			v.Recording = &record.Status{Active: true} // students may know, not where it goes
 		}
 	}
 	if admin {
