@@ -244,3 +244,65 @@ func TestRecordingDiskErrors(t *testing.T) {
 		t.Errorf("stream %v on a read-only disk", st)
 	}
 }
+
+// TestRecordingAcrossAReconnect: the publisher drops and comes back within
+// the grace period; the recording goes on in the same file, which plays
+// cleanly and lasts as long as the recording did.
+func TestRecordingAcrossAReconnect(t *testing.T) {
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
+	s := startServer(t, options{})
+	key := s.create(t, "math")
+	first := publish(t, "rtmp://"+s.RTMP+"/live/"+key, 5*time.Second)
+	testkit.WaitFor(t, 10*time.Second, "live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	if code, out := s.api(t, "POST", "/api/v1/streams/math/recording", nil); code != http.StatusCreated {
+		t.Fatalf("start: %d %v", code, out)
+	}
+	_ = first.Wait() // the teacher's Wi-Fi drops...
+	testkit.WaitFor(t, 5*time.Second, "reconnecting", func() bool { return s.stream(t, "math")["state"] == "reconnecting" })
+	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 30*time.Second) // ...and comes back
+	testkit.WaitFor(t, 10*time.Second, "live again", func() bool { return s.stream(t, "math")["state"] == "live" })
+	time.Sleep(4 * time.Second)
+	code, out := s.api(t, "DELETE", "/api/v1/streams/math/recording", nil)
+	if code != http.StatusOK {
+		t.Fatalf("stop: %d %v", code, out)
+	}
+	_, list := s.api(t, "GET", "/api/v1/recordings", nil)
+	if recs, _ := list["recordings"].([]any); len(recs) != 1 {
+		t.Fatalf("recordings after a reconnect: %v", list)
+	}
+	files, _ := filepath.Glob(filepath.Join(s.Data, "recordings", "math", "*.mp4"))
+	if len(files) != 1 {
+		t.Fatalf("files %v", files)
+	}
+	got := checkPlays(t, files[0])
+	if reported := out["duration_s"].(float64); got < reported-0.5 || got > reported+0.5 || reported < 7 {
+		t.Errorf("ffprobe %.2f s, Chalkcast %.2f s", got, reported)
+	}
+}
+
+// TestRecordingH265Camera records an H.265 IP camera to MP4 (hvc1).
+func TestRecordingH265Camera(t *testing.T) {
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
+	cam := rtsptest.StartCamera(t, "")
+	s := startServer(t, options{})
+	s.createCamera(t, "lab", cam.URL("", "/h265"), map[string]string{"transport": "tcp"})
+	if code, out := s.api(t, "POST", "/api/v1/streams/lab/recording", nil); code != http.StatusCreated {
+		t.Fatalf("start: %d %v", code, out)
+	}
+	time.Sleep(3 * time.Second)
+	code, out := s.api(t, "DELETE", "/api/v1/streams/lab/recording", nil)
+	if code != http.StatusOK {
+		t.Fatalf("stop: %d %v", code, out)
+	}
+	path := filepath.Join(s.Data, "recordings", "lab", out["file"].(string))
+	rep, err := mediatest.Probe(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := rep.Track("video"); v.Codec != "hevc" || v.Width != 640 {
+		t.Errorf("video %+v", v)
+	}
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput(); err != nil || len(b) > 0 {
+		t.Errorf("%s does not decode cleanly: %v %s", path, err, b)
+	}
+}

@@ -328,10 +328,12 @@ func TestNotifications(t *testing.T) {
 	n := newNotifier(LoadSettings(a.Preferences()).Notifications, slog.New(slog.DiscardHandler))
 	var mu sync.Mutex
 	var sent []string
-	n.send = func(title, _ string) error {
+	var bodies []string
+	n.send = func(title, body string) error {
 		mu.Lock()
 		defer mu.Unlock()
 		sent = append(sent, title)
+		bodies = append(bodies, body)
 		return errors.New("no notification service")
 	}
 	say := func(e engine.Event) {
@@ -355,10 +357,21 @@ func TestNotifications(t *testing.T) {
 		defer mu.Unlock()
 		return append([]string(nil), sent...)
 	}
-	want := []string{"“m” is live", "“m” lost its source", "“m” is back", "1 watching “m”", "10 watching “m”"}
+	say(engine.Event{Kind: engine.EventRecordingSaved, Stream: "m",
+		Recording: &engine.RecordingInfo{File: "m_2026-11-26_09-00-00.mp4", DurationS: 2712.4, Size: 712 << 20}})
+	say(engine.Event{Kind: engine.EventRecordingFailed, Stream: "m", Error: "the disk is full; what was recorded so far is kept"})
+	say(engine.Event{Kind: engine.EventDiskLow, Recording: &engine.RecordingInfo{FreeBytes: 1 << 30}})
+	want := []string{"“m” is live", "“m” lost its source", "“m” is back", "1 watching “m”", "10 watching “m”",
+		"Recording of “m” saved", "Recording of “m” stopped", "Disk space is low"}
 	if got := sentNow(); !slices.Equal(got, want) {
 		t.Errorf("notifications %q, want %q", got, want)
 	}
+	mu.Lock()
+	if b := bodies[5:]; len(b) != 3 || b[0] != "m_2026-11-26_09-00-00.mp4 · 0:45:12 · 712 MB" ||
+		b[1] != "The disk is full; what was recorded so far is kept" || b[2] != "1.0 GB left for recordings" {
+		t.Errorf("recording notifications say %q", b)
+	}
+	mu.Unlock()
 	// switched off: nothing more is sent
 	n.enabled.Store(false)
 	say(engine.Event{Kind: engine.EventStreamLive, Stream: "other"})
