@@ -28,6 +28,7 @@ import (
 	"chalkcast/engine/store"
 	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
+	"chalkcast/outputs/push"
 	"chalkcast/outputs/record"
 	"chalkcast/outputs/rtsp"
 	"chalkcast/outputs/web"
@@ -231,10 +232,11 @@ func start(o options, log *slog.Logger) (*instance, error) {
 	kinds[testpattern.Type] = testpattern.New(hub.Pool())
 	kinds[ipcam.Type] = ipcam.New(log)
 	srcs := engine.NewSources(hub, kinds, log)
+	pusher := push.New(hub, log)
 	rec, err := record.New(hub, record.Config{Dir: filepath.Join(o.DataDir, "recordings")}, log)
 	var webSrv *web.Server
 	if err == nil {
-		webSrv, err = web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, Rec: rec}, web.Config{
+		webSrv, err = web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, Rec: rec, Push: pusher}, web.Config{
 			AdminToken:  o.AdminToken,
 			PublicURL:   o.PublicURL,
 			HTTPPort:    port(httpLn.Addr()),
@@ -251,6 +253,7 @@ func start(o options, log *slog.Logger) (*instance, error) {
 		if rec != nil {
 			rec.Close()
 		}
+		pusher.Close()
 		srcs.Close()
 		hub.Close()
 		hlsOut.Close()
@@ -282,6 +285,7 @@ func start(o options, log *slog.Logger) (*instance, error) {
 			_ = httpSrv.Shutdown(shutCtx) // stop accepting; API requests finish
 			srcs.Close()                  // sources leave cleanly
 			rec.Close()                   // recordings are finished
+			pusher.Close()                // pushed servers get a clean end
 			hub.Close()                   // every viewer gets a clean end of stream
 			hlsOut.Close()
 			flvOut.Close()

@@ -132,6 +132,34 @@ type StreamConfig struct {
 	Stopped bool `json:"stopped,omitempty"`
 	// Recording is how the stream is recorded.
 	Recording RecordingConfig `json:"recording"`
+	// Pushes are the servers the stream is sent on to (a CDN, a
+	// platform, an SRS or nginx-rtmp cluster).
+	Pushes []PushTarget `json:"pushes,omitempty"`
+}
+
+// PushTarget is one server a stream is pushed to over RTMP.
+type PushTarget struct {
+	ID string `json:"id"`
+	// URL is rtmp:// or rtmps://host[:port]/app/streamkey.
+	URL string `json:"url"`
+	// PlayURL is where viewers of that server watch, shown next to the
+	// LAN link; optional.
+	PlayURL string `json:"play_url,omitempty"`
+}
+
+// Validate checks a push target's addresses.
+func (p PushTarget) Validate() error {
+	u, err := url.Parse(strings.TrimSpace(p.URL))
+	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Hostname() == "" ||
+		len(strings.Split(strings.Trim(u.Path, "/"), "/")) < 2 {
+		return fmt.Errorf("%w: push address %q: use rtmp://host[:port]/app/streamkey (or rtmps://)", ErrInvalid, RedactURL(p.URL))
+	}
+	if p.PlayURL != "" {
+		if u, err := url.Parse(p.PlayURL); err != nil || u.Host == "" {
+			return fmt.Errorf("%w: play address %q is not a URL", ErrInvalid, p.PlayURL)
+		}
+	}
+	return nil
 }
 
 // RecordingConfig is a stream's recording setting.

@@ -23,6 +23,7 @@ const (
 	EventViewerLeft         EventKind = "viewer_left"
 	EventSourceError        EventKind = "source_error"
 	EventRecordingConfig    EventKind = "recording_config"
+	EventPushConfig         EventKind = "push_config"
 	// Published by the recorder (Hub.Announce):
 	EventRecordingStarted EventKind = "recording_started"
 	EventRecordingSaved   EventKind = "recording_saved"

@@ -263,6 +263,50 @@ func (h *Hub) SetRecording(name string, rc RecordingConfig) error {
 	return nil
 }
 
+// AddPush adds a push target to a stream and returns it with its new id.
+func (h *Hub) AddPush(name string, t PushTarget) (PushTarget, error) {
+	if err := t.Validate(); err != nil {
+		return t, err
+	}
+	t.URL = strings.TrimSpace(t.URL)
+	t.ID = newKey()[:8]
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	s, err := h.persistOne(name, func(c *StreamConfig) { c.Pushes = append(slices.Clone(c.Pushes), t) })
+	if err != nil {
+		return t, err
+	}
+	s.mu.Lock()
+	s.cfg.Pushes = append(slices.Clone(s.cfg.Pushes), t)
+	s.mu.Unlock()
+	h.events.publish(Event{Kind: EventPushConfig, Stream: name})
+	return t, nil
+}
+
+// RemovePush removes push target id from a stream.
+func (h *Hub) RemovePush(name, id string) error {
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	s, ok := h.Get(name)
+	if !ok {
+		return fmt.Errorf("stream %s: %w", name, ErrNotFound)
+	}
+	if !slices.ContainsFunc(s.Config().Pushes, func(t PushTarget) bool { return t.ID == id }) {
+		return fmt.Errorf("push %s of stream %s: %w", id, name, ErrNotFound)
+	}
+	without := func(ts []PushTarget) []PushTarget {
+		return slices.DeleteFunc(slices.Clone(ts), func(t PushTarget) bool { return t.ID == id })
+	}
+	if _, err := h.persistOne(name, func(c *StreamConfig) { c.Pushes = without(c.Pushes) }); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.cfg.Pushes = without(s.cfg.Pushes)
+	s.mu.Unlock()
+	h.events.publish(Event{Kind: EventPushConfig, Stream: name})
+	return nil
+}
+
 // Announce publishes an event that happened outside the hub (a recording
 // saved) to the hub's subscribers.
 func (h *Hub) Announce(e Event) { h.events.publish(e) }

@@ -24,6 +24,7 @@ import (
 	"chalkcast/engine"
 	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
+	"chalkcast/outputs/push"
 	"chalkcast/outputs/record"
 )
 
@@ -59,6 +60,8 @@ type Outputs struct {
 	HLS *hls.Output
 	// Rec records streams; nil serves no recording endpoints.
 	Rec *record.Recorder
+	// Push sends streams on to other servers; nil serves no push endpoints.
+	Push *push.Pusher
 }
 
 // Server serves the API and the viewer endpoints.
@@ -95,6 +98,10 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/key", s.admin(s.resetKey))
 	s.mux.HandleFunc("GET /api/v1/devices", s.admin(s.devices))
 	s.mux.HandleFunc("POST /api/v1/sources/test", s.admin(s.testSource))
+	if out.Push != nil {
+		s.mux.HandleFunc("POST /api/v1/streams/{name}/pushes", s.admin(s.addPush))
+		s.mux.HandleFunc("DELETE /api/v1/streams/{name}/pushes/{id}", s.admin(s.removePush))
+	}
 	if out.Rec != nil {
 		s.mux.HandleFunc("POST /api/v1/streams/{name}/recording", s.admin(s.startRecording))
 		s.mux.HandleFunc("DELETE /api/v1/streams/{name}/recording", s.admin(s.stopRecording))
@@ -247,7 +254,9 @@ type StreamView struct {
 	Publish *Publish `json:"publish,omitempty"` // admins only: the key is a secret
 	// Recording is the stream's recording state, when recording is on.
 	Recording *record.Status `json:"recording_status,omitempty"`
-	URLs      URLs           `json:"urls"`
+	// Pushes are the servers the stream is sent on to (admins only).
+	Pushes []push.Status `json:"pushes,omitempty"`
+	URLs   URLs          `json:"urls"`
 }
 
 // view shows a stream; host and httpBase come from Base, looked up once
@@ -272,6 +281,9 @@ func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt 
 		} else if rs.Active {
 			v.Recording = &record.Status{Active: true} // students may know, not where it goes
 		}
+	}
+	if admin && s.out.Push != nil {
+		v.Pushes = s.out.Push.Status(name)
 	}
 	if admin {
 		cfg := st.Config()
@@ -427,6 +439,40 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		s.log.Error("request failed", "err", err)
 		Error(w, http.StatusInternalServerError, err.Error())
 	}
+}
+
+// addPush adds a server the stream is sent on to:
+// {"url":"rtmp://host/app/key","play_url":"https://..."}.
+func (s *Server) addPush(w http.ResponseWriter, r *http.Request) {
+	var t engine.PushTarget
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil {
+		Error(w, http.StatusBadRequest, "request body is not a valid push target: "+err.Error())
+		return
+	}
+	t, err := s.hub.AddPush(r.PathValue("name"), t)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.log.Info("push added", "stream", r.PathValue("name"), "id", t.ID)
+	for _, st := range s.out.Push.Status(r.PathValue("name")) {
+		if st.ID == t.ID {
+			writeJSON(w, http.StatusCreated, st)
+			return
+		}
+	}
+	writeJSON(w, http.StatusCreated, push.Status{ID: t.ID, State: push.StateWaiting})
+}
+
+// removePush stops sending the stream to one server.
+func (s *Server) removePush(w http.ResponseWriter, r *http.Request) {
+	if err := s.hub.RemovePush(r.PathValue("name"), r.PathValue("id")); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // startRecording records a live stream now; the body may set the format

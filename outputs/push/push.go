@@ -1,0 +1,418 @@
+// Package push sends streams on to other servers over RTMP or RTMPS: a
+// cloud live service, an SRS or nginx-rtmp cluster, a video platform. This
+// is how a stream reaches more viewers than one laptop can serve. Every
+// target has its own reader on the stream's ring, so a slow or dead server
+// never slows the stream or the other targets; a target that fails is
+// called again with backoff.
+package push
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gortmp "github.com/yutopp/go-rtmp"
+	rtmpmsg "github.com/yutopp/go-rtmp/message"
+
+	"chalkcast/engine"
+	"chalkcast/engine/flv"
+)
+
+// Target states.
+const (
+	StateWaiting    = "waiting"    // the stream is not live
+	StateConnecting = "connecting" // calling the server
+	StateLive       = "live"       // sending
+	StateRetrying   = "retrying"   // failed; calling again after a pause
+)
+
+// Status is one push target as the API and the studio show it.
+type Status struct {
+	ID string `json:"id"`
+	// URL is the target without its stream key (a secret).
+	URL         string     `json:"url"`
+	PlayURL     string     `json:"play_url,omitempty"`
+	State       string     `json:"state"`
+	BitrateKbps float64    `json:"bitrate_kbps"`
+	LastError   string     `json:"last_error,omitempty"`
+	Since       *time.Time `json:"since,omitempty"` // sending since
+	Skips       uint64     `json:"skips,omitempty"` // times the server was too slow and frames were skipped
+}
+
+// Pusher runs the push targets of the hub's streams.
+type Pusher struct {
+	hub        *engine.Hub
+	log        *slog.Logger
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	maxBackoff time.Duration
+
+	mu      sync.Mutex
+	running map[string]*target // by stream name + "/" + id
+}
+
+// New starts pushing every stream that has targets.
+func New(hub *engine.Hub, log *slog.Logger) *Pusher {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Pusher{hub: hub, log: log.With("component", "push"), running: map[string]*target{}, maxBackoff: 30 * time.Second}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	sub := hub.Subscribe(64)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer sub.Close()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			p.reconcile()
+			select {
+			case <-p.ctx.Done():
+				return
+			case _, ok := <-sub.C:
+				if !ok {
+					return
+				}
+			case <-t.C:
+				p.sample()
+			}
+		}
+	}()
+	return p
+}
+
+// reconcile starts targets that are configured and stops the others.
+func (p *Pusher) reconcile() {
+	want := map[string]bool{}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ctx.Err() != nil {
+		return
+	}
+	for _, s := range p.hub.Streams() {
+		for _, t := range s.Config().Pushes {
+			key := s.Name() + "/" + t.ID
+			want[key] = true
+			if _, ok := p.running[key]; ok {
+				continue
+			}
+			ctx, cancel := context.WithCancel(p.ctx)
+			tg := &target{p: p, s: s, cfg: t, cancel: cancel, done: make(chan struct{}), state: StateWaiting,
+				log: p.log.With("stream", s.Name(), "target", maskKey(t.URL))}
+			p.running[key] = tg
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				defer close(tg.done)
+				tg.run(ctx)
+			}()
+		}
+	}
+	for key, tg := range p.running {
+		if !want[key] {
+			tg.cancel()
+			delete(p.running, key)
+		}
+	}
+}
+
+// sample turns the byte counters into bitrates once a second.
+func (p *Pusher) sample() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, tg := range p.running {
+		n := tg.bytes.Swap(0)
+		tg.kbps.Store(n * 8 / 1000)
+	}
+}
+
+// Status lists stream name's targets.
+func (p *Pusher) Status(name string) []Status {
+	s, ok := p.hub.Get(name)
+	if !ok {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Status
+	for _, t := range s.Config().Pushes {
+		st := Status{ID: t.ID, URL: maskKey(t.URL), PlayURL: t.PlayURL, State: StateWaiting}
+		if tg, ok := p.running[name+"/"+t.ID]; ok {
+			tg.mu.Lock()
+			st.State, st.LastError = tg.state, tg.lastErr
+			if !tg.since.IsZero() {
+				since := tg.since
+				st.Since = &since
+			}
+			tg.mu.Unlock()
+			st.BitrateKbps = float64(tg.kbps.Load())
+			st.Skips = tg.skips.Load()
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Close stops every target.
+func (p *Pusher) Close() {
+	p.mu.Lock()
+	p.cancel()
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// maskKey hides the stream key (the URL's last path element) and any
+// credentials: "rtmp://live.example.com/app/••••f00d".
+func maskKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(hidden)"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	dir, key := "", strings.TrimPrefix(u.Path, "/")
+	if i := strings.LastIndex(key, "/"); i >= 0 {
+		dir, key = key[:i+1], key[i+1:]
+	}
+	if len(key) > 4 {
+		key = "••••" + key[len(key)-4:]
+	} else if key != "" {
+		key = "••••"
+	}
+	return u.Scheme + "://" + u.Host + "/" + dir + key
+}
+
+// target is one running push.
+type target struct {
+	p      *Pusher
+	s      *engine.Stream
+	cfg    engine.PushTarget
+	log    *slog.Logger
+	cancel context.CancelFunc
+	done   chan struct{}
+	bytes  atomic.Uint64
+	kbps   atomic.Uint64
+	skips  atomic.Uint64
+
+	mu      sync.Mutex
+	state   string
+	lastErr string
+	since   time.Time
+}
+
+func (t *target) set(state string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.state = state
+	if err != nil {
+		t.lastErr = err.Error()
+	}
+	if state == StateLive {
+		t.since = time.Now()
+		t.lastErr = ""
+	} else {
+		t.since = time.Time{}
+	}
+}
+
+// run pushes whenever the stream is live, calling the server again after
+// failures: 1, 2, 4… up to 30 s apart, back to 1 s after a good minute.
+func (t *target) run(ctx context.Context) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		rd, err := t.s.NewReader(nil)
+		if err != nil { // not live: wait for it
+			t.set(StateWaiting, nil)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+			continue
+		}
+		start := time.Now()
+		err = t.push(ctx, rd)
+		rd.Close()
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil { // the stream ended
+			backoff = time.Second
+			continue
+		}
+		if time.Since(start) > time.Minute {
+			backoff = time.Second
+		}
+		t.log.Warn("push failed; calling the server again", "err", err, "retry_in", backoff)
+		t.set(StateRetrying, err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, t.p.maxBackoff)
+	}
+}
+
+// push sends rd to the server until the stream ends (nil), ctx ends
+// (nil) or the server fails.
+func (t *target) push(ctx context.Context, rd *engine.Reader) error {
+	t.set(StateConnecting, nil)
+	conn, stream, err := dial(ctx, t.cfg.URL)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	defer conn.Close()
+	t.set(StateLive, nil)
+	t.log.Info("pushing")
+	var (
+		batch        []*engine.Packet
+		video, audio *engine.CodecConfig
+		base         time.Duration
+		based        bool
+		skips        = rd.Skips()
+	)
+	for {
+		batch, err = rd.Next(ctx, batch[:0])
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return nil // the stream ended: the server gets a clean end
+		}
+		if n := rd.Skips(); n != skips {
+			t.skips.Add(n - skips)
+			skips = n
+		}
+		for _, p := range batch {
+			if !flv.Carries(p.Codec) {
+				continue
+			}
+			if !based {
+				base, based = p.DTS, true
+			}
+			ts := uint32(max(p.DTS-base, 0) / time.Millisecond)
+			cfg := &audio
+			if p.Track == engine.TrackVideo {
+				cfg = &video
+			}
+			if p.Config != nil && !p.Config.Equal(*cfg) {
+				*cfg = p.Config // a sequence header before the first packet and at every change
+				if err := t.write(stream, p.Track, ts, headerBody(p.Config)); err != nil {
+					return err
+				}
+			}
+			body := append(flv.BodyPrefix(p), p.Payload...)
+			if err := t.write(stream, p.Track, ts, body); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func headerBody(cfg *engine.CodecConfig) []byte {
+	if cfg.Codec.IsVideo() {
+		return flv.VideoHeaderBody(cfg)
+	}
+	return flv.AudioHeaderBody(cfg)
+}
+
+func (t *target) write(stream *gortmp.Stream, track engine.Track, ts uint32, body []byte) error {
+	if body == nil {
+		return nil
+	}
+	var msg rtmpmsg.Message = &rtmpmsg.AudioMessage{Payload: bytes.NewReader(body)}
+	cs := 4
+	if track == engine.TrackVideo {
+		msg, cs = &rtmpmsg.VideoMessage{Payload: bytes.NewReader(body)}, 6
+	}
+	if err := stream.Write(cs, ts, msg); err != nil {
+		return fmt.Errorf("the server stopped taking the stream (%v)", err)
+	}
+	t.bytes.Add(uint64(len(body)))
+	return nil
+}
+
+// dialTimeout bounds connecting and the RTMP handshake.
+const dialTimeout = 10 * time.Second
+
+// dial connects to an rtmp:// or rtmps:// URL and starts publishing its
+// stream key (the last path element) in its app (the rest of the path).
+func dial(ctx context.Context, raw string) (*gortmp.ClientConn, *gortmp.Stream, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("push address: %w", err)
+	}
+	path := strings.Trim(u.Path, "/")
+	i := strings.LastIndex(path, "/")
+	app, key := path[:max(i, 0)], path[i+1:]
+	if u.RawQuery != "" {
+		key += "?" + u.RawQuery // cloud services sign the key in its query
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "1935"
+		if u.Scheme == "rtmps" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	d := &net.Dialer{Timeout: dialTimeout}
+	type result struct {
+		cc  *gortmp.ClientConn
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		if u.Scheme == "rtmps" {
+			r.cc, r.err = gortmp.DialWithTLSDialer(&tls.Dialer{NetDialer: d, Config: &tls.Config{ServerName: u.Hostname()}}, "rtmps", host, &gortmp.ConnConfig{})
+		} else {
+			r.cc, r.err = gortmp.DialWithDialer(d, "rtmp", host, &gortmp.ConnConfig{})
+		}
+		done <- r
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.cc != nil {
+				r.cc.Close()
+			}
+		}()
+		return nil, nil, ctx.Err()
+	}
+	if r.err != nil {
+		return nil, nil, fmt.Errorf("cannot reach %s: %v", host, r.err)
+	}
+	cc := r.cc
+	tcURL := u.Scheme + "://" + u.Host + "/" + app
+	if err := cc.Connect(&rtmpmsg.NetConnectionConnect{Command: rtmpmsg.NetConnectionConnectCommand{App: app, TCURL: tcURL, Type: "nonprivate", FlashVer: "FMLE/3.0 (compatible; Chalkcast)"}}); err != nil {
+		cc.Close()
+		return nil, nil, fmt.Errorf("%s refused the connection to app %q: %v", host, app, err)
+	}
+	stream, err := cc.CreateStream(nil, 4096)
+	if err != nil {
+		cc.Close()
+		return nil, nil, fmt.Errorf("%s: create stream: %v", host, err)
+	}
+	if err := stream.Publish(&rtmpmsg.NetStreamPublish{PublishingName: key, PublishingType: "live"}); err != nil {
+		cc.Close()
+		return nil, nil, fmt.Errorf("%s refused to take the stream: %v", host, err)
+	}
+	return cc, stream, nil
+}
