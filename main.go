@@ -34,6 +34,7 @@ import (
 	"chalkcast/outputs/web"
 	"chalkcast/sources/capture"
 	"chalkcast/sources/ipcam"
+	"chalkcast/sources/pull"
 	"chalkcast/sources/rtmp"
 	"chalkcast/sources/testpattern"
 )
@@ -231,6 +232,7 @@ func start(o options, log *slog.Logger) (*instance, error) {
 	kinds := devices.Kinds(hub.Pool())
 	kinds[testpattern.Type] = testpattern.New(hub.Pool())
 	kinds[ipcam.Type] = ipcam.New(log)
+	kinds[pull.Type] = pull.New(log)
 	srcs := engine.NewSources(hub, kinds, log)
 	pusher := push.New(hub, log)
 	rec, err := record.New(hub, record.Config{Dir: filepath.Join(o.DataDir, "recordings")}, log)

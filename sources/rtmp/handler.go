@@ -14,7 +14,6 @@ import (
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"chalkcast/engine"
-	"chalkcast/engine/codec"
 	"chalkcast/engine/flv"
 )
 
@@ -33,11 +32,9 @@ type handler struct {
 	rc  *gortmp.Conn
 
 	// publishing
-	pub      *engine.Publisher
-	stream   string
-	videoCfg *engine.CodecConfig
-	audioCfg *engine.CodecConfig
-	dropped  int
+	pub    *engine.Publisher
+	stream string
+	dep    flv.Depacketizer // readBody copies each message, so packets may keep it
 
 	// playing
 	play *stopper
@@ -113,46 +110,19 @@ func (h *handler) OnVideo(ts uint32, payload io.Reader) error {
 	if err != nil {
 		return h.failed(fmt.Errorf("rtmp: read video: %w", err))
 	}
-	v, err := flv.ParseVideo(b)
+	pkt, changed, err := h.dep.Video(ts, b)
 	if err != nil {
 		return h.failed(fmt.Errorf("rtmp: stream %s: %w", h.stream, err))
 	}
-	switch {
-	case v.SeqHeader:
-		cfg, err := videoConfig(v)
-		if err != nil {
-			return h.failed(fmt.Errorf("rtmp: stream %s: video sequence header: %w", h.stream, err))
-		}
-		if !cfg.Equal(h.videoCfg) {
-			h.videoCfg = cfg
-			p.SetConfig(engine.TrackVideo, cfg)
-			h.log.Info("video", "codec", cfg.Codec, "width", cfg.Width, "height", cfg.Height, "profile", cfg.Profile)
-		}
-		return nil
-	case v.SeqEnd || len(v.Data) == 0:
-		return nil
-	case h.videoCfg == nil || h.videoCfg.Codec != v.Codec:
-		h.dropped++ // frames before their sequence header cannot be decoded
-		return nil
+	if changed {
+		cfg := h.dep.VideoConfig
+		p.SetConfig(engine.TrackVideo, cfg)
+		h.log.Info("video", "codec", cfg.Codec, "width", cfg.Width, "height", cfg.Height, "profile", cfg.Profile)
 	}
-	dts := ms(ts)
-	p.WritePacket(&engine.Packet{
-		Track: engine.TrackVideo, Codec: v.Codec, DTS: dts, PTS: dts + v.CTS,
-		Keyframe: v.Keyframe, Payload: v.Data, Config: h.videoCfg,
-	})
+	if pkt != nil {
+		p.WritePacket(pkt)
+	}
 	return nil
-}
-
-func videoConfig(v flv.VideoBody) (*engine.CodecConfig, error) {
-	rec := v.Data // readBody copied the message, so the record may be kept
-	if v.Codec == engine.CodecH265 {
-		return codec.H265Config(rec)
-	}
-	// Packets are stored with 4-byte NAL lengths, as every encoder sends.
-	if len(rec) > 4 && rec[4]&3 != 3 {
-		return nil, fmt.Errorf("NAL length size %d is not supported (want 4)", rec[4]&3+1)
-	}
-	return codec.H264Config(rec)
 }
 
 func (h *handler) OnAudio(ts uint32, payload io.Reader) error {
@@ -164,34 +134,18 @@ func (h *handler) OnAudio(ts uint32, payload io.Reader) error {
 	if err != nil {
 		return h.failed(fmt.Errorf("rtmp: read audio: %w", err))
 	}
-	a, err := flv.ParseAudio(b)
+	pkt, changed, err := h.dep.Audio(ts, b)
 	if err != nil {
 		return h.failed(fmt.Errorf("rtmp: stream %s: %w", h.stream, err))
 	}
-	if a.SeqHeader {
-		cfg, err := codec.AACConfig(a.Data)
-		if err != nil {
-			return h.failed(fmt.Errorf("rtmp: stream %s: audio sequence header: %w", h.stream, err))
-		}
-		if !cfg.Equal(h.audioCfg) {
-			h.audioCfg = cfg
-			p.SetConfig(engine.TrackAudio, cfg)
-			h.log.Info("audio", "codec", cfg.Codec, "rate", cfg.SampleRate, "channels", cfg.Channels)
-		}
-		return nil
+	if changed {
+		cfg := h.dep.AudioConfig
+		p.SetConfig(engine.TrackAudio, cfg)
+		h.log.Info("audio", "codec", cfg.Codec, "rate", cfg.SampleRate, "channels", cfg.Channels)
 	}
-	if a.Codec != engine.CodecAAC && (h.audioCfg == nil || h.audioCfg.Codec != a.Codec) {
-		h.audioCfg = &engine.CodecConfig{Codec: a.Codec, SampleRate: 8000, Channels: a.Channels}
+	if pkt != nil {
+		p.WritePacket(pkt)
 	}
-	if h.audioCfg == nil || len(a.Data) == 0 {
-		h.dropped++
-		return nil
-	}
-	dts := ms(ts)
-	p.WritePacket(&engine.Packet{
-		Track: engine.TrackAudio, Codec: a.Codec, DTS: dts, PTS: dts,
-		Keyframe: true, Payload: a.Data, Config: h.audioCfg,
-	})
 	return nil
 }
 
@@ -317,9 +271,9 @@ func (h *handler) OnClose() {
 		}
 		h.pub.Close(reason)
 		if reason != nil {
-			h.log.Warn("publisher dropped", "err", reason, "dropped_before_config", h.dropped)
+			h.log.Warn("publisher dropped", "err", reason, "dropped_before_config", h.dep.Dropped)
 		} else {
-			h.log.Info("publisher left", "dropped_before_config", h.dropped)
+			h.log.Info("publisher left", "dropped_before_config", h.dep.Dropped)
 		}
 	}
 	if h.play != nil {
@@ -328,4 +282,3 @@ func (h *handler) OnClose() {
 	h.srv.untrack(h.c)
 }
 
-func ms(ts uint32) time.Duration { return time.Duration(ts) * time.Millisecond }

@@ -1,0 +1,95 @@
+package flv
+
+import (
+	"fmt"
+	"time"
+
+	"chalkcast/engine"
+	"chalkcast/engine/codec"
+)
+
+// Depacketizer turns FLV tag bodies, from an RTMP publisher or an FLV
+// stream, into engine packets: it keeps the codec configurations from the
+// sequence headers and drops frames that come before theirs. Bodies must
+// not be reused by the caller: packets keep them.
+type Depacketizer struct {
+	// VideoConfig and AudioConfig are the current configurations.
+	VideoConfig, AudioConfig *engine.CodecConfig
+	// Dropped counts frames that came before their sequence header.
+	Dropped int
+}
+
+// Video takes one video tag body at timestamp ts (ms). It returns the
+// packet to publish, or nil; changed reports a new configuration (in
+// d.VideoConfig) from a sequence header.
+func (d *Depacketizer) Video(ts uint32, b []byte) (p *engine.Packet, changed bool, err error) {
+	v, err := ParseVideo(b)
+	if err != nil {
+		return nil, false, err
+	}
+	switch {
+	case v.SeqHeader:
+		cfg, err := videoConfig(v)
+		if err != nil {
+			return nil, false, fmt.Errorf("video sequence header: %w", err)
+		}
+		if cfg.Equal(d.VideoConfig) {
+			return nil, false, nil
+		}
+		d.VideoConfig = cfg
+		return nil, true, nil
+	case v.SeqEnd || len(v.Data) == 0:
+		return nil, false, nil
+	case d.VideoConfig == nil || d.VideoConfig.Codec != v.Codec:
+		d.Dropped++ // frames before their sequence header cannot be decoded
+		return nil, false, nil
+	}
+	dts := time.Duration(ts) * time.Millisecond
+	return &engine.Packet{
+		Track: engine.TrackVideo, Codec: v.Codec, DTS: dts, PTS: dts + v.CTS,
+		Keyframe: v.Keyframe, Payload: v.Data, Config: d.VideoConfig,
+	}, false, nil
+}
+
+func videoConfig(v VideoBody) (*engine.CodecConfig, error) {
+	if v.Codec == engine.CodecH265 {
+		return codec.H265Config(v.Data)
+	}
+	// Packets are stored with 4-byte NAL lengths, as every encoder sends.
+	if len(v.Data) > 4 && v.Data[4]&3 != 3 {
+		return nil, fmt.Errorf("NAL length size %d is not supported (want 4)", v.Data[4]&3+1)
+	}
+	return codec.H264Config(v.Data)
+}
+
+// Audio takes one audio tag body at timestamp ts (ms), like Video.
+func (d *Depacketizer) Audio(ts uint32, b []byte) (p *engine.Packet, changed bool, err error) {
+	a, err := ParseAudio(b)
+	if err != nil {
+		return nil, false, err
+	}
+	if a.SeqHeader {
+		cfg, err := codec.AACConfig(a.Data)
+		if err != nil {
+			return nil, false, fmt.Errorf("audio sequence header: %w", err)
+		}
+		if cfg.Equal(d.AudioConfig) {
+			return nil, false, nil
+		}
+		d.AudioConfig = cfg
+		return nil, true, nil
+	}
+	if a.Codec != engine.CodecAAC && (d.AudioConfig == nil || d.AudioConfig.Codec != a.Codec) {
+		d.AudioConfig = &engine.CodecConfig{Codec: a.Codec, SampleRate: 8000, Channels: a.Channels}
+		changed = true
+	}
+	if d.AudioConfig == nil || len(a.Data) == 0 {
+		d.Dropped++
+		return nil, changed, nil
+	}
+	dts := time.Duration(ts) * time.Millisecond
+	return &engine.Packet{
+		Track: engine.TrackAudio, Codec: a.Codec, DTS: dts, PTS: dts,
+		Keyframe: true, Payload: a.Data, Config: d.AudioConfig,
+	}, changed, nil
+}

@@ -1,0 +1,181 @@
+// Package pull takes a stream produced elsewhere (another Chalkcast, SRS,
+// livego, nginx-http-flv, a CDN's HTTP-FLV address) as a stream's source,
+// reading it over HTTP(S) and calling again when it drops.
+package pull
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"chalkcast/engine"
+	"chalkcast/engine/flv"
+)
+
+// Type is the source type of pulled streams in the API.
+const Type = "pull"
+
+// stallAfter: a stream that sends nothing this long is called again.
+const stallAfter = 10 * time.Second
+
+// Kind runs pulled sources.
+type Kind struct {
+	client *http.Client
+	log    *slog.Logger
+}
+
+// New returns the pull source kind.
+func New(log *slog.Logger) *Kind {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Kind{
+		client: &http.Client{Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ResponseHeaderTimeout: 10 * time.Second,
+		}},
+		log: log.With("component", "pull"),
+	}
+}
+
+// MaxRetryWait calls a dropped stream again within two seconds.
+func (k *Kind) MaxRetryWait() time.Duration { return 2 * time.Second }
+
+func parse(src engine.Source) (*url.URL, error) {
+	shown := engine.RedactURL(src.URL)
+	u, err := url.Parse(strings.TrimSpace(src.URL))
+	switch {
+	case err != nil || u.Host == "":
+		return nil, fmt.Errorf("%w: %q is not an address: use http(s)://host/path.flv", engine.ErrInvalid, shown)
+	case u.Scheme == "rtmp" || u.Scheme == "rtmps":
+		return nil, fmt.Errorf("%w: pulling over RTMP is not supported yet: use the server's HTTP-FLV address (http://host/live/name.flv)", engine.ErrInvalid)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%w: %q: use an http:// or https:// address of an FLV stream", engine.ErrInvalid, shown)
+	}
+	if len(src.Options) > 0 {
+		return nil, fmt.Errorf("%w: a pulled stream takes no options", engine.ErrInvalid)
+	}
+	return u, nil
+}
+
+// Check validates the address without connecting.
+func (k *Kind) Check(src engine.Source) error {
+	_, err := parse(src)
+	return err
+}
+
+// Run reads the stream into s until ctx ends or the stream fails.
+func (k *Kind) Run(ctx context.Context, s *engine.Stream) error {
+	u, err := parse(s.Config().Source)
+	if err != nil {
+		return err
+	}
+	shown := engine.RedactURL(u.String())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", shown, err)
+	}
+	req.Header.Set("User-Agent", "Chalkcast")
+	resp, err := k.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return explain(shown, u.Host, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s: check the address (is the stream live there?)", shown, resp.Status)
+	}
+	// a stream that stops sending is called again
+	stall := time.AfterFunc(stallAfter, cancel)
+	defer stall.Stop()
+	r := flv.NewReader(resp.Body)
+	if _, err := r.ReadHeader(); err != nil {
+		if ctx.Err() != nil && stall.Stop() {
+			return nil
+		}
+		return fmt.Errorf("%s does not send an FLV stream (%v)", shown, err)
+	}
+	pub, err := s.Publish(engine.SourceInfo{Protocol: "pull", Remote: u.Host})
+	if err != nil {
+		return fmt.Errorf("%s: %w", shown, err)
+	}
+	err = k.pump(ctx, r, pub, stall)
+	if err == nil && ctx.Err() != nil && !stall.Stop() {
+		err = fmt.Errorf("%s stopped sending for %v", shown, stallAfter)
+	}
+	pub.Close(err)
+	return err
+}
+
+// pump publishes the tags until the stream ends (it then says so) or ctx
+// ends (nil).
+func (k *Kind) pump(ctx context.Context, r *flv.Reader, pub *engine.Publisher, stall *time.Timer) error {
+	var dep flv.Depacketizer
+	for {
+		tag, err := r.ReadTag()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, io.EOF) {
+				return errors.New("the stream ended at its server")
+			}
+			return fmt.Errorf("reading the stream: %w", err)
+		}
+		stall.Reset(stallAfter)
+		var (
+			p       *engine.Packet
+			changed bool
+			t       engine.Track
+		)
+		switch tag.Type {
+		case flv.TagVideo:
+			p, changed, err = dep.Video(tag.Timestamp, tag.Body)
+			t = engine.TrackVideo
+		case flv.TagAudio:
+			p, changed, err = dep.Audio(tag.Timestamp, tag.Body)
+			t = engine.TrackAudio
+		default:
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("the stream is broken: %w", err)
+		}
+		if changed {
+			cfg := dep.VideoConfig
+			if t == engine.TrackAudio {
+				cfg = dep.AudioConfig
+			}
+			pub.SetConfig(t, cfg)
+		}
+		if p != nil {
+			pub.WritePacket(p)
+		}
+	}
+}
+
+// explain says why the server could not be reached.
+func explain(shown, host string, err error) error {
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &dns):
+		return fmt.Errorf("server %q is unknown: check the address", dns.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("nothing answers at %s (connection refused)", host)
+	}
+	return fmt.Errorf("%s: %v", shown, err)
+}
