@@ -281,4 +281,3 @@ func (h *handler) OnClose() {
 	}
 	h.srv.untrack(h.c)
 }
-
