@@ -179,6 +179,7 @@ type instance struct {
 	srcs    *engine.Sources
 	devices *capture.Manager
 	rec     *record.Recorder
+	push    *push.Pusher
 	web     *web.Server
 	addrs   addrs
 	errc    chan error // a server failed
@@ -269,7 +270,7 @@ func start(o options, log *slog.Logger) (*instance, error) {
 	}
 	httpSrv := &http.Server{Handler: webSrv, ReadHeaderTimeout: 10 * time.Second}
 	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
-	in := &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, web: webSrv, errc: make(chan error, 2)}
+	in := &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, push: pusher, web: webSrv, errc: make(chan error, 2)}
 	go func() { in.errc <- serveHTTP(httpSrv, httpLn) }()
 	go func() { in.errc <- rtmpSrv.Serve(rtmpLn) }()
 	_, base := webSrv.Base()

@@ -141,6 +141,14 @@ func (h host) Recording(name string) ui.RecordingStatus {
 	return recordingStatus(h.in.rec.Status(name))
 }
 
+func (h host) Pushes(name string) []ui.PushStatus {
+	var out []ui.PushStatus
+	for _, st := range h.in.push.Status(name) {
+		out = append(out, ui.PushStatus{ID: st.ID, URL: st.URL, PlayURL: st.PlayURL, State: st.State, Kbps: st.BitrateKbps, LastError: st.LastError})
+	}
+	return out
+}
+
 func (h host) Recordings() ([]ui.RecordingFile, string, error) {
 	return recordingFiles(h.in.rec)
 }

@@ -39,6 +39,7 @@ type card struct {
 	server, key                            *widget.Label
 	startStop                              *widget.Button
 	record                                 *recordControls
+	push                                   *pushControls
 	last                                   snapshot
 }
 
@@ -90,13 +91,16 @@ func newCard(s *Studio, name string) *card {
 	head := container.NewBorder(nil, nil, container.NewHBox(c.title, container.NewCenter(dot), c.state),
 		container.NewHBox(c.startStop, remove))
 	c.record = newRecordControls(c)
+	c.push = newPushControls(c)
 	info := container.NewVBox(c.source, c.details, c.viewers,
 		container.NewBorder(nil, nil, nil, c.rate, c.graph),
 		container.NewHBox(viewers, bigGraph), c.record.box)
 	share := container.NewVBox(
 		widget.NewLabelWithStyle(lang.L("Share with students"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, nil, c.copyLink, c.link),
-		c.rtmp)
+		c.push.cdn,
+		c.rtmp,
+		c.push.box)
 	body := container.NewBorder(nil, nil, nil, container.NewVBox(c.qr, qrTap),
 		container.NewGridWithColumns(2, info, share))
 	c.root = widget.NewCard("", "", container.NewVBox(head, body))
@@ -205,6 +209,7 @@ func (c *card) update(sn snapshot) {
 		c.startStop.SetIcon(theme.MediaStopIcon())
 	}
 	c.record.update(sn)
+	c.push.update(sn)
 	url := c.s.watchURL(sn.Name)
 	c.link.SetText(url)
 	if url != c.qrURL {

@@ -51,6 +51,8 @@ type Host interface {
 	// Recordings lists the recordings on disk, newest first, and the
 	// folder they are in.
 	Recordings() ([]RecordingFile, string, error)
+	// Pushes are the servers a stream is sent on to, with their state.
+	Pushes(name string) []PushStatus
 }
 
 // RecordingStatus is a stream's recording state.
@@ -193,7 +195,7 @@ func (s *Studio) refresh() {
 	var snaps []snapshot
 	for _, st := range s.hub.Streams() {
 		snaps = append(snaps, snapshot{StreamStats: st.Stats(engine.StatsOptions{History: true, Viewers: true}),
-			Config: st.Config(), Recording: s.host.Recording(st.Name())})
+			Config: st.Config(), Recording: s.host.Recording(st.Name()), Pushes: s.host.Pushes(st.Name())})
 	}
 	sort.Slice(snaps, func(i, j int) bool {
 		return snaps[i].Config.Created.Before(snaps[j].Config.Created) || (snaps[i].Config.Created.Equal(snaps[j].Config.Created) && snaps[i].Name < snaps[j].Name)
@@ -206,6 +208,7 @@ type snapshot struct {
 	engine.StreamStats
 	Config    engine.StreamConfig
 	Recording RecordingStatus
+	Pushes    []PushStatus
 }
 
 // apply updates the cards; it runs on the Fyne goroutine.

@@ -19,7 +19,9 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"chalkcast/engine"
+	"chalkcast/internal/nginxtest"
 	"chalkcast/internal/rtsptest"
+	"chalkcast/outputs/push"
 	"chalkcast/outputs/record"
 	"chalkcast/sources/encode"
 	"chalkcast/sources/ipcam"
@@ -31,6 +33,7 @@ import (
 type testHost struct {
 	srcs *engine.Sources
 	rec  *record.Recorder
+	push *push.Pusher
 }
 
 func (testHost) Addresses() []string { return []string{"127.0.0.1"} }
@@ -52,6 +55,14 @@ func (h testHost) Recording(name string) RecordingStatus {
 	st := h.rec.Status(name)
 	return RecordingStatus{Active: st.Active, Duration: time.Duration(st.DurationS * float64(time.Second)), Bytes: st.Bytes, Error: st.Error}
 }
+func (h testHost) Pushes(name string) []PushStatus {
+	var out []PushStatus
+	for _, st := range h.push.Status(name) {
+		out = append(out, PushStatus{ID: st.ID, URL: st.URL, PlayURL: st.PlayURL, State: st.State, Kbps: st.BitrateKbps, LastError: st.LastError})
+	}
+	return out
+}
+
 func (h testHost) Recordings() ([]RecordingFile, string, error) {
 	files, err := h.rec.List()
 	var out []RecordingFile
@@ -82,10 +93,12 @@ func newTestStudio(t *testing.T) (*Studio, *engine.Hub) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(a, hub, testHost{srcs, rec}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func() {})
+	pusher := push.New(hub, nil)
+	s := New(a, hub, testHost{srcs, rec, pusher}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func() {})
 	s.notify.send = func(string, string) error { return errors.New("no notification service in tests") }
 	s.background = func(f func()) { f() } // the test driver has no UI goroutine to come back to
 	t.Cleanup(func() {
+		pusher.Close()
 		rec.Close()
 		srcs.Close()
 		hub.Close()
@@ -271,6 +284,36 @@ func TestRecordFromTheCard(t *testing.T) {
 		st, _ := hub.Get("maths")
 		return st.Config().Recording.Auto && c.record.button.Text == "Stop recording"
 	})
+}
+
+func TestPushFromTheCard(t *testing.T) {
+	ng := nginxtest.Start(t)
+	s, hub := newTestStudio(t)
+	if _, err := hub.Create(engine.StreamConfig{Name: "maths", Source: engine.Source{Type: testpattern.Type, Options: map[string]string{"preset": "480p"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var c *card
+	eventually(t, s, "a live card", func() bool {
+		c = s.cards["maths"]
+		return c != nil && c.state.Text == "Live"
+	})
+	test.Tap(button(t, s.win.Content(), "Push to a server…"))
+	overlay := s.win.Canvas().Overlays().Top()
+	addr, _ := find(overlay, func(e *widget.Entry) bool { return strings.HasPrefix(e.PlaceHolder, "rtmp://") })
+	play, _ := find(overlay, func(e *widget.Entry) bool { return strings.HasPrefix(e.PlaceHolder, "https://") })
+	addr.SetText(ng.URL("maths-secret-key"))
+	play.SetText("https://cdn.example.com/live/maths.flv")
+	test.Tap(button(t, overlay, "Add"))
+	eventually(t, s, "the push sending", func() bool {
+		l, ok := find(c.push.list, func(l *widget.Label) bool { return strings.Contains(l.Text, "Sending") })
+		return ok && strings.Contains(l.Text, "/live/••••-key") && !strings.Contains(l.Text, "secret")
+	})
+	if !c.push.cdn.Visible() || !strings.Contains(c.push.cdn.Text, "https://cdn.example.com/live/maths.flv") {
+		t.Errorf("share panel: %q", c.push.cdn.Text)
+	}
+	rm, _ := find(c.push.list, func(b *widget.Button) bool { return b.Text == "" })
+	test.Tap(rm)
+	eventually(t, s, "the push removed", func() bool { return len(c.push.list.Objects) == 0 && !c.push.cdn.Visible() })
 }
 
 func TestRTMPCardShowsServerAndKey(t *testing.T) {
