@@ -40,7 +40,7 @@ import (
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+var version = "0.1.0"
 
 // options are everything the command line sets.
 type options struct {

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -428,4 +430,21 @@ func TestClosedViewerLeavesTheCountDuringGrace(t *testing.T) {
 	start := time.Now()
 	testkit.WaitFor(t, 4*time.Second, "the closed viewer to leave the count", func() bool { return viewers() == 0 })
 	t.Logf("closed viewer left the count after %v", time.Since(start).Round(10*time.Millisecond))
+}
+
+// TestVersionMatchesFyneApp: the version the binary reports is the one the
+// packages are labelled with.
+func TestVersionMatchesFyneApp(t *testing.T) {
+	b, err := os.ReadFile("FyneApp.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*Version\s*=\s*"([^"]+)"`).FindSubmatch(b)
+	if m == nil || string(m[1]) != version {
+		t.Fatalf("FyneApp.toml version %q, main.version %q", m, version)
+	}
+	var out bytes.Buffer
+	if code := cli([]string{"--version"}, &out, io.Discard); code != 0 || out.String() != "chalkcast "+version+"\n" {
+		t.Errorf("--version: %d %q", code, out.String())
+	}
 }

@@ -141,6 +141,8 @@ func (h host) Recording(name string) ui.RecordingStatus {
 	return recordingStatus(h.in.rec.Status(name))
 }
 
+func (h host) Version() string { return version }
+
 func (h host) Pushes(name string) []ui.PushStatus {
 	var out []ui.PushStatus
 	for _, st := range h.in.push.Status(name) {

@@ -53,6 +53,8 @@ type Host interface {
 	Recordings() ([]RecordingFile, string, error)
 	// Pushes are the servers a stream is sent on to, with their state.
 	Pushes(name string) []PushStatus
+	// Version is Chalkcast's version, shown in the window.
+	Version() string
 }
 
 // RecordingStatus is a stream's recording state.
@@ -133,7 +135,7 @@ func New(a fyne.App, hub *engine.Hub, host Host, settings *Settings, log *slog.L
 	add.Importance = widget.HighImportance
 	settingsBtn := widget.NewButtonWithIcon(lang.L("Settings"), theme.SettingsIcon(), s.showSettings)
 	recordings := widget.NewButtonWithIcon(lang.L("Recordings"), theme.FolderIcon(), s.showRecordings)
-	title := widget.NewLabelWithStyle("Chalkcast", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	title := widget.NewLabelWithStyle("Chalkcast "+host.Version(), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	top := container.NewBorder(nil, nil, title, container.NewHBox(add, recordings, settingsBtn))
 	s.win.SetContent(container.NewBorder(container.NewPadded(top), nil, nil, nil, s.body))
 	s.win.Resize(fyne.NewSize(900, 700))

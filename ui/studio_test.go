@@ -55,6 +55,8 @@ func (h testHost) Recording(name string) RecordingStatus {
 	st := h.rec.Status(name)
 	return RecordingStatus{Active: st.Active, Duration: time.Duration(st.DurationS * float64(time.Second)), Bytes: st.Bytes, Error: st.Error}
 }
+func (testHost) Version() string { return "9.8.7" }
+
 func (h testHost) Pushes(name string) []PushStatus {
 	var out []PushStatus
 	for _, st := range h.push.Status(name) {
@@ -159,6 +161,9 @@ func TestGoLiveFromTheEmptyState(t *testing.T) {
 	content := s.win.Content()
 	// the empty state offers the sources; the test pattern opens the
 	// new-stream dialog with a default name
+	if _, ok := find(content, func(l *widget.Label) bool { return l.Text == "Chalkcast 9.8.7" }); !ok {
+		t.Error("the window does not show the version")
+	}
 	test.Tap(button(t, content, "Test pattern"))
 	var overlay fyne.CanvasObject
 	eventually(t, s, "the new-stream dialog", func() bool {

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds Chalkcast's packages into dist/ and checks them:
+#   dist/Chalkcast-<version>-linux-amd64.tar.xz  binary, .desktop entry and
+#       icon (fyne package), with a Makefile: "sudo make install", or
+#       "make user-install" into ~/.local
+#   dist/chalkcast-<version>-windows-amd64.exe  cross-built with Debian's
+#       mingw-w64, with the icon and version information
+# The Linux package is installed into a scratch prefix and its binary
+# started (--version); the Windows file must be a PE executable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-$(packaging/setup.sh | tail -n 1)}
+export GOTOOLCHAIN=auto
+VERSION=$(sed -n 's/^ *Version *= *"\(.*\)"/\1/p' FyneApp.toml)
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK" rsrc_windows_amd64.syso' EXIT
+mkdir -p dist
+
+# The packaging tool, built for this machine.
+GOBIN="$WORK/bin" GOOS= GOARCH= "$GO" install fyne.io/tools/cmd/fyne@v1.7.4
+
+# Linux: build, then package the binary.
+start=$(date +%s)
+"$GO" build -ldflags "-s -w -X main.version=$VERSION" -o "$WORK/chalkcast" .
+(cd "$WORK" && "$WORK/bin/fyne" package --os linux --release --exe "$WORK/chalkcast" --src "$OLDPWD")
+mv "$WORK/Chalkcast.tar.xz" "dist/Chalkcast-$VERSION-linux-amd64.tar.xz"
+echo "linux: dist/Chalkcast-$VERSION-linux-amd64.tar.xz, $(du -k "dist/Chalkcast-$VERSION-linux-amd64.tar.xz" | cut -f1) KiB, $(($(date +%s) - start)) s"
+mkdir "$WORK/unpack" "$WORK/prefix"
+tar -xJf "dist/Chalkcast-$VERSION-linux-amd64.tar.xz" -C "$WORK/unpack"
+make -s -C "$WORK/unpack/chalkcast" install DESTDIR="$WORK/prefix" PREFIX=/usr
+test -s "$WORK/prefix/usr/share/applications/app.chalkcast.studio.desktop"
+test -s "$WORK/prefix/usr/share/pixmaps/app.chalkcast.studio.png"
+got=$("$WORK/prefix/usr/bin/chalkcast" --version 2>/dev/null)
+[ "$got" = "chalkcast $VERSION" ] || { echo "installed binary says \"$got\", want \"chalkcast $VERSION\"" >&2; exit 1; }
+
+# Windows: the AAC encoder is Debian's libvo-aacenc on Linux; for Windows
+# the same VisualOn sources (shipped in the aac-go module) are compiled
+# with mingw-w64.
+start=$(date +%s)
+aac=$("$GO" mod download -json github.com/gen2brain/aac-go@v0.0.0-20230119102159-ef1e76509d21 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/aacenc/external/aacenc
+mkdir -p "$WORK/aac/include/vo-aacenc" "$WORK/aac/lib" "$WORK/aac/obj"
+cp "$aac"/include/*.h "$aac/src/cmnMemory.h" "$WORK/aac/include/vo-aacenc/"
+for c in "$aac"/src/*.c; do
+  x86_64-w64-mingw32-gcc -O2 -c -I"$aac/include" -I"$aac/src" "$c" -o "$WORK/aac/obj/$(basename "$c" .c).o"
+done
+x86_64-w64-mingw32-ar rcs "$WORK/aac/lib/libvo-aacenc.a" "$WORK/aac/obj/"*.o
+# icon and version information as a resource the Go linker picks up
+convert assets/icon.png -define icon:auto-resize=256,64,48,32,16 "$WORK/chalkcast.ico"
+IFS=. read -r major minor patch <<<"$VERSION"
+cat >"$WORK/chalkcast.rc" <<RC
+1 ICON "$WORK/chalkcast.ico"
+1 VERSIONINFO
+FILEVERSION $major,$minor,${patch:-0},0
+PRODUCTVERSION $major,$minor,${patch:-0},0
+BEGIN
+  BLOCK "StringFileInfo"
+  BEGIN
+    BLOCK "040904B0"
+    BEGIN
+      VALUE "CompanyName", "Chalkcast"
+      VALUE "FileDescription", "Chalkcast classroom live streaming"
+      VALUE "FileVersion", "$VERSION"
+      VALUE "InternalName", "chalkcast"
+      VALUE "OriginalFilename", "chalkcast.exe"
+      VALUE "ProductName", "Chalkcast"
+      VALUE "ProductVersion", "$VERSION"
+    END
+  END
+  BLOCK "VarFileInfo"
+  BEGIN
+    VALUE "Translation", 0x409, 1200
+  END
+END
+RC
+x86_64-w64-mingw32-windres -O coff -o rsrc_windows_amd64.syso "$WORK/chalkcast.rc"
+exe="dist/chalkcast-$VERSION-windows-amd64.exe"
+CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ \
+  CGO_CFLAGS="-I$WORK/aac/include" CGO_LDFLAGS="-L$WORK/aac/lib" \
+  "$GO" build -ldflags "-s -w -H windowsgui -X main.version=$VERSION" -o "$exe" .
+rm -f rsrc_windows_amd64.syso
+# a PE file: "MZ", and "PE\0\0" where the DOS header points
+[ "$(head -c 2 "$exe")" = "MZ" ] || { echo "$exe is not a Windows executable" >&2; exit 1; }
+pe=$(od -An -tu4 -j60 -N4 "$exe" | tr -d ' ')
+[ "$(od -An -c -j"$pe" -N4 "$exe" | tr -d ' ')" = 'PE\0\0' ] || { echo "$exe has no PE header" >&2; exit 1; }
+echo "windows: $exe, $(du -k "$exe" | cut -f1) KiB, $(($(date +%s) - start)) s"
