@@ -256,8 +256,10 @@ func TestIPCameraFromTheStudio(t *testing.T) {
 	}
 }
 
-func TestRecordFromTheCard(t *testing.T) {
-	s, hub := newTestStudio(t)
+// liveCard makes a live 480p test-pattern stream "maths" and returns its
+// card.
+func liveCard(t *testing.T, s *Studio, hub *engine.Hub) *card {
+	t.Helper()
 	if _, err := hub.Create(engine.StreamConfig{Name: "maths", Source: engine.Source{Type: testpattern.Type, Options: map[string]string{"preset": "480p"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -266,6 +268,12 @@ func TestRecordFromTheCard(t *testing.T) {
 		c = s.cards["maths"]
 		return c != nil && c.state.Text == "Live"
 	})
+	return c
+}
+
+func TestRecordFromTheCard(t *testing.T) {
+	s, hub := newTestStudio(t)
+	c := liveCard(t, s, hub)
 	test.Tap(c.record.button)
 	eventually(t, s, "recording shown", func() bool {
 		return c.record.button.Text == "Stop recording" && strings.HasPrefix(c.record.state.Text, "● Recording 0:00:0")
@@ -294,14 +302,7 @@ func TestRecordFromTheCard(t *testing.T) {
 func TestPushFromTheCard(t *testing.T) {
 	ng := nginxtest.Start(t)
 	s, hub := newTestStudio(t)
-	if _, err := hub.Create(engine.StreamConfig{Name: "maths", Source: engine.Source{Type: testpattern.Type, Options: map[string]string{"preset": "480p"}}}); err != nil {
-		t.Fatal(err)
-	}
-	var c *card
-	eventually(t, s, "a live card", func() bool {
-		c = s.cards["maths"]
-		return c != nil && c.state.Text == "Live"
-	})
+	c := liveCard(t, s, hub)
 	test.Tap(button(t, s.win.Content(), "Push to a server…"))
 	overlay := s.win.Canvas().Overlays().Top()
 	addr, _ := find(overlay, func(e *widget.Entry) bool { return strings.HasPrefix(e.PlaceHolder, "rtmp://") })
