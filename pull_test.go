@@ -12,9 +12,9 @@ import (
 	"chalkcast/internal/testkit"
 )
 
-// TestPullSource pulls a stream produced elsewhere over HTTP-FLV (here:
-// another stream of the same server), plays it, and picks it up again
-// after it drops.
+// TestPullSource pulls a stream produced elsewhere over HTTP-FLV and over
+// RTMP (here: another stream of the same server), plays it, and picks it
+// up again after it drops.
 func TestPullSource(t *testing.T) {
 	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	s := startServer(t, options{Engine: engine.Config{GracePeriod: 2 * time.Second}})
@@ -27,10 +27,17 @@ func TestPullSource(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %v", code, out)
 	}
-	testkit.WaitFor(t, 10*time.Second, "relay live", func() bool { return s.stream(t, "relay")["state"] == "live" })
-	if _, _, _, err := mediatest.Check(context.Background(), "http://"+s.HTTP+"/live/relay.flv", t.TempDir(), 4*time.Second,
-		mediatest.Want{Width: 640, Height: 360, FPS: 30, KeyEvery: time.Second, Audio: true}); err != nil {
-		t.Fatal(err)
+	code, out = s.api(t, "POST", "/api/v1/streams", map[string]any{"name": "rtmprelay",
+		"source": map[string]any{"type": "pull", "url": "rtmp://" + s.RTMP + "/live/origin"}})
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	for _, name := range []string{"relay", "rtmprelay"} {
+		testkit.WaitFor(t, 10*time.Second, name+" live", func() bool { return s.stream(t, name)["state"] == "live" })
+		if _, _, _, err := mediatest.Check(context.Background(), "http://"+s.HTTP+"/live/"+name+".flv", t.TempDir(), 3*time.Second,
+			mediatest.Want{Width: 640, Height: 360, FPS: 30, KeyEvery: time.Second, Audio: true}); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// the origin ends; the relay says why, and comes back with it
@@ -46,8 +53,8 @@ func TestPullSource(t *testing.T) {
 	})
 
 	for _, c := range []struct{ url, want string }{
-		{"rtmp://example.com/live/x", "not supported yet"},
-		{"ftp://example.com/x.flv", "use an http:// or https:// address"},
+		{"ftp://example.com/x.flv", "use an rtmp:// address or the http(s):// address"},
+		{"example.com/x.flv", "is not an address"},
 	} {
 		code, out := s.api(t, "POST", "/api/v1/streams", map[string]any{"name": "bad",
 			"source": map[string]any{"type": "pull", "url": c.url}})

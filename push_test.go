@@ -53,6 +53,20 @@ func TestPushToNginx(t *testing.T) {
 		}
 	}
 	check()
+	// and the reverse: a stream pulled from nginx over RTMP
+	code, out = s.api(t, "POST", "/api/v1/streams", map[string]any{"name": "fromnginx",
+		"source": map[string]any{"type": "pull", "url": ng.URL("class8secret")}})
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	testkit.WaitFor(t, 10*time.Second, "the pulled stream", func() bool { return s.stream(t, "fromnginx")["state"] == "live" })
+	if _, _, _, err := mediatest.Check(context.Background(), "http://"+s.HTTP+"/live/fromnginx.flv", t.TempDir(), 3*time.Second,
+		mediatest.Want{Width: 640, Height: 360, FPS: 30, KeyEvery: time.Second, Audio: true}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := s.api(t, "DELETE", "/api/v1/streams/fromnginx", nil); code != http.StatusNoContent {
+		t.Fatalf("delete: %d", code)
+	}
 
 	// nginx goes away: the push says so and keeps calling
 	ng.Stop()

@@ -856,3 +856,22 @@ func checkErr(t *testing.T, err error, wantShort bool, wantText string) {
 		t.Errorf("error %q does not mention %q", err, wantText)
 	}
 }
+
+// FuzzDepacketizer feeds arbitrary tag bodies to the depacketizer that
+// RTMP publishers and pulled streams go through: nothing may panic, and
+// every packet carries a configuration of its own codec.
+func FuzzDepacketizer(f *testing.F) {
+	f.Add([]byte{0x17, 0, 0, 0, 0, 1, 0x42, 0xc0, 0x1e, 0xff, 0xe1, 0, 4, 0x67, 0x42, 0xc0, 0x1e, 1, 0, 2, 0x68, 0xce}, []byte{0xaf, 0, 0x11, 0x90})
+	f.Add([]byte{0x27, 1, 0, 0, 0, 0, 0, 0, 2, 0x41, 0x9a}, []byte{0x72, 0xd5, 0xd5})
+	f.Fuzz(func(t *testing.T, video, audio []byte) {
+		var d Depacketizer
+		for i := range 3 {
+			if p, _, err := d.Video(uint32(i*40), video); err == nil && p != nil && (p.Config == nil || p.Config.Codec != p.Codec) {
+				t.Fatalf("video packet %+v", p)
+			}
+			if p, _, err := d.Audio(uint32(i*40), audio); err == nil && p != nil && (p.Config == nil || p.Config.Codec != p.Codec) {
+				t.Fatalf("audio packet %+v", p)
+			}
+		}
+	})
+}

@@ -1,6 +1,6 @@
 // Package pull takes a stream produced elsewhere (another Chalkcast, SRS,
-// livego, nginx-http-flv, a CDN's HTTP-FLV address) as a stream's source,
-// reading it over HTTP(S) and calling again when it drops.
+// livego, nginx-rtmp, a CDN) as a stream's source, playing it over RTMP(S)
+// or HTTP(S)-FLV and calling again when it drops.
 package pull
 
 import (
@@ -57,10 +57,8 @@ func parse(src engine.Source) (*url.URL, error) {
 	switch {
 	case err != nil || u.Host == "":
 		return nil, fmt.Errorf("%w: %q is not an address: use http(s)://host/path.flv", engine.ErrInvalid, shown)
-	case u.Scheme == "rtmp" || u.Scheme == "rtmps":
-		return nil, fmt.Errorf("%w: pulling over RTMP is not supported yet: use the server's HTTP-FLV address (http://host/live/name.flv)", engine.ErrInvalid)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%w: %q: use an http:// or https:// address of an FLV stream", engine.ErrInvalid, shown)
+	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "rtmp" && u.Scheme != "rtmps":
+		return nil, fmt.Errorf("%w: %q: use an rtmp:// address or the http(s):// address of an FLV stream", engine.ErrInvalid, shown)
 	}
 	if len(src.Options) > 0 {
 		return nil, fmt.Errorf("%w: a pulled stream takes no options", engine.ErrInvalid)
@@ -79,6 +77,9 @@ func (k *Kind) Run(ctx context.Context, s *engine.Stream) error {
 	u, err := parse(s.Config().Source)
 	if err != nil {
 		return err
+	}
+	if u.Scheme == "rtmp" || u.Scheme == "rtmps" {
+		return k.runRTMP(ctx, s, u)
 	}
 	shown := engine.RedactURL(u.String())
 	ctx, cancel := context.WithCancel(ctx)
