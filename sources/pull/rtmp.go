@@ -235,7 +235,9 @@ type playArgs struct{ name string }
 
 func (a *playArgs) FromArgs(...any) error { return nil }
 
-func (a *playArgs) ToArgs(rtmpmsg.EncodingType) ([]any, error) { return []any{nil, a.name, float64(-2)}, nil }
+func (a *playArgs) ToArgs(rtmpmsg.EncodingType) ([]any, error) {
+	return []any{nil, a.name, float64(-2)}, nil
+}
 
 // amfValues decodes a command's arguments.
 func amfValues(m *rtmpmsg.CommandMessage) []any {
