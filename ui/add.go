@@ -32,6 +32,7 @@ func sourceChoices() []sourceChoice {
 		{"screen", theme.ComputerIcon(), lang.L("Your slides or any window, with the microphone")},
 		{"rtsp", theme.VisibilityIcon(), lang.L("A classroom IP camera (Hikvision, Dahua, ONVIF) by its rtsp:// address")},
 		{"rtmp", theme.UploadIcon(), lang.L("Send from OBS, ffmpeg or a phone app")},
+		{"pull", theme.DownloadIcon(), lang.L("A stream from another server, by its rtmp:// or .flv address")},
 		{"testpattern", theme.GridIcon(), lang.L("Moving colour bars and a beep: try Chalkcast without a camera")},
 	}
 }
@@ -51,7 +52,7 @@ func (s *Studio) emptyState() fyne.CanvasObject {
 		buttons = append(buttons, container.NewVBox(b, hint))
 	}
 	grid := container.NewGridWithColumns(2, buttons...)
-	return container.NewCenter(container.NewGridWrap(fyne.NewSize(640, 360), container.NewVBox(head, sub, grid)))
+	return container.NewCenter(container.NewGridWrap(fyne.NewSize(640, 460), container.NewVBox(head, sub, grid)))
 }
 
 // defaultName is the first free "class-N".
@@ -109,6 +110,9 @@ type newStreamForm struct {
 	devices Devices
 	types   []string
 
+	// another server's stream
+	pullURL *widget.Entry
+
 	// IP camera
 	url       *widget.Entry
 	transport *widget.RadioGroup
@@ -154,6 +158,10 @@ func (f *newStreamForm) build(typ string) {
 	f.buildCamera()
 	urlItem := widget.NewFormItem(lang.L("Camera address"), f.url)
 	urlItem.HintText = lang.L("From the camera's manual or web page; the password stays on this computer")
+	f.pullURL = widget.NewEntry()
+	f.pullURL.SetPlaceHolder("rtmp://media.example.com/live/assembly")
+	pullItem := widget.NewFormItem(lang.L("Stream address"), f.pullURL)
+	pullItem.HintText = lang.L("rtmp://, rtmps:// or an http(s):// address ending in .flv")
 	cameraItems := []*widget.FormItem{
 		urlItem,
 		widget.NewFormItem(lang.L("Transport"), f.transport),
@@ -187,14 +195,15 @@ func (f *newStreamForm) build(typ string) {
 		local := t == "camera" || t == "screen"
 		show(deviceItem.Widget, local)
 		show(micItem.Widget, local)
-		show(presetItem.Widget, t != "rtmp" && t != "rtsp")
+		show(presetItem.Widget, t != "rtmp" && t != "rtsp" && t != "pull")
 		for _, it := range cameraItems {
 			show(it.Widget, t == "rtsp")
 		}
+		show(pullItem.Widget, t == "pull")
 	})
 	f.items = append([]*widget.FormItem{
 		widget.NewFormItem(lang.L("Source"), f.kind),
-		deviceItem, micItem, presetItem}, cameraItems...)
+		deviceItem, micItem, presetItem, pullItem}, cameraItems...)
 	f.items = append(f.items,
 		widget.NewFormItem(lang.L("Name in the link"), f.name),
 		widget.NewFormItem(lang.L("Title"), f.title),
@@ -288,6 +297,9 @@ func (f *newStreamForm) source() engine.Source {
 	src := engine.Source{Type: typ}
 	switch typ {
 	case "rtmp":
+		return src
+	case "pull":
+		src.URL = strings.TrimSpace(f.pullURL.Text)
 		return src
 	case "rtsp":
 		src.URL = strings.TrimSpace(f.url.Text)

@@ -169,6 +169,11 @@ func sourceText(src engine.Source) string {
 		return lang.L("Screen + microphone")
 	case "rtmp":
 		return lang.L("RTMP push (OBS, ffmpeg or a phone)")
+	case "pull":
+		if src.URL == "" {
+			return lang.L("Another server")
+		}
+		return lang.L("From") + " " + src.URL // shown without credentials
 	case "rtsp":
 		if src.URL == "" {
 			return lang.L("IP camera (RTSP)")
