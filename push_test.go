@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,10 @@ func TestPushToNginx(t *testing.T) {
 		t.Fatalf("create: %d %v", code, out)
 	}
 	testkit.WaitFor(t, 10*time.Second, "the pulled stream", func() bool { return s.stream(t, "fromnginx")["state"] == "live" })
+	time.Sleep(8 * time.Second) // past nginx's ping timeout: pings are answered
+	if st := s.stream(t, "fromnginx"); st["state"] != "live" || st["last_error"] != nil {
+		t.Fatalf("the pulled stream after 8 s: %v %v", st["state"], st["last_error"])
+	}
 	if _, _, _, err := mediatest.Check(context.Background(), "http://"+s.HTTP+"/live/fromnginx.flv", t.TempDir(), 3*time.Second,
 		mediatest.Want{Width: 640, Height: 360, FPS: 30, KeyEvery: time.Second, Audio: true}); err != nil {
 		t.Fatal(err)
@@ -84,12 +89,36 @@ func TestPushToNginx(t *testing.T) {
 	t.Logf("push resumed %v after nginx came back", time.Since(back).Round(100*time.Millisecond))
 	check()
 
-	if code, out := s.api(t, "DELETE", "/api/v1/streams/math/pushes/"+id, nil); code != http.StatusNoContent {
-		t.Fatalf("remove push: %d %v", code, out)
+	// a wrong app: the push says why, rather than waiting for ever
+	code, out = s.api(t, "POST", "/api/v1/streams/math/pushes", map[string]string{
+		"url": strings.Replace(ng.URL("other"), "/live/", "/nosuchapp/", 1)})
+	if code != http.StatusCreated {
+		t.Fatalf("add push: %d %v", code, out)
+	}
+	bad, _ := out["id"].(string)
+	testkit.WaitFor(t, 15*time.Second, "the wrong app's error", func() bool {
+		ps, _ := s.stream(t, "math")["pushes"].([]any)
+		for _, p := range ps {
+			if p := p.(map[string]any); p["id"] == bad {
+				return p["state"] == "retrying" && p["last_error"] != nil
+			}
+		}
+		return false
+	})
+
+	for _, id := range []string{id, bad} {
+		if code, out := s.api(t, "DELETE", "/api/v1/streams/math/pushes/"+id, nil); code != http.StatusNoContent {
+			t.Fatalf("remove push: %d %v", code, out)
+		}
 	}
 	if p := s.pushState(t, "math"); p != nil {
 		t.Errorf("push still listed: %v", p)
 	}
+	// removed means gone: nginx takes another publisher on the same key
+	testkit.WaitFor(t, 10*time.Second, "the key to be free at nginx", func() bool {
+		return exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10", "-t", "1",
+			"-c:v", "libx264", "-preset", "ultrafast", "-f", "flv", ng.URL("class8secret")).Run() == nil
+	})
 	if code, _ := s.api(t, "POST", "/api/v1/streams/math/pushes", map[string]string{"url": "http://example.com/x"}); code != http.StatusBadRequest {
 		t.Errorf("an http:// push target: %d", code)
 	}

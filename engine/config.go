@@ -152,7 +152,7 @@ func (p PushTarget) Validate() error {
 	u, err := url.Parse(strings.TrimSpace(p.URL))
 	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Hostname() == "" ||
 		len(strings.Split(strings.Trim(u.Path, "/"), "/")) < 2 {
-		return fmt.Errorf("%w: push address %q: use rtmp://host[:port]/app/streamkey (or rtmps://)", ErrInvalid, RedactURL(p.URL))
+		return fmt.Errorf("%w: the push address must look like rtmp://host[:port]/app/streamkey (or rtmps://)", ErrInvalid) // not echoed: it holds the stream key
 	}
 	if p.PlayURL != "" {
 		if u, err := url.Parse(p.PlayURL); err != nil || u.Host == "" {

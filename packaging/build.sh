@@ -13,6 +13,10 @@ GO=${GO:-$(packaging/setup.sh | tail -n 1)}
 export GOTOOLCHAIN=auto
 VERSION=$(sed -n 's/^ *Version *= *"\(.*\)"/\1/p' FyneApp.toml)
 WORK=$(mktemp -d)
+if [ -e rsrc_windows_amd64.syso ]; then
+  echo "rsrc_windows_amd64.syso is left from an interrupted build: remove it" >&2
+  exit 1
+fi
 trap 'rm -rf "$WORK" rsrc_windows_amd64.syso' EXIT
 mkdir -p dist
 
@@ -30,8 +34,8 @@ tar -xJf "dist/Chalkcast-$VERSION-linux-amd64.tar.xz" -C "$WORK/unpack"
 make -s -C "$WORK/unpack/chalkcast" install DESTDIR="$WORK/prefix" PREFIX=/usr
 test -s "$WORK/prefix/usr/share/applications/app.chalkcast.studio.desktop"
 test -s "$WORK/prefix/usr/share/pixmaps/app.chalkcast.studio.png"
-got=$("$WORK/prefix/usr/bin/chalkcast" --version 2>/dev/null)
-[ "$got" = "chalkcast $VERSION" ] || { echo "installed binary says \"$got\", want \"chalkcast $VERSION\"" >&2; exit 1; }
+got=$("$WORK/prefix/usr/bin/chalkcast" --version 2>"$WORK/version.err") || true
+[ "$got" = "chalkcast $VERSION" ] || { echo "installed binary says \"$got\", want \"chalkcast $VERSION\"" >&2; cat "$WORK/version.err" >&2; exit 1; }
 
 # Windows: the AAC encoder is Debian's libvo-aacenc on Linux; for Windows
 # the same VisualOn sources (shipped in the aac-go module) are compiled
@@ -46,7 +50,7 @@ done
 x86_64-w64-mingw32-ar rcs "$WORK/aac/lib/libvo-aacenc.a" "$WORK/aac/obj/"*.o
 # icon and version information as a resource the Go linker picks up
 convert assets/icon.png -define icon:auto-resize=256,64,48,32,16 "$WORK/chalkcast.ico"
-IFS=. read -r major minor patch <<<"$VERSION"
+IFS=. read -r major minor patch <<<"${VERSION%%[-+]*}" # 0.2.0-rc1: 0,2,0
 cat >"$WORK/chalkcast.rc" <<RC
 1 ICON "$WORK/chalkcast.ico"
 1 VERSIONINFO

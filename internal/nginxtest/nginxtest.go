@@ -20,7 +20,8 @@ import (
 // module is where Debian's libnginx-mod-rtmp puts the module.
 const module = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 
-// Nginx is an nginx-rtmp server with one application, "live".
+// Nginx is an nginx-rtmp server with one application, "live". It pings
+// its clients every 3 s and drops those that do not answer within 2 s.
 type Nginx struct {
 	t    testing.TB
 	Port int
@@ -46,7 +47,7 @@ worker_processes 1;
 pid %s/nginx.pid;
 error_log stderr info;
 events { worker_connections 256; }
-rtmp { server { listen 127.0.0.1:%d; chunk_size 4096; application live { live on; } } }
+rtmp { server { listen 127.0.0.1:%d; chunk_size 4096; ping 3s; ping_timeout 2s; application live { live on; } } }
 `, module, n.dir, n.Port)
 	if err := os.WriteFile(filepath.Join(n.dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)

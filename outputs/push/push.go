@@ -7,24 +7,18 @@
 package push
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	gortmp "github.com/yutopp/go-rtmp"
-	rtmpmsg "github.com/yutopp/go-rtmp/message"
-
 	"chalkcast/engine"
 	"chalkcast/engine/flv"
+	"chalkcast/internal/rtmpclient"
 )
 
 // Target states.
@@ -108,13 +102,12 @@ func (p *Pusher) reconcile() {
 				continue
 			}
 			ctx, cancel := context.WithCancel(p.ctx)
-			tg := &target{p: p, s: s, cfg: t, cancel: cancel, done: make(chan struct{}), state: StateWaiting,
+			tg := &target{p: p, s: s, cfg: t, cancel: cancel, state: StateWaiting,
 				log: p.log.With("stream", s.Name(), "target", maskKey(t.URL))}
 			p.running[key] = tg
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
-				defer close(tg.done)
 				tg.run(ctx)
 			}()
 		}
@@ -200,7 +193,6 @@ type target struct {
 	cfg    engine.PushTarget
 	log    *slog.Logger
 	cancel context.CancelFunc
-	done   chan struct{}
 	bytes  atomic.Uint64
 	kbps   atomic.Uint64
 	skips  atomic.Uint64
@@ -269,13 +261,16 @@ func (t *target) run(ctx context.Context) {
 // (nil) or the server fails.
 func (t *target) push(ctx context.Context, rd *engine.Reader) error {
 	t.set(StateConnecting, nil)
-	conn, stream, err := dial(ctx, t.cfg.URL)
+	conn, name, err := rtmpclient.Dial(ctx, t.cfg.URL)
 	if err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	stop := context.AfterFunc(ctx, conn.Close)
 	defer stop()
 	defer conn.Close()
+	if err := conn.Publish(name); err != nil {
+		return err
+	}
 	t.set(StateLive, nil)
 	t.log.Info("pushing")
 	var (
@@ -288,21 +283,23 @@ func (t *target) push(ctx context.Context, rd *engine.Reader) error {
 	for {
 		batch, err = rd.Next(ctx, batch[:0])
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-				return nil
-			}
-			return nil // the stream ended: the server gets a clean end
+			return nil // the stream ended (the server gets a clean end) or ctx did
 		}
 		if n := rd.Skips(); n != skips {
 			t.skips.Add(n - skips)
 			skips = n
 		}
+		if !based && len(batch) > 0 {
+			// time zero: the earliest packet of the first batch (audio
+			// may be stamped just before the keyframe)
+			base, based = batch[0].DTS, true
+			for _, p := range batch {
+				base = min(base, p.DTS)
+			}
+		}
 		for _, p := range batch {
 			if !flv.Carries(p.Codec) {
 				continue
-			}
-			if !based {
-				base, based = p.DTS, true
 			}
 			ts := uint32(max(p.DTS-base, 0) / time.Millisecond)
 			cfg := &audio
@@ -311,12 +308,11 @@ func (t *target) push(ctx context.Context, rd *engine.Reader) error {
 			}
 			if p.Config != nil && !p.Config.Equal(*cfg) {
 				*cfg = p.Config // a sequence header before the first packet and at every change
-				if err := t.write(stream, p.Track, ts, headerBody(p.Config)); err != nil {
+				if err := t.write(conn, p.Track, ts, headerBody(p.Config)); err != nil {
 					return err
 				}
 			}
-			body := append(flv.BodyPrefix(p), p.Payload...)
-			if err := t.write(stream, p.Track, ts, body); err != nil {
+			if err := t.write(conn, p.Track, ts, append(flv.BodyPrefix(p), p.Payload...)); err != nil {
 				return err
 			}
 		}
@@ -330,89 +326,13 @@ func headerBody(cfg *engine.CodecConfig) []byte {
 	return flv.AudioHeaderBody(cfg)
 }
 
-func (t *target) write(stream *gortmp.Stream, track engine.Track, ts uint32, body []byte) error {
+func (t *target) write(conn *rtmpclient.Conn, track engine.Track, ts uint32, body []byte) error {
 	if body == nil {
 		return nil
 	}
-	var msg rtmpmsg.Message = &rtmpmsg.AudioMessage{Payload: bytes.NewReader(body)}
-	cs := 4
-	if track == engine.TrackVideo {
-		msg, cs = &rtmpmsg.VideoMessage{Payload: bytes.NewReader(body)}, 6
-	}
-	if err := stream.Write(cs, ts, msg); err != nil {
+	if err := conn.WriteMedia(track == engine.TrackVideo, ts, body); err != nil {
 		return fmt.Errorf("the server stopped taking the stream (%v)", err)
 	}
 	t.bytes.Add(uint64(len(body)))
 	return nil
-}
-
-// dialTimeout bounds connecting and the RTMP handshake.
-const dialTimeout = 10 * time.Second
-
-// dial connects to an rtmp:// or rtmps:// URL and starts publishing its
-// stream key (the last path element) in its app (the rest of the path).
-func dial(ctx context.Context, raw string) (*gortmp.ClientConn, *gortmp.Stream, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, nil, fmt.Errorf("push address: %w", err)
-	}
-	path := strings.Trim(u.Path, "/")
-	i := strings.LastIndex(path, "/")
-	app, key := path[:max(i, 0)], path[i+1:]
-	if u.RawQuery != "" {
-		key += "?" + u.RawQuery // cloud services sign the key in its query
-	}
-	host := u.Host
-	if u.Port() == "" {
-		port := "1935"
-		if u.Scheme == "rtmps" {
-			port = "443"
-		}
-		host = net.JoinHostPort(u.Hostname(), port)
-	}
-	d := &net.Dialer{Timeout: dialTimeout}
-	type result struct {
-		cc  *gortmp.ClientConn
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		var r result
-		if u.Scheme == "rtmps" {
-			r.cc, r.err = gortmp.DialWithTLSDialer(&tls.Dialer{NetDialer: d, Config: &tls.Config{ServerName: u.Hostname()}}, "rtmps", host, &gortmp.ConnConfig{})
-		} else {
-			r.cc, r.err = gortmp.DialWithDialer(d, "rtmp", host, &gortmp.ConnConfig{})
-		}
-		done <- r
-	}()
-	var r result
-	select {
-	case r = <-done:
-	case <-ctx.Done():
-		go func() {
-			if r := <-done; r.cc != nil {
-				r.cc.Close()
-			}
-		}()
-		return nil, nil, ctx.Err()
-	}
-	if r.err != nil {
-		return nil, nil, fmt.Errorf("cannot reach %s: %v", host, r.err)
-	}
-	cc := r.cc
-	tcURL := u.Scheme + "://" + u.Host + "/" + app
-	if err := cc.Connect(&rtmpmsg.NetConnectionConnect{Command: rtmpmsg.NetConnectionConnectCommand{App: app, TCURL: tcURL, Type: "nonprivate", FlashVer: "FMLE/3.0 (compatible; Chalkcast)"}}); err != nil {
-		cc.Close()
-		return nil, nil, fmt.Errorf("%s refused the connection to app %q: %v", host, app, err)
-	}
-	stream, err := cc.CreateStream(nil, 4096)
-	if err != nil {
-		cc.Close()
-		return nil, nil, fmt.Errorf("%s: create stream: %v", host, err)
-	}
-	if err := stream.Publish(&rtmpmsg.NetStreamPublish{PublishingName: key, PublishingType: "live"}); err != nil {
-		cc.Close()
-		return nil, nil, fmt.Errorf("%s refused to take the stream: %v", host, err)
-	}
-	return cc, stream, nil
 }

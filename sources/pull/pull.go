@@ -110,22 +110,27 @@ func (k *Kind) Run(ctx context.Context, s *engine.Stream) error {
 		}
 		return fmt.Errorf("%s does not send an FLV stream (%v)", shown, err)
 	}
-	pub, err := s.Publish(engine.SourceInfo{Protocol: "pull", Remote: u.Host})
-	if err != nil {
-		return fmt.Errorf("%s: %w", shown, err)
-	}
-	err = k.pump(ctx, r, pub, stall)
+	err = k.pump(ctx, r, func() (*engine.Publisher, error) {
+		return s.Publish(engine.SourceInfo{Protocol: "pull", Remote: u.Host})
+	}, stall)
 	if err == nil && ctx.Err() != nil && !stall.Stop() {
 		err = fmt.Errorf("%s stopped sending for %v", shown, stallAfter)
 	}
-	pub.Close(err)
 	return err
 }
 
 // pump publishes the tags until the stream ends (it then says so) or ctx
-// ends (nil).
-func (k *Kind) pump(ctx context.Context, r *flv.Reader, pub *engine.Publisher, stall *time.Timer) error {
-	var dep flv.Depacketizer
+// ends (nil). The stream goes live with the first media (publish).
+func (k *Kind) pump(ctx context.Context, r *flv.Reader, publish func() (*engine.Publisher, error), stall *time.Timer) (err error) {
+	var (
+		dep flv.Depacketizer
+		pub *engine.Publisher
+	)
+	defer func() {
+		if pub != nil {
+			pub.Close(err)
+		}
+	}()
 	for {
 		tag, err := r.ReadTag()
 		if err != nil {
@@ -137,7 +142,6 @@ func (k *Kind) pump(ctx context.Context, r *flv.Reader, pub *engine.Publisher, s
 			}
 			return fmt.Errorf("reading the stream: %w", err)
 		}
-		stall.Reset(stallAfter)
 		var (
 			p       *engine.Packet
 			changed bool
@@ -156,6 +160,12 @@ func (k *Kind) pump(ctx context.Context, r *flv.Reader, pub *engine.Publisher, s
 		if err != nil {
 			return fmt.Errorf("the stream is broken: %w", err)
 		}
+		stall.Reset(stallAfter) // media keeps the stream alive, metadata does not
+		if pub == nil {
+			if pub, err = publish(); err != nil {
+				return err
+			}
+		}
 		if changed {
 			cfg := dep.VideoConfig
 			if t == engine.TrackAudio {
@@ -172,11 +182,14 @@ func (k *Kind) pump(ctx context.Context, r *flv.Reader, pub *engine.Publisher, s
 // explain says why the server could not be reached.
 func explain(shown, host string, err error) error {
 	var dns *net.DNSError
+	var ue *url.Error
 	switch {
 	case errors.As(err, &dns):
 		return fmt.Errorf("server %q is unknown: check the address", dns.Name)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("nothing answers at %s (connection refused)", host)
+	case errors.As(err, &ue):
+		err = ue.Err // its text repeats the URL, tokens and all
 	}
 	return fmt.Errorf("%s: %v", shown, err)
 }
