@@ -122,60 +122,75 @@ func (k *Kind) Run(ctx context.Context, s *engine.Stream) error {
 // pump publishes the tags until the stream ends (it then says so) or ctx
 // ends (nil). The stream goes live with the first media (publish).
 func (k *Kind) pump(ctx context.Context, r *flv.Reader, publish func() (*engine.Publisher, error), stall *time.Timer) (err error) {
-	var (
-		dep flv.Depacketizer
-		pub *engine.Publisher
-	)
-	defer func() {
-		if pub != nil {
-			pub.Close(err)
-		}
-	}()
+	f := &feed{publish: publish}
+	defer func() { f.close(err) }()
 	for {
-		tag, err := r.ReadTag()
-		if err != nil {
+		tag, rerr := r.ReadTag()
+		if rerr != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if errors.Is(err, io.EOF) {
+			if errors.Is(rerr, io.EOF) {
 				return errors.New("the stream ended at its server")
 			}
-			return fmt.Errorf("reading the stream: %w", err)
+			return fmt.Errorf("reading the stream: %w", rerr)
 		}
-		var (
-			p       *engine.Packet
-			changed bool
-			t       engine.Track
-		)
-		switch tag.Type {
-		case flv.TagVideo:
-			p, changed, err = dep.Video(tag.Timestamp, tag.Body)
-			t = engine.TrackVideo
-		case flv.TagAudio:
-			p, changed, err = dep.Audio(tag.Timestamp, tag.Body)
-			t = engine.TrackAudio
-		default:
+		if tag.Type != flv.TagVideo && tag.Type != flv.TagAudio {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("the stream is broken: %w", err)
-		}
 		stall.Reset(stallAfter) // media keeps the stream alive, metadata does not
-		if pub == nil {
-			if pub, err = publish(); err != nil {
-				return err
-			}
+		if err := f.tag(tag.Type == flv.TagVideo, tag.Timestamp, tag.Body); err != nil {
+			return err
 		}
-		if changed {
-			cfg := dep.VideoConfig
-			if t == engine.TrackAudio {
-				cfg = dep.AudioConfig
-			}
-			pub.SetConfig(t, cfg)
+	}
+}
+
+// feed publishes FLV tag bodies (from an FLV stream or RTMP messages)
+// into a stream, which goes live with the first media.
+type feed struct {
+	dep     flv.Depacketizer
+	pub     *engine.Publisher
+	publish func() (*engine.Publisher, error)
+}
+
+func (f *feed) tag(video bool, ts uint32, body []byte) error {
+	var (
+		p       *engine.Packet
+		changed bool
+		err     error
+	)
+	t := engine.TrackAudio
+	if video {
+		t = engine.TrackVideo
+		p, changed, err = f.dep.Video(ts, body)
+	} else {
+		p, changed, err = f.dep.Audio(ts, body)
+	}
+	if err != nil {
+		return fmt.Errorf("the stream is broken: %w", err)
+	}
+	if f.pub == nil {
+		if f.pub, err = f.publish(); err != nil {
+			return err
 		}
-		if p != nil {
-			pub.WritePacket(p)
+	}
+	if changed {
+		cfg := f.dep.AudioConfig
+		if video {
+			cfg = f.dep.VideoConfig
 		}
+		f.pub.SetConfig(t, cfg)
+	}
+	if p != nil {
+		f.pub.WritePacket(p)
+	}
+	return nil
+}
+
+// close ends the publishing session, if one started.
+func (f *feed) close(err error) {
+	if f.pub != nil {
+		f.pub.Close(err)
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"chalkcast/engine"
-	"chalkcast/engine/flv"
 	"chalkcast/internal/rtmpclient"
 )
 
@@ -41,15 +40,10 @@ func (k *Kind) runRTMP(ctx context.Context, s *engine.Stream, u *url.URL) (err e
 	var stalled atomic.Bool
 	stall := time.AfterFunc(stallAfter, func() { stalled.Store(true); cancel() })
 	defer stall.Stop()
-	var (
-		dep flv.Depacketizer
-		pub *engine.Publisher
-	)
-	defer func() {
-		if pub != nil {
-			pub.Close(err)
-		}
-	}()
+	f := &feed{publish: func() (*engine.Publisher, error) {
+		return s.Publish(engine.SourceInfo{Protocol: "pull", Remote: u.Host})
+	}}
+	defer func() { f.close(err) }()
 	for {
 		m, ts, rerr := conn.Read()
 		switch {
@@ -72,57 +66,27 @@ func (k *Kind) runRTMP(ctx context.Context, s *engine.Stream, u *url.URL) (err e
 			}
 		case *rtmpmsg.VideoMessage, *rtmpmsg.AudioMessage:
 			stall.Reset(stallAfter)
-			if pub == nil {
-				if pub, err = s.Publish(engine.SourceInfo{Protocol: "pull", Remote: u.Host}); err != nil {
-					return fmt.Errorf("%s: %w", shown, err)
-				}
-			}
-			if err = publishMessage(pub, &dep, m, ts); err != nil {
-				return fmt.Errorf("%s: the stream is broken: %w", shown, err)
+			if err = f.tag(isVideo(m), ts, body(m)); err != nil {
+				return fmt.Errorf("%s: %w", shown, err)
 			}
 		}
 	}
 }
 
-// publishMessage turns one RTMP media message into a packet.
-func publishMessage(pub *engine.Publisher, dep *flv.Depacketizer, m rtmpmsg.Message, ts uint32) error {
-	var (
-		payload io.Reader
-		video   bool
-	)
+func isVideo(m rtmpmsg.Message) bool {
+	_, ok := m.(*rtmpmsg.VideoMessage)
+	return ok
+}
+
+// body copies a media message's payload: the library reuses its buffers.
+func body(m rtmpmsg.Message) []byte {
+	var r io.Reader
 	switch m := m.(type) {
 	case *rtmpmsg.VideoMessage:
-		payload, video = m.Payload, true
+		r = m.Payload
 	case *rtmpmsg.AudioMessage:
-		payload = m.Payload
+		r = m.Payload
 	}
-	b, err := io.ReadAll(payload) // a copy: the library reuses its buffers
-	if err != nil {
-		return err
-	}
-	var (
-		p       *engine.Packet
-		changed bool
-	)
-	t := engine.TrackAudio
-	if video {
-		t = engine.TrackVideo
-		p, changed, err = dep.Video(ts, b)
-	} else {
-		p, changed, err = dep.Audio(ts, b)
-	}
-	if err != nil {
-		return err
-	}
-	if changed {
-		cfg := dep.AudioConfig
-		if video {
-			cfg = dep.VideoConfig
-		}
-		pub.SetConfig(t, cfg)
-	}
-	if p != nil {
-		pub.WritePacket(p)
-	}
-	return nil
+	b, _ := io.ReadAll(r) // an in-memory buffer: reading cannot fail
+	return b
 }
