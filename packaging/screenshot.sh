@@ -22,11 +22,11 @@ trap cleanup EXIT
 
 "$GO" build -o "$WORK/chalkcast" .
 
-DISPLAY_NUM=$((100 + RANDOM % 400))
-export DISPLAY=":$DISPLAY_NUM"
-Xvfb "$DISPLAY" -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
+# Xvfb picks a free display and writes its number once it listens
+exec 3< <(Xvfb -displayfd 1 -screen 0 1280x900x24 -nolisten tcp 2>/dev/null)
 PIDS+=($!)
-for _ in $(seq 100); do [ -S "/tmp/.X11-unix/X$DISPLAY_NUM" ] && break; sleep 0.05; done
+read -r -t 10 DISPLAY_NUM <&3 || { echo "Xvfb did not start" >&2; exit 1; }
+export DISPLAY=":$DISPLAY_NUM"
 
 HTTP=127.0.0.1:$((20000 + RANDOM % 10000))
 RTMP=127.0.0.1:$((30000 + RANDOM % 10000))

@@ -1,15 +1,15 @@
 package capture
 
 import (
+	"bufio"
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -200,24 +200,33 @@ func TestScreen(t *testing.T) {
 	if err != nil {
 		t.Fatal("Xvfb is needed (packaging/setup.sh installs it)")
 	}
-	display := fmt.Sprintf(":%d", 90+os.Getpid()%400)
-	cmd := exec.Command(xvfb, display, "-screen", "0", "1024x768x24", "-nolisten", "tcp")
+	// Xvfb picks a free display and writes its number to fd 3 once it
+	// listens; stopped with SIGTERM it removes its lock and socket.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "1024x768x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	sock := filepath.Join("/tmp/.X11-unix", "X"+display[1:])
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("Xvfb did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
+	w.Close()
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	got := make(chan string, 1)
+	go func() {
+		b, _ := bufio.NewReader(r).ReadString('\n')
+		got <- strings.TrimSpace(b)
+	}()
+	var display string
+	select {
+	case display = <-got:
+	case <-time.After(10 * time.Second):
 	}
-	t.Setenv("DISPLAY", display)
+	if display == "" {
+		t.Fatal("Xvfb did not start")
+	}
+	t.Setenv("DISPLAY", ":"+display)
 	screen.Initialize() // the driver looks for screens when asked
 	defer func() {
 		for _, d := range query(driver.Screen, "") {
