@@ -181,12 +181,15 @@ func (k *Kind) Run(ctx context.Context, s *engine.Stream) error {
 		}
 		log.Info("viewer wants the camera; connecting")
 		watched, idle := context.WithCancel(ctx)
+		watching := make(chan struct{})
 		go func() {
+			defer close(watching)
 			defer idle()
 			until(watched, time.Second, func() bool { return !s.Demanded(k.idleAfter) })
 		}()
 		err := k.publish(watched, s, c, log)
 		idle()
+		<-watching
 		s.SetStandby(true)
 		if ctx.Err() != nil {
 			return nil
