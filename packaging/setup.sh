@@ -20,13 +20,14 @@ export DEBIAN_FRONTEND=noninteractive
 # x264/x265, AAC and G.711 encoders; nginx with the RTMP module is the
 # server streams are pushed to; Node.js and npm fetch the player scripts.
 # Packaging: make and xz for the Linux package, mingw-w64 for the Windows
-# build.
+# build, and Wine to start the Windows executable in CI.
 PACKAGES=(ca-certificates git curl gcc g++ libc6-dev pkg-config libvo-aacenc-dev
   libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev
   ffmpeg chromium chromium-driver fonts-noto-cjk xvfb xauth xdotool imagemagick
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  nginx libnginx-mod-rtmp make xz-utils gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 binutils-mingw-w64-x86-64)
+  nginx libnginx-mod-rtmp make xz-utils gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 binutils-mingw-w64-x86-64
+  wine64)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
