@@ -21,6 +21,8 @@ import (
 	gortmp "github.com/yutopp/go-rtmp"
 	"github.com/yutopp/go-rtmp/handshake"
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
+
+	"chalkcast/internal/rtmpguard"
 )
 
 // Timeout bounds connecting, the handshake and each answer the server owes.
@@ -119,7 +121,7 @@ func Dial(ctx context.Context, raw string) (*Conn, string, error) {
 	if err := handshake.HandshakeWithServer(c.in, nc, &handshake.Config{}); err != nil {
 		return fail(fmt.Errorf("%s does not answer like an RTMP server (%v)", host, err))
 	}
-	c.cs = gortmp.NewChunkStreamer(c.in, nc, nil)
+	c.start()
 	tcURL := u.Scheme + "://" + u.Host + "/" + app
 	if err := c.command(3, 0, "connect", 1, &rtmpmsg.NetConnectionConnect{Command: rtmpmsg.NetConnectionConnectCommand{
 		App: app, TCURL: tcURL, FlashVer: "FMLE/3.0 (compatible; Chalkcast)", Type: "nonprivate"}}); err != nil {
@@ -142,6 +144,13 @@ func Dial(ctx context.Context, raw string) (*Conn, string, error) {
 	}
 	_ = nc.SetDeadline(time.Time{})
 	return c, name, nil
+}
+
+// start reads the server's chunk stream through a bounded front, so that
+// a hostile server can make the client hold no more than a publisher
+// could make Chalkcast's own server hold.
+func (c *Conn) start() {
+	c.cs = gortmp.NewChunkStreamer(rtmpguard.NewReader(c.in, 0, rtmpguard.Publisher), c.nc, nil)
 }
 
 // Close ends the connection; it may be called more than once.

@@ -15,6 +15,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/engine/flv"
+	"chalkcast/internal/rtmpguard"
 )
 
 // Chunk stream ids for media sent to players (as other servers use).
@@ -77,6 +78,7 @@ func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 		return fmt.Errorf("rtmp: publish %s: %w", s.Name(), err)
 	}
 	h.pub, h.stream = p, s.Name()
+	h.c.admit(rtmpguard.Publisher)
 	h.log = h.log.With("stream", s.Name())
 	h.log.Info("publisher connected")
 	return nil
@@ -171,6 +173,7 @@ func (h *handler) OnPlay(sctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 		v.Leave()
 		return fmt.Errorf("rtmp: play %s: %w", name, err)
 	}
+	h.c.admit(rtmpguard.Player)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.play = &stopper{cancel: cancel, done: make(chan struct{})}
 	// A player only listens: no read timeout from now on.
@@ -263,6 +266,12 @@ func (h *handler) OnClose() {
 	if h.c.readerHolds {
 		h.c.readerHolds = false
 		h.c.encMu.Unlock()
+	}
+	h.c.admitTimer.Stop()
+	var v *rtmpguard.Violation
+	if errors.As(h.c.front.Err(), &v) {
+		h.log.Warn("connection ended: the client broke a limit", "reason", v.Reason)
+		h.failed(v)
 	}
 	if h.pub != nil {
 		reason := h.err

@@ -233,7 +233,6 @@ func TestMalformedInputEndsOnlyThatConnection(t *testing.T) {
 		{"AVC sequence header without a record", false, []byte{0x17, 0, 0, 0, 0}},
 		{"AVC sequence header with 2-byte NAL lengths", false, twoByteNALs},
 		{"one-byte video body", false, []byte{0x17}},
-		{"empty video body", false, []byte{}},
 		{"bad AVC packet type", false, []byte{0x17, 9, 0, 0, 0, 1}},
 		{"unknown sound format", true, []byte{0x2f, 0xff, 0xfb}},
 		{"empty AAC sequence header", true, []byte{0xaf, 0}},
@@ -256,6 +255,19 @@ func TestMalformedInputEndsOnlyThatConnection(t *testing.T) {
 			expectFlowing(t, rd, "after "+c.name)
 		})
 	}
+
+	t.Run("empty message", func(t *testing.T) {
+		// Nothing to decode: ignored, and the publisher carries on.
+		s, key := e.create("empty")
+		p := dialPublisher(t, e.addr, key)
+		waitState(t, s, engine.StateLive)
+		p.mustVideo(0, []byte{})
+		p.mustVideo(0, flv.VideoHeaderBody(avcConfig(t, sps360Main, pps360Main)))
+		waitFor(t, "the configuration after an empty message", func() bool { vc, _ := s.Configs(); return vc != nil })
+		if p.closedByServer() {
+			t.Fatal("an empty message ended the publisher")
+		}
+	})
 
 	// The server still accepts new connections and publishers.
 	s, key := e.create("fresh")

@@ -21,6 +21,8 @@ import (
 	gortmp "github.com/yutopp/go-rtmp"
 
 	"chalkcast/engine"
+	"chalkcast/internal/connlimit"
+	"chalkcast/internal/rtmpguard"
 )
 
 // Config configures the server. Zero fields take the stated defaults.
@@ -31,6 +33,15 @@ type Config struct {
 	// WriteTimeout ends a player whose socket accepts nothing for this
 	// long. Default 15 s.
 	WriteTimeout time.Duration
+	// AdmitTimeout is how long a client has from connecting until it is
+	// publishing or playing. Default 10 s.
+	AdmitTimeout time.Duration
+	// MaxPending bounds the connections not yet publishing or playing
+	// (publishers and players are bounded by the engine's stream and
+	// viewer limits). Default 256.
+	MaxPending int
+	// MaxPendingPerAddr bounds those from one IP address. Default 16.
+	MaxPendingPerAddr int
 }
 
 // Server accepts RTMP connections for a hub.
@@ -56,18 +67,33 @@ func New(hub *engine.Hub, cfg Config, log *slog.Logger) *Server {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 15 * time.Second
 	}
+	if cfg.AdmitTimeout <= 0 {
+		cfg.AdmitTimeout = 10 * time.Second
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 256
+	}
+	if cfg.MaxPendingPerAddr <= 0 {
+		cfg.MaxPendingPerAddr = 16
+	}
 	s := &Server{hub: hub, cfg: cfg, log: log.With("component", "rtmp"), conns: map[*conn]struct{}{}, served: make(chan struct{})}
 	quiet := logrus.New()
 	quiet.Out = io.Discard
 	s.srv = gortmp.NewServer(&gortmp.ServerConfig{
 		OnConnect: func(nc net.Conn) (io.ReadWriteCloser, *gortmp.ConnConfig) {
 			c := &conn{Conn: nc, srv: s, remote: nc.RemoteAddr().String()}
+			c.log = s.log.With("remote", c.remote)
+			c.front = rtmpguard.NewReader(nc, rtmpguard.HandshakeSize, rtmpguard.Pending)
 			c.writeTimeout = cfg.WriteTimeout
 			// Until it is admitted as a player, a client must keep talking.
 			c.readTimeout.Store(int64(cfg.ReadTimeout))
+			c.admitTimer = time.AfterFunc(cfg.AdmitTimeout, func() {
+				c.log.Warn("connection ended: not publishing or playing in time", "after", cfg.AdmitTimeout)
+				nc.Close()
+			})
 			s.track(c)
 			return c, &gortmp.ConnConfig{
-				Handler: &handler{srv: s, c: c, log: s.log.With("remote", c.remote)},
+				Handler: &handler{srv: s, c: c, log: c.log},
 				ControlState: gortmp.StreamControlStateConfig{
 					DefaultBandwidthWindowSize: 6 * 1024 * 1024 / 8,
 					MaxMessageSize:             16 << 20,
@@ -81,6 +107,7 @@ func New(hub *engine.Hub, cfg Config, log *slog.Logger) *Server {
 
 // Serve accepts connections on ln until Close.
 func (s *Server) Serve(ln net.Listener) error {
+	ln = connlimit.NewListener(ln, connlimit.Config{Max: s.cfg.MaxPending, PerAddr: s.cfg.MaxPendingPerAddr}, "RTMP connections not yet publishing or playing", s.log)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -142,7 +169,9 @@ func (s *Server) untrack(c *conn) {
 }
 
 // conn bounds how long a read or a write may block, so that a vanished
-// publisher ends its session and a stalled player frees its slot.
+// publisher ends its session and a stalled player frees its slot, and
+// reads through the bounded front (rtmpguard), so that go-rtmp only ever
+// decodes checked messages.
 //
 // It also serialises message encoding: go-rtmp encodes every outgoing
 // message with one shared encoder, used by its read loop (command
@@ -155,6 +184,9 @@ type conn struct {
 	net.Conn
 	srv          *Server
 	remote       string
+	log          *slog.Logger
+	front        *rtmpguard.Reader // touched only by the read loop
+	admitTimer   *time.Timer
 	readTimeout  atomic.Int64 // 0 once admitted as a player, who only listens
 	writeTimeout time.Duration
 	timedOut     bool // a read timed out; touched only by the read loop
@@ -170,7 +202,7 @@ func (c *conn) Read(b []byte) (int, error) {
 	if t := c.readTimeout.Load(); t > 0 {
 		_ = c.Conn.SetReadDeadline(time.Now().Add(time.Duration(t)))
 	}
-	n, err := c.Conn.Read(b)
+	n, err := c.front.Read(b)
 	if err == nil {
 		c.encMu.Lock()
 		c.readerHolds = true
@@ -178,6 +210,17 @@ func (c *conn) Read(b []byte) (int, error) {
 		c.timedOut = true
 	}
 	return n, err
+}
+
+// admit lifts the limits of a client that is now publishing or playing,
+// and frees its place among the pending connections. It runs on the read
+// loop.
+func (c *conn) admit(lim rtmpguard.Limits) {
+	c.admitTimer.Stop()
+	c.front.SetLimits(lim)
+	if lc, ok := c.Conn.(*connlimit.Conn); ok {
+		lc.Release()
+	}
 }
 
 func (c *conn) Write(b []byte) (int, error) {
