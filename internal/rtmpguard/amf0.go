@@ -12,7 +12,6 @@ const (
 	amfString      = 0x02
 	amfObject      = 0x03
 	amfNull        = 0x05
-	amfUndefined   = 0x06
 	amfECMAArray   = 0x08
 	amfObjectEnd   = 0x09
 	amfStrictArray = 0x0a
@@ -94,7 +93,7 @@ func (w *amfWalker) value(depth int) error {
 			return err
 		}
 		return w.skip(n, "string")
-	case amfNull, amfUndefined:
+	case amfNull:
 		return nil
 	case amfDate:
 		return w.skip(10, "date")

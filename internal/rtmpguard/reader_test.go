@@ -133,9 +133,9 @@ func TestReaderPassesWhatPeersSend(t *testing.T) {
 	c.setChunkSize(4096)
 	c.msg(6, 0, 1000, typeVideo, 1, big)
 	c.msg(4, 0, 1000, typeAudio, 1, []byte{0xaf, 1, 9})
-	c.msg(6, 2, 33, typeVideo, 1, big)              // delta only: the same length
-	c.msg(6, 1, 34, typeVideo, 1, big[:5000])       // delta, new length
-	c.msg(6, 3, 0, typeVideo, 1, big[:5000])        // everything as before: the delta again
+	c.msg(6, 2, 33, typeVideo, 1, big)               // delta only: the same length
+	c.msg(6, 1, 34, typeVideo, 1, big[:5000])        // delta, new length
+	c.msg(6, 3, 0, typeVideo, 1, big[:5000])         // everything as before: the delta again
 	c.msg(4, 0, 0x1000000, typeAudio, 1, big[:6000]) // extended timestamp, repeated on type 3 chunks
 	c.msg(330, 0, 7, typeVideo, 1, []byte{0x27, 1})  // a three-byte chunk stream id
 	c.msg(4, 0, 1, typeAudio, 1, nil)                // empty: go-rtmp cannot read it, nothing is passed on

@@ -12,24 +12,13 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/engine/flv"
+	"chalkcast/internal/rtmpguard"
 	"chalkcast/sources/rtmp"
 )
 
-// rawChunks writes one message as a peer would, in chunks of size, with
-// a type 0 header first and type 3 headers after.
+// rawChunks is one message as a peer sends it, in chunks of size.
 func rawChunks(csid byte, typ byte, streamID uint32, size int, body []byte) []byte {
-	n := len(body)
-	out := []byte{csid, 0, 0, 0, byte(n >> 16), byte(n >> 8), byte(n), typ}
-	out = binary.LittleEndian.AppendUint32(out, streamID)
-	for first := true; first || len(body) > 0; first = false {
-		if !first {
-			out = append(out, 0xc0|csid)
-		}
-		k := min(size, len(body))
-		out = append(out, body[:k]...)
-		body = body[k:]
-	}
-	return out
+	return rtmpguard.AppendChunks(nil, uint32(csid), 0, typ, streamID, size, body)
 }
 
 // declared is only the first chunk of a message that says it has n bytes.
