@@ -26,6 +26,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/engine/store"
+	"chalkcast/internal/connlimit"
 	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
 	"chalkcast/outputs/push"
@@ -86,6 +87,7 @@ func flags(name string, out io.Writer) (*flag.FlagSet, *options) {
 	fs.IntVar(&o.Engine.MaxStreams, "max-streams", 64, "most streams that may exist")
 	fs.IntVar(&o.Engine.MaxViewersPerStream, "max-viewers-per-stream", 3000, "most viewers of one stream")
 	fs.IntVar(&o.Engine.MaxViewers, "max-viewers", 5000, "most viewers of all streams together")
+	fs.IntVar(&o.Engine.MaxViewersPerAddr, "max-viewers-per-address", 200, "most viewers from one IP address (a classroom behind one Wi-Fi NAT counts as one address)")
 	fs.DurationVar(&o.Engine.GracePeriod, "grace", 10*time.Second, "how long viewers wait for a publisher that left to come back")
 	fs.Usage = func() {
 		if name == "" {
@@ -268,7 +270,7 @@ func start(o options, log *slog.Logger) (*instance, error) {
 		rtmpLn.Close()
 		return nil, err
 	}
-	httpSrv := &http.Server{Handler: webSrv, ReadHeaderTimeout: 10 * time.Second}
+	httpLn, httpSrv := httpServer(httpLn, webSrv, hub.Config(), log)
 	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
 	in := &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, push: pusher, web: webSrv, errc: make(chan error, 2)}
 	go func() { in.errc <- serveHTTP(httpSrv, httpLn) }()
@@ -317,6 +319,25 @@ func run(ctx context.Context, o options, log *slog.Logger, ready func(addrs)) er
 		return nil
 	case err := <-in.errc:
 		return err
+	}
+}
+
+// httpServer bounds what HTTP clients can hold: a request's header must
+// come within 10 s, a kept-alive connection closes after 30 s without a
+// request, at most 1024 connections may be quiet (no request yet, or
+// between requests: a flood of connections that never ask for anything)
+// and the longest quiet gives way to a new one, and connections are
+// bounded in all and per address, with room for every viewer the engine
+// allows and the page, the API and HLS requests beside them.
+func httpServer(ln net.Listener, h http.Handler, cfg engine.Config, log *slog.Logger) (net.Listener, *http.Server) {
+	quiet := connlimit.NewQuiet(1024)
+	ln = connlimit.NewListener(ln, connlimit.Config{Max: cfg.MaxViewers + 2048, PerAddr: 2*cfg.MaxViewersPerAddr + 64}, "HTTP connections", log.With("component", "http"))
+	return ln, &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       30 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ConnState:         quiet.ConnState,
 	}
 }
 

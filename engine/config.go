@@ -19,6 +19,14 @@ type Config struct {
 	MaxViewersPerStream int
 	// MaxViewers bounds the viewers of all streams together. Default 5000.
 	MaxViewers int
+	// MaxViewersPerAddr bounds the viewers from one IP address, so that
+	// one client cannot take every place; a classroom behind one Wi-Fi NAT
+	// stays well below it. Default 200.
+	MaxViewersPerAddr int
+	// StallAfter is how long a viewer's write may stay blocked (a client
+	// that does not read) before the viewer loses its place to a new one
+	// when a limit is reached. Default 2 s.
+	StallAfter time.Duration
 	// GracePeriod is how long a stream whose publisher left waits for the
 	// same key to publish again before its viewers are closed. Default 10 s.
 	GracePeriod time.Duration
@@ -53,6 +61,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxStreams, 64)
 	def(&c.MaxViewersPerStream, 3000)
 	def(&c.MaxViewers, 5000)
+	def(&c.MaxViewersPerAddr, 200)
 	def(&c.RingPackets, 1024)
 	def(&c.MaxBatch, 64)
 	def(&c.Workers, runtime.GOMAXPROCS(0))
@@ -65,6 +74,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AudioHold <= 0 {
 		c.AudioHold = 100 * time.Millisecond
+	}
+	if c.StallAfter <= 0 {
+		c.StallAfter = 2 * time.Second
 	}
 	return c
 }

@@ -57,14 +57,15 @@ func TestConfigDefaults(t *testing.T) {
 	ints := map[string]int{
 		"MaxStreams": c.MaxStreams, "MaxViewersPerStream": c.MaxViewersPerStream, "MaxViewers": c.MaxViewers,
 		"RingPackets": c.RingPackets, "MaxBatch": c.MaxBatch, "Workers": c.Workers, "StatsHistory": c.StatsHistory,
+		"MaxViewersPerAddr": c.MaxViewersPerAddr,
 	}
 	for name, v := range ints {
 		if v <= 0 {
 			t.Errorf("default %s = %d", name, v)
 		}
 	}
-	if c.GracePeriod <= 0 || c.MaxLag <= 0 || c.AudioHold <= 0 {
-		t.Errorf("default durations %v %v %v", c.GracePeriod, c.MaxLag, c.AudioHold)
+	if c.GracePeriod <= 0 || c.MaxLag <= 0 || c.AudioHold <= 0 || c.StallAfter <= 0 {
+		t.Errorf("default durations %v %v %v %v", c.GracePeriod, c.MaxLag, c.AudioHold, c.StallAfter)
 	}
 	if c.MaxViewersPerStream > c.MaxViewers {
 		t.Errorf("default per-stream viewer limit %d above the total %d", c.MaxViewersPerStream, c.MaxViewers)
@@ -72,12 +73,14 @@ func TestConfigDefaults(t *testing.T) {
 	neg := Config{
 		MaxStreams: -1, MaxViewersPerStream: -1, MaxViewers: -1, RingPackets: -1, MaxBatch: -1,
 		Workers: -3, StatsHistory: -1, GracePeriod: -time.Second, MaxLag: -1, AudioHold: -1,
+		MaxViewersPerAddr: -1, StallAfter: -1,
 	}.withDefaults()
 	if neg != c {
 		t.Errorf("negative values give %+v, want the defaults %+v", neg, c)
 	}
 	set := Config{MaxStreams: 3, MaxViewersPerStream: 4, MaxViewers: 5, RingPackets: 6, MaxBatch: 7,
-		Workers: 8, StatsHistory: 9, GracePeriod: time.Minute, MaxLag: time.Hour, AudioHold: time.Millisecond}
+		Workers: 8, StatsHistory: 9, GracePeriod: time.Minute, MaxLag: time.Hour, AudioHold: time.Millisecond,
+		MaxViewersPerAddr: 10, StallAfter: time.Second}
 	if got := set.withDefaults(); got != set {
 		t.Errorf("explicit values changed: %+v, want %+v", got, set)
 	}

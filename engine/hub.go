@@ -39,6 +39,8 @@ type Hub struct {
 	opMu    sync.Mutex // serialises Create, Delete and ResetKey with their saves
 
 	viewers atomic.Int64
+	admitMu sync.Mutex     // orders viewer admissions: see Stream.Join
+	byAddr  map[string]int // viewers per IP address, under admitMu
 	events  broker
 	pool    *Pool
 	started time.Time
@@ -58,6 +60,7 @@ func New(cfg Config, store Store, log *slog.Logger) (*Hub, error) {
 	h := &Hub{
 		cfg:     cfg.withDefaults(),
 		log:     log.With("component", "engine"),
+		byAddr:  map[string]int{},
 		store:   store,
 		streams: map[string]*Stream{},
 		byKey:   map[string]*Stream{},

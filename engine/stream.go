@@ -400,68 +400,6 @@ type ViewerInfo struct {
 	Agent string
 }
 
-// Viewer is one counted viewer of a stream. Outputs call AddBytes as they
-// write and Leave when the viewer is gone.
-type Viewer struct {
-	id    uint64
-	s     *Stream
-	info  ViewerInfo
-	since time.Time
-	bytes atomic.Uint64
-	skips atomic.Uint64
-	left  atomic.Bool
-}
-
-// Join counts a new viewer, refusing with ErrLimit when the stream's or the
-// hub's viewer limit is reached.
-func (s *Stream) Join(info ViewerInfo) (*Viewer, error) {
-	h := s.hub
-	if n := h.viewers.Add(1); n > int64(h.cfg.MaxViewers) {
-		h.viewers.Add(-1)
-		return nil, fmt.Errorf("%w: %d viewers in all", ErrLimit, h.cfg.MaxViewers)
-	}
-	s.mu.Lock()
-	if s.deleted {
-		s.mu.Unlock()
-		h.viewers.Add(-1)
-		return nil, ErrNotFound
-	}
-	if len(s.viewers) >= h.cfg.MaxViewersPerStream {
-		s.mu.Unlock()
-		h.viewers.Add(-1)
-		return nil, fmt.Errorf("%w: %d viewers on stream %s", ErrLimit, h.cfg.MaxViewersPerStream, s.name)
-	}
-	s.nextViewer++
-	v := &Viewer{id: s.nextViewer, s: s, info: info, since: time.Now()}
-	s.viewers[v.id] = v
-	if len(s.viewers) > s.peak {
-		s.peak = len(s.viewers)
-	}
-	s.mu.Unlock()
-	h.events.publish(Event{Kind: EventViewerJoined, Stream: s.name, Viewer: v.stats()})
-	return v, nil
-}
-
-// AddBytes counts n bytes sent to the viewer.
-func (v *Viewer) AddBytes(n int) {
-	v.bytes.Add(uint64(n))
-	v.s.c.bytesOut.Add(uint64(n))
-}
-
-// Leave removes the viewer from the counts. It is safe to call twice.
-func (v *Viewer) Leave() {
-	if v.left.Swap(true) {
-		return
-	}
-	s := v.s
-	s.mu.Lock()
-	delete(s.viewers, v.id)
-	s.mu.Unlock()
-	s.hub.viewers.Add(-1)
-	s.c.skips.Add(v.skips.Load())
-	s.hub.events.publish(Event{Kind: EventViewerLeft, Stream: s.name, Viewer: v.stats()})
-}
-
 // NewReader returns a cursor on the live stream positioned at the newest
 // keyframe. v, if not nil, is credited with the reader's skips. It fails
 // with ErrNotLive when nobody is publishing and no grace period is running.

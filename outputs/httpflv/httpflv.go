@@ -129,6 +129,7 @@ func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail
 	// goroutine, its stack and its buffers are released now: a viewer
 	// costs a cursor, two small goroutines and its socket.
 	vw := &viewer{o: o, conn: conn, v: v, rd: rd, chunked: r.ProtoAtLeast(1, 1)}
+	v.OnEvict(func() { conn.Close() }) // a client that stopped reading gives its place to a new one
 	o.wg.Add(1)
 	go func() {
 		defer o.wg.Done()
@@ -285,6 +286,7 @@ func (vw *viewer) flush() error {
 		_ = vw.conn.SetWriteDeadline(vw.deadline)
 	}
 	bufs := vw.bufs // WriteTo consumes its receiver
+	vw.v.Writing()
 	if _, err := bufs.WriteTo(vw.conn); err != nil {
 		return err
 	}

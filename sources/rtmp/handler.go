@@ -174,6 +174,7 @@ func (h *handler) OnPlay(sctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 		return fmt.Errorf("rtmp: play %s: %w", name, err)
 	}
 	h.c.admit(rtmpguard.Player)
+	v.OnEvict(func() { h.c.Conn.Close() }) // a client that stopped reading gives its place to a new one
 	ctx, cancel := context.WithCancel(context.Background())
 	h.play = &stopper{cancel: cancel, done: make(chan struct{})}
 	// A player only listens: no read timeout from now on.
@@ -251,6 +252,7 @@ func (h *handler) write(ctx context.Context, t engine.Track, ts, streamID uint32
 		cs = csAudio
 	}
 	h.c.encMu.Lock()
+	v.Writing()
 	err := h.rc.Write(ctx, cs, ts, &gortmp.ChunkMessage{StreamID: streamID, Message: msg})
 	h.c.encMu.Unlock()
 	if err != nil {
