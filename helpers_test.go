@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"chalkcast/engine"
 	"chalkcast/engine/codec"
 	"chalkcast/engine/flv"
+	"chalkcast/internal/rtsptest"
 	"chalkcast/internal/testkit"
 )
 
@@ -67,6 +69,51 @@ func startServer(t *testing.T, o options) *server {
 	}
 	t.Cleanup(s.stop)
 	return s
+}
+
+// startChildServer runs this test binary as a Chalkcast server in its own
+// process (see TestMain) on data, on loopback ports, without RTSP; its
+// output goes to the returned buffer. It is killed when the test ends.
+func startChildServer(t *testing.T, data string) (*server, *exec.Cmd, *syncBuffer) {
+	t.Helper()
+	s := &server{HTTP: fmt.Sprintf("127.0.0.1:%d", rtsptest.FreePort(t)), RTMP: fmt.Sprintf("127.0.0.1:%d", rtsptest.FreePort(t)), Data: data}
+	cmd := exec.Command(os.Args[0], "serve", "--http", s.HTTP, "--rtmp", s.RTMP, "--rtsp", "", "--data", data)
+	cmd.Env = append(os.Environ(), "CHALKCAST_TEST_SERVE=1")
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return s, cmd, logs
+}
+
+// answers reports whether the server's API answers.
+func (s *server) answers() bool {
+	resp, err := http.Get("http://" + s.HTTP + "/api/v1/server")
+	if err == nil {
+		resp.Body.Close()
+	}
+	return err == nil
+}
+
+// syncBuffer is a bytes.Buffer that a child's output may be written to
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // testWriter sends server logs to the test log, shown on failure or -v.

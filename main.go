@@ -188,7 +188,17 @@ type instance struct {
 
 // start starts the engine, the sources, the RTMP server and the HTTP
 // server. stop ends them all, viewers getting a clean end of stream.
-func start(o options, log *slog.Logger) (*instance, error) {
+func start(o options, log *slog.Logger) (in *instance, err error) {
+	// Two Chalkcasts on one folder would overwrite each other's streams.
+	lock, err := store.LockFolder(o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
 	st, err := store.New(o.DataDir)
 	if err != nil {
 		return nil, err
@@ -270,7 +280,7 @@ func start(o options, log *slog.Logger) (*instance, error) {
 	}
 	httpSrv := &http.Server{Handler: webSrv, ReadHeaderTimeout: 10 * time.Second}
 	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
-	in := &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, push: pusher, web: webSrv, errc: make(chan error, 2)}
+	in = &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, push: pusher, web: webSrv, errc: make(chan error, 2)}
 	go func() { in.errc <- serveHTTP(httpSrv, httpLn) }()
 	go func() { in.errc <- rtmpSrv.Serve(rtmpLn) }()
 	_, base := webSrv.Base()
@@ -296,6 +306,9 @@ func start(o options, log *slog.Logger) (*instance, error) {
 				rtspOut.Close()
 			}
 			_ = rtmpSrv.Close()
+			if err := lock.Close(); err != nil {
+				log.Warn("data folder lock", "err", err)
+			}
 		})
 	}
 	return in, nil

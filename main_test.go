@@ -389,6 +389,44 @@ func TestStreamsSurviveRestartAndKeysReset(t *testing.T) {
 	}
 }
 
+// TestSecondInstanceOnTheSameDataFolderRefuses: a second Chalkcast on a
+// data folder in use ends within a second and says why, the first one
+// goes on, and the folder is free again once the first is killed.
+func TestSecondInstanceOnTheSameDataFolderRefuses(t *testing.T) {
+	data := t.TempDir()
+	first, firstCmd, _ := startChildServer(t, data)
+	testkit.WaitFor(t, 15*time.Second, "the first server", first.answers)
+	first.create(t, "math")
+
+	_, second, logs := startChildServer(t, data)
+	done := make(chan error, 1)
+	go func() { done <- second.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("the second server exited with 0; log:\n%s", logs)
+		}
+	case <-time.After(time.Second):
+		t.Fatalf("the second server on the same data folder still runs after 1 s; log:\n%s", logs)
+	}
+	want := fmt.Sprintf("another Chalkcast (process %d) is already using the data folder %s", firstCmd.Process.Pid, data)
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("the second server said %q, want %q", logs, want)
+	}
+	if !first.answers() || first.stream(t, "math")["name"] != "math" {
+		t.Error("the first server was disturbed")
+	}
+
+	// kill -9 leaves the lock file behind, but not the lock
+	if err := firstCmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = firstCmd.Wait()
+	third, _, _ := startChildServer(t, data)
+	testkit.WaitFor(t, 15*time.Second, "a server after the first was killed", third.answers)
+	third.stream(t, "math")
+}
+
 func TestVersionAndHelp(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := cli([]string{"--version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "chalkcast ") {
