@@ -248,6 +248,9 @@ type Publish struct {
 	URL    string `json:"url"`
 }
 
+// anonymousError is the last error as clients that are not admins see it.
+const anonymousError = "the stream's source is not available at the moment"
+
 // StreamView is a stream as the API shows it.
 type StreamView struct {
 	engine.StreamStats
@@ -293,6 +296,10 @@ func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt 
 	} else {
 		v.ViewerList = nil // remote addresses are the teacher's business
 		v.Source.URL = ""  // so is where a camera is
+		if v.LastError != "" {
+			// the detail names cameras and servers by their addresses
+			v.LastError = anonymousError
+		}
 	}
 	return v
 }
