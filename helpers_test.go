@@ -135,6 +135,7 @@ func (s *server) api(t *testing.T, method, path string, body any) (int, map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json") // changes need it, even without a body
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)

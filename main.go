@@ -162,7 +162,7 @@ func printWelcome(w io.Writer, a addrs) {
 	if a.RTSP != nil {
 		fmt.Fprintf(w, "  RTSP play:       rtsp://<this machine>:%d/live/<stream name>\n", port(a.RTSP))
 	}
-	fmt.Fprintf(w, "Create a stream:  curl -X POST http://127.0.0.1:%d/api/v1/streams -d '{\"name\":\"math\"}'\n", port(a.HTTP))
+	fmt.Fprintf(w, "Create a stream:  curl -X POST -H 'Content-Type: application/json' http://127.0.0.1:%d/api/v1/streams -d '{\"name\":\"math\"}'\n", port(a.HTTP))
 	fmt.Fprintln(w, "Press Ctrl+C to stop.")
 }
 
