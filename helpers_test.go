@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -183,6 +185,40 @@ func publish(t *testing.T, url string, d time.Duration) *exec.Cmd {
 		"-c:a", "aac", "-b:a", "64k", "-f", "flv", url)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start ffmpeg: %v", err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+// tsClip makes a seconds-long MPEG-TS file of H.264 (size, 30 fps,
+// keyframe every second) and AAC, as a camera or an encoder records it.
+func tsClip(t *testing.T, size string, seconds int) string {
+	t.Helper()
+	testkit.NeedTools(t, "ffmpeg")
+	file := filepath.Join(t.TempDir(), size+".ts")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
+		"-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", strconv.Itoa(seconds),
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-f", "mpegts", file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make %s: %v %s", file, err, out)
+	}
+	return file
+}
+
+// publishCopy sends file over RTMP in real time without re-encoding, as
+// "ffmpeg -re -i file -c copy -f flv" does.
+func publishCopy(t *testing.T, url, file string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", file, "-c", "copy", "-f", "flv", url)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start ffmpeg: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
+	"chalkcast/internal/mediatest"
 	"chalkcast/internal/testkit"
 )
 
@@ -93,6 +94,25 @@ func TestPublishAndWatch(t *testing.T) {
 		if !strings.Contains(got, "h264,640,360") || !strings.Contains(got, "aac") {
 			t.Errorf("ffprobe %s: %q", url, got)
 		}
+	}
+}
+
+// TestPublishCopiedFromMPEGTS: ffmpeg copying AAC from MPEG-TS sends an
+// empty AAC sequence header before the real one. The publisher is kept,
+// and the stream plays video and audio.
+func TestPublishCopiedFromMPEGTS(t *testing.T) {
+	clip := tsClip(t, "640x360", 12)
+	s := startServer(t, options{})
+	key := s.create(t, "math")
+	publishCopy(t, "rtmp://"+s.RTMP+"/live/"+key, clip)
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	if _, _, _, err := mediatest.Check(context.Background(), "http://"+s.HTTP+"/live/math.flv", t.TempDir(), 3*time.Second,
+		mediatest.Want{Width: 640, Height: 360, FPS: 30, KeyEvery: time.Second, Audio: true}); err != nil {
+		t.Fatal(err)
+	}
+	info := s.stream(t, "math")
+	if audio, _ := info["audio"].(map[string]any); info["state"] != "live" || audio["codec"] != "aac" || audio["sample_rate"] != float64(44100) {
+		t.Errorf("state %v, audio %v", info["state"], info["audio"])
 	}
 }
 

@@ -2,6 +2,7 @@ package flv
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"chalkcast/engine"
@@ -17,6 +18,10 @@ type Depacketizer struct {
 	VideoConfig, AudioConfig *engine.CodecConfig
 	// Dropped counts frames that came before their sequence header.
 	Dropped int
+	// Log, if set, is told once about sequence headers that were ignored.
+	Log *slog.Logger
+
+	ignoredAudio bool // an unusable audio configuration was logged
 }
 
 // Video takes one video tag body at timestamp ts (ms). It returns the
@@ -71,7 +76,14 @@ func (d *Depacketizer) Audio(ts uint32, b []byte) (p *engine.Packet, changed boo
 	if a.SeqHeader {
 		cfg, err := codec.AACConfig(a.Data)
 		if err != nil {
-			return nil, false, fmt.Errorf("audio sequence header: %w", err)
+			// ffmpeg copying AAC from MPEG-TS sends an empty header before
+			// the real one; like other servers, wait for a usable one and
+			// keep the video (and any audio configuration already known).
+			if !d.ignoredAudio && d.Log != nil {
+				d.Log.Warn("audio configuration ignored until a valid one arrives", "err", err, "bytes", len(a.Data))
+			}
+			d.ignoredAudio = true
+			return nil, false, nil
 		}
 		if cfg.Equal(d.AudioConfig) {
 			return nil, false, nil
