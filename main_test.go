@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -113,6 +114,39 @@ func TestPublishCopiedFromMPEGTS(t *testing.T) {
 	info := s.stream(t, "math")
 	if audio, _ := info["audio"].(map[string]any); info["state"] != "live" || audio["codec"] != "aac" || audio["sample_rate"] != float64(44100) {
 		t.Errorf("state %v, audio %v", info["state"], info["audio"])
+	}
+}
+
+// TestResolutionChangeMidStream: a publisher whose picture size changes
+// mid-stream (here ffmpeg copying a recording that does) sends the new
+// parameter sets in a keyframe; the API reports the new size and new
+// viewers get it.
+func TestResolutionChangeMidStream(t *testing.T) {
+	small, large := tsClip(t, "640x360", 3), tsClip(t, "1280x720", 12)
+	both := filepath.Join(t.TempDir(), "both.ts")
+	var b []byte
+	for _, f := range []string{small, large} {
+		part, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(b, part...) // MPEG-TS files join by concatenation
+	}
+	if err := os.WriteFile(both, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, options{})
+	key := s.create(t, "math")
+	publishCopy(t, "rtmp://"+s.RTMP+"/live/"+key, both)
+	size := func() string {
+		v, _ := s.stream(t, "math")["video"].(map[string]any)
+		return fmt.Sprintf("%vx%v", v["width"], v["height"])
+	}
+	testkit.WaitFor(t, 10*time.Second, "640x360 live", func() bool { return size() == "640x360" })
+	testkit.WaitFor(t, 10*time.Second, "the API to report 1280x720", func() bool { return size() == "1280x720" })
+	if _, _, _, err := mediatest.Check(context.Background(), "http://"+s.HTTP+"/live/math.flv", t.TempDir(), 2*time.Second,
+		mediatest.Want{Width: 1280, Height: 720, FPS: 30, KeyEvery: time.Second, Audio: true}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -26,7 +26,8 @@ type Depacketizer struct {
 
 // Video takes one video tag body at timestamp ts (ms). It returns the
 // packet to publish, or nil; changed reports a new configuration (in
-// d.VideoConfig) from a sequence header.
+// d.VideoConfig) from a sequence header or from the parameter sets of a
+// keyframe.
 func (d *Depacketizer) Video(ts uint32, b []byte) (p *engine.Packet, changed bool, err error) {
 	v, err := ParseVideo(b)
 	if err != nil {
@@ -49,11 +50,17 @@ func (d *Depacketizer) Video(ts uint32, b []byte) (p *engine.Packet, changed boo
 		d.Dropped++ // frames before their sequence header cannot be decoded
 		return nil, false, nil
 	}
+	if v.Keyframe {
+		// a new size without a new sequence header comes with the keyframe
+		if cfg := codec.InBandConfig(d.VideoConfig, v.Data); cfg != nil {
+			d.VideoConfig, changed = cfg, true
+		}
+	}
 	dts := time.Duration(ts) * time.Millisecond
 	return &engine.Packet{
 		Track: engine.TrackVideo, Codec: v.Codec, DTS: dts, PTS: dts + v.CTS,
 		Keyframe: v.Keyframe, Payload: v.Data, Config: d.VideoConfig,
-	}, false, nil
+	}, changed, nil
 }
 
 func videoConfig(v VideoBody) (*engine.CodecConfig, error) {

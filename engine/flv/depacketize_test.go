@@ -1,6 +1,7 @@
 package flv
 
 import (
+	"encoding/binary"
 	"log/slog"
 	"strings"
 	"testing"
@@ -46,5 +47,56 @@ func TestEmptyAudioConfigIsIgnored(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "audio configuration ignored"); n != 1 {
 		t.Errorf("%d log lines about ignored configurations, want 1:\n%s", n, logs)
+	}
+}
+
+// TestInBandResolutionChange: a publisher that changes resolution
+// mid-stream (ffmpeg copying a recording whose size changes) sends the new
+// SPS and PPS in the keyframe, with no new sequence header. The stream's
+// configuration follows them.
+func TestInBandResolutionChange(t *testing.T) {
+	sps360 := []byte{0x67, 0x4d, 0x40, 0x1e, 0xec, 0xa0, 0x50, 0x17, 0xfc, 0xb8, 0x08, 0x80, 0x00, 0x00, 0x03, 0x00, 0x80, 0x00, 0x00, 0x19, 0x07, 0x8b, 0x16, 0xcb}
+	pps360 := []byte{0x68, 0xeb, 0xe3, 0xcb, 0x20}
+	frame := func(key bool, params ...[]byte) []byte {
+		b := []byte{0x27, 1, 0, 0, 0}
+		nal := []byte{0x41, 0x9a}
+		if key {
+			b[0], nal = 0x17, []byte{0x65, 0x88}
+		}
+		for _, n := range append(params, nal) {
+			b = binary.BigEndian.AppendUint32(b, uint32(len(n)))
+			b = append(b, n...)
+		}
+		return b
+	}
+	var d Depacketizer
+	if _, changed, err := d.Video(0, append([]byte{0x17, 0, 0, 0, 0}, avcRecord...)); err != nil || !changed || d.VideoConfig.Width != 1280 {
+		t.Fatalf("sequence header: %v %v %+v", changed, err, d.VideoConfig)
+	}
+	first := d.VideoConfig
+	for i, c := range []struct {
+		name          string
+		body          []byte
+		changed       bool
+		width, height int
+	}{
+		{"keyframe with the same parameter sets", frame(true, avcRecord[8:34], avcRecord[37:]), false, 1280, 720},
+		{"frame", frame(false), false, 1280, 720},
+		{"keyframe with new parameter sets", frame(true, sps360, pps360), true, 640, 360},
+		{"frame after the change", frame(false), false, 640, 360},
+		{"keyframe without parameter sets", frame(true), false, 640, 360},
+		{"keyframe back to the first size", frame(true, avcRecord[8:34], avcRecord[37:]), true, 1280, 720},
+	} {
+		p, changed, err := d.Video(uint32(40*(i+1)), c.body)
+		if err != nil || p == nil {
+			t.Fatalf("%s: %v %v", c.name, p, err)
+		}
+		if changed != c.changed || p.Config != d.VideoConfig || p.Config.Width != c.width || p.Config.Height != c.height {
+			t.Errorf("%s: changed %v, packet config %+v (depacketizer %p), want changed %v and %dx%d",
+				c.name, changed, p.Config, d.VideoConfig, c.changed, c.width, c.height)
+		}
+	}
+	if !d.VideoConfig.Equal(first) {
+		t.Errorf("back to the first size: record %x, want %x", d.VideoConfig.Record, first.Record)
 	}
 }
