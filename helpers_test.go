@@ -9,7 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +21,7 @@ import (
 	"chalkcast/engine"
 	"chalkcast/engine/codec"
 	"chalkcast/engine/flv"
+	"chalkcast/internal/rtsptest"
 	"chalkcast/internal/testkit"
 )
 
@@ -69,6 +73,51 @@ func startServer(t *testing.T, o options) *server {
 	return s
 }
 
+// startChildServer runs this test binary as a Chalkcast server in its own
+// process (see TestMain) on data, on loopback ports, without RTSP; its
+// output goes to the returned buffer. It is killed when the test ends.
+func startChildServer(t *testing.T, data string) (*server, *exec.Cmd, *syncBuffer) {
+	t.Helper()
+	s := &server{HTTP: fmt.Sprintf("127.0.0.1:%d", rtsptest.FreePort(t)), RTMP: fmt.Sprintf("127.0.0.1:%d", rtsptest.FreePort(t)), Data: data}
+	cmd := exec.Command(os.Args[0], "serve", "--http", s.HTTP, "--rtmp", s.RTMP, "--rtsp", "", "--data", data)
+	cmd.Env = append(os.Environ(), "CHALKCAST_TEST_SERVE=1")
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return s, cmd, logs
+}
+
+// answers reports whether the server's API answers.
+func (s *server) answers() bool {
+	resp, err := http.Get("http://" + s.HTTP + "/api/v1/server")
+	if err == nil {
+		resp.Body.Close()
+	}
+	return err == nil
+}
+
+// syncBuffer is a bytes.Buffer that a child's output may be written to
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
 // testWriter sends server logs to the test log, shown on failure or -v.
 type testWriter struct{ t *testing.T }
 
@@ -88,6 +137,7 @@ func (s *server) api(t *testing.T, method, path string, body any) (int, map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json") // changes need it, even without a body
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
@@ -135,6 +185,40 @@ func publish(t *testing.T, url string, d time.Duration) *exec.Cmd {
 		"-c:a", "aac", "-b:a", "64k", "-f", "flv", url)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start ffmpeg: %v", err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+// tsClip makes a seconds-long MPEG-TS file of H.264 (size, 30 fps,
+// keyframe every second) and AAC, as a camera or an encoder records it.
+func tsClip(t *testing.T, size string, seconds int) string {
+	t.Helper()
+	testkit.NeedTools(t, "ffmpeg")
+	file := filepath.Join(t.TempDir(), size+".ts")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
+		"-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", strconv.Itoa(seconds),
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-f", "mpegts", file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make %s: %v %s", file, err, out)
+	}
+	return file
+}
+
+// publishCopy sends file over RTMP in real time without re-encoding, as
+// "ffmpeg -re -i file -c copy -f flv" does.
+func publishCopy(t *testing.T, url, file string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", file, "-c", "copy", "-f", "flv", url)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start ffmpeg: %v", err)
 	}

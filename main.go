@@ -164,7 +164,7 @@ func printWelcome(w io.Writer, a addrs) {
 	if a.RTSP != nil {
 		fmt.Fprintf(w, "  RTSP play:       rtsp://<this machine>:%d/live/<stream name>\n", port(a.RTSP))
 	}
-	fmt.Fprintf(w, "Create a stream:  curl -X POST http://127.0.0.1:%d/api/v1/streams -d '{\"name\":\"math\"}'\n", port(a.HTTP))
+	fmt.Fprintf(w, "Create a stream:  curl -X POST -H 'Content-Type: application/json' http://127.0.0.1:%d/api/v1/streams -d '{\"name\":\"math\"}'\n", port(a.HTTP))
 	fmt.Fprintln(w, "Press Ctrl+C to stop.")
 }
 
@@ -190,7 +190,17 @@ type instance struct {
 
 // start starts the engine, the sources, the RTMP server and the HTTP
 // server. stop ends them all, viewers getting a clean end of stream.
-func start(o options, log *slog.Logger) (*instance, error) {
+func start(o options, log *slog.Logger) (in *instance, err error) {
+	// Two Chalkcasts on one folder would overwrite each other's streams.
+	lock, err := store.LockFolder(o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
 	st, err := store.New(o.DataDir)
 	if err != nil {
 		return nil, err
@@ -272,7 +282,7 @@ func start(o options, log *slog.Logger) (*instance, error) {
 	}
 	httpLn, httpSrv := httpServer(httpLn, webSrv, hub.Config(), log)
 	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
-	in := &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, push: pusher, web: webSrv, errc: make(chan error, 2)}
+	in = &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, push: pusher, web: webSrv, errc: make(chan error, 2)}
 	go func() { in.errc <- serveHTTP(httpSrv, httpLn) }()
 	go func() { in.errc <- rtmpSrv.Serve(rtmpLn) }()
 	_, base := webSrv.Base()
@@ -298,6 +308,9 @@ func start(o options, log *slog.Logger) (*instance, error) {
 				rtspOut.Close()
 			}
 			_ = rtmpSrv.Close()
+			if err := lock.Close(); err != nil {
+				log.Warn("data folder lock", "err", err)
+			}
 		})
 	}
 	return in, nil

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
+	"chalkcast/internal/mediatest"
 	"chalkcast/internal/testkit"
 )
 
@@ -93,6 +95,58 @@ func TestPublishAndWatch(t *testing.T) {
 		if !strings.Contains(got, "h264,640,360") || !strings.Contains(got, "aac") {
 			t.Errorf("ffprobe %s: %q", url, got)
 		}
+	}
+}
+
+// TestPublishCopiedFromMPEGTS: ffmpeg copying AAC from MPEG-TS sends an
+// empty AAC sequence header before the real one. The publisher is kept,
+// and the stream plays video and audio.
+func TestPublishCopiedFromMPEGTS(t *testing.T) {
+	clip := tsClip(t, "640x360", 12)
+	s := startServer(t, options{})
+	key := s.create(t, "math")
+	publishCopy(t, "rtmp://"+s.RTMP+"/live/"+key, clip)
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	if _, _, _, err := mediatest.Check(context.Background(), "http://"+s.HTTP+"/live/math.flv", t.TempDir(), 3*time.Second,
+		mediatest.Want{Width: 640, Height: 360, FPS: 30, KeyEvery: time.Second, Audio: true}); err != nil {
+		t.Fatal(err)
+	}
+	info := s.stream(t, "math")
+	if audio, _ := info["audio"].(map[string]any); info["state"] != "live" || audio["codec"] != "aac" || audio["sample_rate"] != float64(44100) {
+		t.Errorf("state %v, audio %v", info["state"], info["audio"])
+	}
+}
+
+// TestResolutionChangeMidStream: a publisher whose picture size changes
+// mid-stream (here ffmpeg copying a recording that does) sends the new
+// parameter sets in a keyframe; the API reports the new size and new
+// viewers get it.
+func TestResolutionChangeMidStream(t *testing.T) {
+	small, large := tsClip(t, "640x360", 3), tsClip(t, "1280x720", 12)
+	both := filepath.Join(t.TempDir(), "both.ts")
+	var b []byte
+	for _, f := range []string{small, large} {
+		part, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(b, part...) // MPEG-TS files join by concatenation
+	}
+	if err := os.WriteFile(both, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, options{})
+	key := s.create(t, "math")
+	publishCopy(t, "rtmp://"+s.RTMP+"/live/"+key, both)
+	size := func() string {
+		v, _ := s.stream(t, "math")["video"].(map[string]any)
+		return fmt.Sprintf("%vx%v", v["width"], v["height"])
+	}
+	testkit.WaitFor(t, 10*time.Second, "640x360 live", func() bool { return size() == "640x360" })
+	testkit.WaitFor(t, 10*time.Second, "the API to report 1280x720", func() bool { return size() == "1280x720" })
+	if _, _, _, err := mediatest.Check(context.Background(), "http://"+s.HTTP+"/live/math.flv", t.TempDir(), 2*time.Second,
+		mediatest.Want{Width: 1280, Height: 720, FPS: 30, KeyEvery: time.Second, Audio: true}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -387,6 +441,44 @@ func TestStreamsSurviveRestartAndKeysReset(t *testing.T) {
 	if code != 200 || len(list["streams"].([]any)) != 0 {
 		t.Errorf("list after delete: %d %v", code, list)
 	}
+}
+
+// TestSecondInstanceOnTheSameDataFolderRefuses: a second Chalkcast on a
+// data folder in use ends within a second and says why, the first one
+// goes on, and the folder is free again once the first is killed.
+func TestSecondInstanceOnTheSameDataFolderRefuses(t *testing.T) {
+	data := t.TempDir()
+	first, firstCmd, _ := startChildServer(t, data)
+	testkit.WaitFor(t, 15*time.Second, "the first server", first.answers)
+	first.create(t, "math")
+
+	_, second, logs := startChildServer(t, data)
+	done := make(chan error, 1)
+	go func() { done <- second.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("the second server exited with 0; log:\n%s", logs)
+		}
+	case <-time.After(time.Second):
+		t.Fatalf("the second server on the same data folder still runs after 1 s; log:\n%s", logs)
+	}
+	want := fmt.Sprintf("another Chalkcast (process %d) is already using the data folder %s", firstCmd.Process.Pid, data)
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("the second server said %q, want %q", logs, want)
+	}
+	if !first.answers() || first.stream(t, "math")["name"] != "math" {
+		t.Error("the first server was disturbed")
+	}
+
+	// kill -9 leaves the lock file behind, but not the lock
+	if err := firstCmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = firstCmd.Wait()
+	third, _, _ := startChildServer(t, data)
+	testkit.WaitFor(t, 15*time.Second, "a server after the first was killed", third.answers)
+	third.stream(t, "math")
 }
 
 func TestVersionAndHelp(t *testing.T) {

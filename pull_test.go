@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/internal/mediatest"
+	"chalkcast/internal/rtsptest"
 	"chalkcast/internal/testkit"
 )
 
@@ -62,4 +65,63 @@ func TestPullSource(t *testing.T) {
 			t.Errorf("%s: %d %q", c.url, code, msg)
 		}
 	}
+}
+
+// TestSourceErrorsHideAddresses: a pulled stream that fails shows admins
+// its address with the stream key masked, and an IP camera that fails its
+// address without the password; anybody else gets a plain reason without
+// any address.
+func TestSourceErrorsHideAddresses(t *testing.T) {
+	s := startServer(t, options{})
+	closed := fmt.Sprintf("127.0.0.1:%d", rtsptest.FreePort(t))
+	for _, c := range []struct {
+		name   string
+		source map[string]any
+		secret string
+	}{
+		{"relay", map[string]any{"type": "pull", "url": "rtmp://" + closed + "/live/SECRETKEY"}, "SECRETKEY"},
+		{"cam", map[string]any{"type": "rtsp", "url": "rtsp://admin:hunter2@" + closed + "/Streaming/Channels/101"}, "hunter2"},
+	} {
+		if code, out := s.api(t, "POST", "/api/v1/streams", map[string]any{"name": c.name, "source": c.source}); code != http.StatusCreated {
+			t.Fatalf("create %s: %d %v", c.name, code, out)
+		}
+		var admin string
+		testkit.WaitFor(t, 10*time.Second, c.name+" error", func() bool {
+			admin, _ = s.stream(t, c.name)["last_error"].(string)
+			return admin != ""
+		})
+		if !strings.Contains(admin, closed) || strings.Contains(admin, c.secret) {
+			t.Errorf("%s: admins see %q: want the address without %s", c.name, admin, c.secret)
+		}
+		for _, path := range []string{"/api/v1/streams/" + c.name, "/api/v1/streams"} {
+			body := anonymousGet(t, s, path)
+			if strings.Contains(body, c.secret) || strings.Contains(body, closed) || strings.Contains(body, "127.0.0.1") {
+				t.Errorf("%s: anonymous %s shows an address: %s", c.name, path, body)
+			}
+			if path != "/api/v1/streams" && !strings.Contains(body, `"last_error"`) {
+				t.Errorf("%s: anonymous clients get no reason: %s", c.name, body)
+			}
+		}
+	}
+}
+
+// anonymousGet asks as a client that is not an admin: from loopback, but
+// for another host name (as a student's browser through a proxy would).
+func anonymousGet(t *testing.T, s *server, path string) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", "http://"+s.HTTP+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "chalkcast.school.example"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return string(b)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -132,24 +131,10 @@ func TestRecordingOverTheAPI(t *testing.T) {
 func TestRecordingSurvivesKill9(t *testing.T) {
 	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	data := t.TempDir()
-	startChild := func() (*server, *exec.Cmd, *bytes.Buffer) {
-		s := &server{HTTP: fmt.Sprintf("127.0.0.1:%d", rtsptest.FreePort(t)), RTMP: fmt.Sprintf("127.0.0.1:%d", rtsptest.FreePort(t)), Data: data}
-		cmd := exec.Command(os.Args[0], "serve", "--http", s.HTTP, "--rtmp", s.RTMP, "--rtsp", "", "--data", data)
-		cmd.Env = append(os.Environ(), "CHALKCAST_TEST_SERVE=1")
-		var logs bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		testkit.WaitFor(t, 15*time.Second, "the server", func() bool {
-			resp, err := http.Get("http://" + s.HTTP + "/api/v1/server")
-			if err == nil {
-				resp.Body.Close()
-			}
-			return err == nil
-		})
-		return s, cmd, &logs
+	startChild := func() (*server, *exec.Cmd, *syncBuffer) {
+		s, cmd, logs := startChildServer(t, data)
+		testkit.WaitFor(t, 15*time.Second, "the server", s.answers)
+		return s, cmd, logs
 	}
 	s, cmd, logs := startChild()
 	key := s.create(t, "math")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"chalkcast/assets"
 	"chalkcast/engine"
+	"chalkcast/engine/store"
 	"chalkcast/outputs/record"
 	"chalkcast/outputs/web"
 	"chalkcast/ui"
@@ -45,7 +47,11 @@ func studio(ctx context.Context, o options, set map[string]bool, log *slog.Logge
 		log.Error("chalkcast could not start", "err", err)
 		w := a.NewWindow("Chalkcast")
 		w.Resize(fyne.NewSize(560, 240))
-		dialog.ShowError(fmt.Errorf("%s\n\n%w", lang.L("Chalkcast could not start. Is it already running? Another program may use its ports (Settings)."), err), w)
+		why := lang.L("Chalkcast could not start. Is it already running? Another program may use its ports (Settings).")
+		if locked := (*store.LockedError)(nil); errors.As(err, &locked) {
+			why = lang.L("Chalkcast is already running with this data folder. Use the window that is open, or close it first.")
+		}
+		dialog.ShowError(fmt.Errorf("%s\n\n%w", why, err), w)
 		w.SetOnClosed(a.Quit)
 		go func() { <-ctx.Done(); fyne.Do(a.Quit) }() // a signal closes this window too
 		w.ShowAndRun()

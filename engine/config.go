@@ -101,10 +101,12 @@ func (s Source) Redacted() Source {
 // secretParams are query parameters cameras and CDNs take credentials in.
 var secretParams = []string{"pass", "pwd", "secret", "token", "key", "auth", "sign", "user"}
 
-// RedactURL removes the user name and password from a URL and masks query
-// parameters that look like credentials (password=, token=...). A string
-// that is not a URL is returned as "(hidden)" if it contains an '@' (it
-// could be a mistyped URL with a password), unchanged otherwise.
+// RedactURL removes the user name and password from a URL, masks query
+// parameters that look like credentials (password=, token=...) and, in an
+// rtmp:// or rtmps:// address, the stream key (the last path element after
+// the app) but for its last four characters. A string that is not a URL is
+// returned as "(hidden)" if it contains an '@' (it could be a mistyped URL
+// with a password), unchanged otherwise.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -130,7 +132,33 @@ func RedactURL(raw string) string {
 		}
 		u.RawQuery = q.Encode()
 	}
+	if u.Scheme == "rtmp" || u.Scheme == "rtmps" {
+		return maskStreamKey(u)
+	}
 	return u.String()
+}
+
+// maskStreamKey writes an RTMP address with its stream key masked:
+// "rtmp://live.example.com/app/••••f00d". An address with only an app has
+// no key to mask.
+func maskStreamKey(u *url.URL) string {
+	i := strings.LastIndex(u.Path, "/")
+	if i <= 0 || strings.Trim(u.Path[:i], "/") == "" {
+		return u.String()
+	}
+	dir, key := u.Path[:i+1], u.Path[i+1:]
+	switch {
+	case len(key) > 4:
+		key = "••••" + key[len(key)-4:]
+	case key != "":
+		key = "••••"
+	}
+	// written by hand: url.URL would percent-encode the dots
+	out := u.Scheme + "://" + u.Host + (&url.URL{Path: dir}).EscapedPath() + key
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	return out
 }
 
 // StreamConfig is what is persisted about a stream.

@@ -1006,6 +1006,38 @@ func TestSetConfig(t *testing.T) {
 	}
 }
 
+// TestStatsFollowANewVideoConfig: a publisher that changes its picture
+// size mid-stream is reported with the new one, announced or not.
+func TestStatsFollowANewVideoConfig(t *testing.T) {
+	h := newTestHub(t, Config{})
+	s := mustCreate(t, h, "s")
+	pub := mustPublish(t, s)
+	small := &CodecConfig{Codec: CodecH264, Record: []byte{1}, Width: 640, Height: 360}
+	large := &CodecConfig{Codec: CodecH264, Record: []byte{2}, Width: 1280, Height: 720}
+	size := func() string {
+		v := s.Stats(StatsOptions{}).Video
+		if v == nil {
+			return "none"
+		}
+		return fmt.Sprintf("%dx%d", v.Width, v.Height)
+	}
+	pub.SetConfig(TrackVideo, small)
+	pub.WritePacket(&Packet{Track: TrackVideo, Codec: CodecH264, Keyframe: true, Payload: []byte{1}, Config: small})
+	if got := size(); got != "640x360" {
+		t.Fatalf("first size %s", got)
+	}
+	pub.SetConfig(TrackVideo, large)
+	pub.WritePacket(&Packet{Track: TrackVideo, Codec: CodecH264, DTS: time.Second, Keyframe: true, Payload: []byte{1}, Config: large})
+	if got := size(); got != "1280x720" {
+		t.Errorf("size after a new announced configuration %s", got)
+	}
+	// a source that only puts the configuration on its packets
+	pub.WritePacket(&Packet{Track: TrackVideo, Codec: CodecH264, DTS: 2 * time.Second, Keyframe: true, Payload: []byte{1}, Config: small})
+	if got := size(); got != "640x360" {
+		t.Errorf("size after a packet of another configuration %s", got)
+	}
+}
+
 // TestEngineDependencies keeps the engine free of GUI, source and output
 // code.
 func TestEngineDependencies(t *testing.T) {

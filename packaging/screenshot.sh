@@ -48,7 +48,7 @@ done
 shown_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "window shown ${shown_ms} ms after launch"
 
-api() { curl -sf -X "$1" "http://$HTTP/api/v1/$2" ${3:+-d "$3"}; }
+api() { curl -sf -X "$1" -H 'Content-Type: application/json' "http://$HTTP/api/v1/$2" ${3:+-d "$3"}; }
 until api GET server >/dev/null; do sleep 0.05; done
 api POST streams '{"name":"maths","title":"Grade 8 Maths","source":{"type":"testpattern"}}' >/dev/null
 api POST streams '{"name":"obs","title":"From OBS"}' >/dev/null

@@ -63,6 +63,7 @@ func call(method, url string, body any, out any) error {
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Content-Type", "application/json") // the API takes changes only as JSON
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@
 package codec
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -297,4 +298,98 @@ func NALUnits(p *engine.Packet, params [][]byte) ([][]byte, error) {
 		au = append(append(make([][]byte, 0, len(params)+len(au)), params...), au...)
 	}
 	return au, nil
+}
+
+// InBandConfig returns the configuration that the parameter sets inside a
+// video access unit au (4-byte length-prefixed NAL units) make of cfg: an
+// encoder that changes resolution mid-stream, or a stream copied from
+// MPEG-TS, sends new SPS and PPS in its keyframe rather than a new sequence
+// header. It returns nil when au carries none, the ones cfg has, or ones
+// that make no valid configuration (the stream then keeps cfg, as before).
+func InBandConfig(cfg *engine.CodecConfig, au []byte) *engine.CodecConfig {
+	if cfg == nil || !cfg.Codec.IsVideo() {
+		return nil
+	}
+	var found [3][]byte // H.264: SPS, PPS; H.265: VPS, SPS, PPS
+	seen := false
+	for len(au) >= 4 {
+		n := binary.BigEndian.Uint32(au)
+		au = au[4:]
+		if n == 0 || uint64(n) > uint64(len(au)) {
+			break // the rest cannot be split: use what came before
+		}
+		nal := au[:n]
+		au = au[n:]
+		if i := paramSlot(cfg.Codec, nal); i >= 0 && found[i] == nil {
+			found[i], seen = nal, true
+		}
+	}
+	if !seen {
+		return nil
+	}
+	var cur [3][]byte
+	if cfg.Codec == engine.CodecH264 {
+		if r, err := ParseAVCRecord(cfg.Record); err == nil {
+			cur[0], cur[1] = first(r.SPS), first(r.PPS)
+		}
+	} else if vps, sps, pps, err := HEVCParams(cfg.Record); err == nil {
+		cur = [3][]byte{first(vps), first(sps), first(pps)}
+	}
+	same := true
+	for i, p := range found {
+		if p == nil {
+			found[i] = cur[i]
+		} else if !bytes.Equal(p, cur[i]) {
+			same = false
+		}
+	}
+	if same {
+		return nil
+	}
+	var (
+		next *engine.CodecConfig
+		rec  []byte
+		err  error
+	)
+	if cfg.Codec == engine.CodecH264 {
+		if rec, err = BuildAVCRecord(found[:1], found[1:2]); err == nil {
+			next, err = H264Config(rec)
+		}
+	} else if rec, err = BuildHEVCRecord(found[:1], found[1:2], found[2:3]); err == nil {
+		next, err = H265Config(rec)
+	}
+	if err != nil || next.Width <= 0 || next.Height <= 0 {
+		return nil // a garbled SPS can parse to an empty picture
+	}
+	return next
+}
+
+// paramSlot is where a parameter set goes in InBandConfig's list, or -1
+// for other NAL units.
+func paramSlot(c engine.Codec, nal []byte) int {
+	if c == engine.CodecH264 {
+		switch h264.NALUType(nal[0] & 0x1f) {
+		case h264.NALUTypeSPS:
+			return 0
+		case h264.NALUTypePPS:
+			return 1
+		}
+		return -1
+	}
+	switch h265.NALUType((nal[0] >> 1) & 0x3f) {
+	case h265.NALUType_VPS_NUT:
+		return 0
+	case h265.NALUType_SPS_NUT:
+		return 1
+	case h265.NALUType_PPS_NUT:
+		return 2
+	}
+	return -1
+}
+
+func first(nalus [][]byte) []byte {
+	if len(nalus) == 0 {
+		return nil
+	}
+	return nalus[0]
 }

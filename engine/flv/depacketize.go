@@ -2,6 +2,7 @@ package flv
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"chalkcast/engine"
@@ -17,11 +18,16 @@ type Depacketizer struct {
 	VideoConfig, AudioConfig *engine.CodecConfig
 	// Dropped counts frames that came before their sequence header.
 	Dropped int
+	// Log, if set, is told once about sequence headers that were ignored.
+	Log *slog.Logger
+
+	ignoredAudio bool // an unusable audio configuration was logged
 }
 
 // Video takes one video tag body at timestamp ts (ms). It returns the
 // packet to publish, or nil; changed reports a new configuration (in
-// d.VideoConfig) from a sequence header.
+// d.VideoConfig) from a sequence header or from the parameter sets of a
+// keyframe.
 func (d *Depacketizer) Video(ts uint32, b []byte) (p *engine.Packet, changed bool, err error) {
 	v, err := ParseVideo(b)
 	if err != nil {
@@ -44,11 +50,17 @@ func (d *Depacketizer) Video(ts uint32, b []byte) (p *engine.Packet, changed boo
 		d.Dropped++ // frames before their sequence header cannot be decoded
 		return nil, false, nil
 	}
+	if v.Keyframe {
+		// a new size without a new sequence header comes with the keyframe
+		if cfg := codec.InBandConfig(d.VideoConfig, v.Data); cfg != nil {
+			d.VideoConfig, changed = cfg, true
+		}
+	}
 	dts := time.Duration(ts) * time.Millisecond
 	return &engine.Packet{
 		Track: engine.TrackVideo, Codec: v.Codec, DTS: dts, PTS: dts + v.CTS,
 		Keyframe: v.Keyframe, Payload: v.Data, Config: d.VideoConfig,
-	}, false, nil
+	}, changed, nil
 }
 
 func videoConfig(v VideoBody) (*engine.CodecConfig, error) {
@@ -71,7 +83,14 @@ func (d *Depacketizer) Audio(ts uint32, b []byte) (p *engine.Packet, changed boo
 	if a.SeqHeader {
 		cfg, err := codec.AACConfig(a.Data)
 		if err != nil {
-			return nil, false, fmt.Errorf("audio sequence header: %w", err)
+			// ffmpeg copying AAC from MPEG-TS sends an empty header before
+			// the real one; like other servers, wait for a usable one and
+			// keep the video (and any audio configuration already known).
+			if !d.ignoredAudio && d.Log != nil {
+				d.Log.Warn("audio configuration ignored until a valid one arrives", "err", err, "bytes", len(a.Data))
+			}
+			d.ignoredAudio = true
+			return nil, false, nil
 		}
 		if cfg.Equal(d.AudioConfig) {
 			return nil, false, nil

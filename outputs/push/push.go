@@ -10,8 +10,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,7 +101,7 @@ func (p *Pusher) reconcile() {
 			}
 			ctx, cancel := context.WithCancel(p.ctx)
 			tg := &target{p: p, s: s, cfg: t, cancel: cancel, state: StateWaiting,
-				log: p.log.With("stream", s.Name(), "target", maskKey(t.URL))}
+				log: p.log.With("stream", s.Name(), "target", engine.RedactURL(t.URL))}
 			p.running[key] = tg
 			p.wg.Add(1)
 			go func() {
@@ -140,7 +138,7 @@ func (p *Pusher) Status(name string) []Status {
 	defer p.mu.Unlock()
 	var out []Status
 	for _, t := range s.Config().Pushes {
-		st := Status{ID: t.ID, URL: maskKey(t.URL), PlayURL: t.PlayURL, State: StateWaiting}
+		st := Status{ID: t.ID, URL: engine.RedactURL(t.URL), PlayURL: t.PlayURL, State: StateWaiting}
 		if tg, ok := p.running[name+"/"+t.ID]; ok {
 			tg.mu.Lock()
 			st.State, st.LastError = tg.state, tg.lastErr
@@ -163,27 +161,6 @@ func (p *Pusher) Close() {
 	p.cancel()
 	p.mu.Unlock()
 	p.wg.Wait()
-}
-
-// maskKey hides the stream key (the URL's last path element) and any
-// credentials: "rtmp://live.example.com/app/••••f00d".
-func maskKey(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(hidden)"
-	}
-	u.User = nil
-	u.RawQuery = ""
-	dir, key := "", strings.TrimPrefix(u.Path, "/")
-	if i := strings.LastIndex(key, "/"); i >= 0 {
-		dir, key = key[:i+1], key[i+1:]
-	}
-	if len(key) > 4 {
-		key = "••••" + key[len(key)-4:]
-	} else if key != "" {
-		key = "••••"
-	}
-	return u.Scheme + "://" + u.Host + "/" + dir + key
 }
 
 // target is one running push.

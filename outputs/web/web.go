@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -117,7 +118,27 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 	return s, nil
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") && !formProof(r) && !s.hasToken(r) {
+		Error(w, http.StatusUnsupportedMediaType, "changes need a JSON request: send Content-Type: application/json (or the admin token)")
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// formProof reports whether r is a request no HTML form can make: a form
+// on any web site may POST text/plain, urlencoded or multipart bodies here
+// through the teacher's browser without asking (and an old browser sends
+// no Origin), while a JSON body from another site needs a CORS preflight,
+// which the API never grants. Forms only GET or POST, so DELETE passes.
+func formProof(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete:
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
+}
 
 // Error writes {"error": msg} with status.
 func Error(w http.ResponseWriter, status int, msg string) {
@@ -164,13 +185,20 @@ func (s *Server) hls(w http.ResponseWriter, r *http.Request) {
 	s.out.HLS.Serve(w, r, r.PathValue("name"), r.PathValue("file"), Error)
 }
 
+// hasToken reports whether r carries the admin token.
+func (s *Server) hasToken(r *http.Request) bool {
+	tok := s.cfg.AdminToken
+	if tok == "" {
+		return false
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1
+}
+
 // isAdmin: loopback clients, or the admin token.
 func (s *Server) isAdmin(r *http.Request) bool {
-	if tok := s.cfg.AdminToken; tok != "" {
-		if got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok &&
-			subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1 {
-			return true
-		}
+	if s.hasToken(r) {
+		return true
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -248,6 +276,9 @@ type Publish struct {
 	URL    string `json:"url"`
 }
 
+// anonymousError is the last error as clients that are not admins see it.
+const anonymousError = "the stream's source is not available at the moment"
+
 // StreamView is a stream as the API shows it.
 type StreamView struct {
 	engine.StreamStats
@@ -293,6 +324,10 @@ func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt 
 	} else {
 		v.ViewerList = nil // remote addresses are the teacher's business
 		v.Source.URL = ""  // so is where a camera is
+		if v.LastError != "" {
+			// the detail names cameras and servers by their addresses
+			v.LastError = anonymousError
+		}
 	}
 	return v
 }

@@ -91,7 +91,7 @@ func newEnv(t *testing.T, cfg Config, ecfg engine.Config) *env {
 type req struct {
 	method, path, body string
 	remote             string            // RemoteAddr; loopback4 when empty
-	header             map[string]string // extra headers
+	header             map[string]string // extra headers; "" removes one
 }
 
 func (e *env) do(t *testing.T, r req) *httptest.ResponseRecorder {
@@ -102,12 +102,18 @@ func (e *env) do(t *testing.T, r req) *httptest.ResponseRecorder {
 		hr.RemoteAddr = loopback4
 	}
 	hr.Host = "127.0.0.1:8080" // as a browser or curl on this machine sends it
+	if r.method == "POST" || r.method == "PUT" || r.method == "PATCH" {
+		hr.Header.Set("Content-Type", "application/json") // as every API client must
+	}
 	for k, v := range r.header {
-		if k == "Host" {
+		switch {
+		case k == "Host":
 			hr.Host = v
-			continue
+		case v == "":
+			hr.Header.Del(k)
+		default:
+			hr.Header.Set(k, v)
 		}
-		hr.Header.Set(k, v)
 	}
 	rec := httptest.NewRecorder()
 	e.srv.ServeHTTP(rec, hr)
@@ -271,6 +277,57 @@ func TestEmptyAdminTokenAdmitsNoRemoteClient(t *testing.T) {
 	}
 	if n := len(e.hub.Streams()); n != 0 {
 		t.Fatalf("%d streams created by remote clients without a configured token", n)
+	}
+}
+
+// TestChangesNeedJSON: a browser form can POST text/plain, urlencoded or
+// multipart bodies to any site without asking first, and an old browser
+// may send no Origin; only a JSON request (which a page on another site
+// cannot send without CORS allowing it) or the admin token changes things.
+func TestChangesNeedJSON(t *testing.T) {
+	const token = "tok"
+	e := newEnv(t, Config{AdminToken: token}, engine.Config{})
+	e.create(t, "keep")
+	for _, c := range []struct {
+		name, method, path, body, ctype string
+	}{
+		{"text/plain create", "POST", "/api/v1/streams", `{"name":"x"}`, "text/plain"},
+		{"form create", "POST", "/api/v1/streams", "name=x", "application/x-www-form-urlencoded"},
+		{"multipart create", "POST", "/api/v1/streams", "--b\r\n\r\n{}\r\n--b--", "multipart/form-data; boundary=b"},
+		{"no content type", "POST", "/api/v1/streams", `{"name":"x"}`, ""},
+		{"empty text/plain key reset", "POST", "/api/v1/streams/keep/key", "", "text/plain"},
+		{"empty key reset", "POST", "/api/v1/streams/keep/key", "", ""},
+		{"stop", "POST", "/api/v1/streams/keep/stop", "", "text/plain;charset=UTF-8"},
+		{"settings", "PUT", "/api/v1/streams/keep/recording/settings", `{"auto":true}`, "text/plain"},
+		{"json look-alike", "POST", "/api/v1/streams", `{"name":"x"}`, "application/jsonp"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := e.hub.Streams()[0].Config()
+			rec := e.do(t, req{method: c.method, path: c.path, body: c.body, header: map[string]string{"Content-Type": c.ctype}})
+			if msg := wantError(t, rec, http.StatusUnsupportedMediaType); !strings.Contains(msg, "application/json") {
+				t.Errorf("error %q does not say what to send", msg)
+			}
+			if _, ok := e.hub.Get("x"); ok || len(e.hub.Streams()) != 1 {
+				t.Fatal("a stream was created")
+			}
+			if after := e.hub.Streams()[0].Config(); after.Key != before.Key || after.Stopped || after.Recording.Auto {
+				t.Fatalf("the stream was changed: %+v", after)
+			}
+		})
+	}
+	// JSON with parameters is JSON.
+	rec := e.do(t, req{method: "POST", path: "/api/v1/streams", body: `{"name":"a"}`, header: map[string]string{"Content-Type": "Application/JSON; charset=utf-8"}})
+	if rec.Code != http.StatusCreated {
+		t.Errorf("create with JSON and a charset: status %d: %s", rec.Code, rec.Body.String())
+	}
+	// The admin token is enough: a form cannot send it.
+	rec = e.do(t, req{method: "POST", path: "/api/v1/streams/keep/key", header: map[string]string{"Content-Type": "", "Authorization": "Bearer " + token}})
+	if rec.Code != http.StatusOK {
+		t.Errorf("key reset with the token and no content type: status %d: %s", rec.Code, rec.Body.String())
+	}
+	// A form cannot DELETE: no content type is needed.
+	if rec := e.do(t, req{method: "DELETE", path: "/api/v1/streams/a"}); rec.Code != http.StatusNoContent {
+		t.Errorf("delete without a content type: status %d: %s", rec.Code, rec.Body.String())
 	}
 }
 

@@ -110,19 +110,16 @@ func (k *Kind) Run(ctx context.Context, s *engine.Stream) error {
 		}
 		return fmt.Errorf("%s does not send an FLV stream (%v)", shown, err)
 	}
-	err = k.pump(ctx, r, func() (*engine.Publisher, error) {
-		return s.Publish(engine.SourceInfo{Protocol: "pull", Remote: u.Host})
-	}, stall)
+	err = k.pump(ctx, r, k.newFeed(s, u), stall)
 	if err == nil && ctx.Err() != nil && !stall.Stop() {
 		err = fmt.Errorf("%s stopped sending for %v", shown, stallAfter)
 	}
 	return err
 }
 
-// pump publishes the tags until the stream ends (it then says so) or ctx
-// ends (nil). The stream goes live with the first media (publish).
-func (k *Kind) pump(ctx context.Context, r *flv.Reader, publish func() (*engine.Publisher, error), stall *time.Timer) (err error) {
-	f := &feed{publish: publish}
+// pump publishes the tags through f until the stream ends (it then says
+// so) or ctx ends (nil).
+func (k *Kind) pump(ctx context.Context, r *flv.Reader, f *feed, stall *time.Timer) (err error) {
 	defer func() { f.close(err) }()
 	for {
 		tag, rerr := r.ReadTag()
@@ -151,6 +148,16 @@ type feed struct {
 	dep     flv.Depacketizer
 	pub     *engine.Publisher
 	publish func() (*engine.Publisher, error)
+}
+
+// newFeed is the feed of s pulled from u.
+func (k *Kind) newFeed(s *engine.Stream, u *url.URL) *feed {
+	return &feed{
+		dep: flv.Depacketizer{Log: k.log.With("stream", s.Name())},
+		publish: func() (*engine.Publisher, error) {
+			return s.Publish(engine.SourceInfo{Protocol: "pull", Remote: u.Host})
+		},
+	}
 }
 
 func (f *feed) tag(video bool, ts uint32, body []byte) error {

@@ -40,9 +40,7 @@ func (k *Kind) runRTMP(ctx context.Context, s *engine.Stream, u *url.URL) (err e
 	var stalled atomic.Bool
 	stall := time.AfterFunc(stallAfter, func() { stalled.Store(true); cancel() })
 	defer stall.Stop()
-	f := &feed{publish: func() (*engine.Publisher, error) {
-		return s.Publish(engine.SourceInfo{Protocol: "pull", Remote: u.Host})
-	}}
+	f := k.newFeed(s, u)
 	defer func() { f.close(err) }()
 	for {
 		m, ts, rerr := conn.Read()

@@ -80,6 +80,7 @@ func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 	h.pub, h.stream = p, s.Name()
 	h.c.admit(rtmpguard.Publisher)
 	h.log = h.log.With("stream", s.Name())
+	h.dep.Log = h.log
 	h.log.Info("publisher connected")
 	return nil
 }
