@@ -273,7 +273,9 @@ func (h *handler) OnClose() {
 	h.c.admitTimer.Stop()
 	var v *rtmpguard.Violation
 	if errors.As(h.c.front.Err(), &v) {
-		h.log.Warn("connection ended: the client broke a limit", "reason", v.Reason)
+		if h.srv.violations.allow() {
+			h.log.Warn("connection ended: the client broke a limit", "reason", v.Reason)
+		}
 		h.failed(v)
 	}
 	if h.pub != nil {

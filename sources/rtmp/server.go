@@ -52,6 +52,8 @@ type Server struct {
 	srv *gortmp.Server
 	ln  net.Listener
 
+	violations logLimit // a flood of hostile clients is logged in part
+
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
 	closed bool
@@ -77,6 +79,7 @@ func New(hub *engine.Hub, cfg Config, log *slog.Logger) *Server {
 		cfg.MaxPendingPerAddr = 16
 	}
 	s := &Server{hub: hub, cfg: cfg, log: log.With("component", "rtmp"), conns: map[*conn]struct{}{}, served: make(chan struct{})}
+	s.violations.log = s.log
 	quiet := logrus.New()
 	quiet.Out = io.Discard
 	s.srv = gortmp.NewServer(&gortmp.ServerConfig{
@@ -226,6 +229,32 @@ func (c *conn) admit(lim rtmpguard.Limits) {
 func (c *conn) Write(b []byte) (int, error) {
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.writeTimeout))
 	return c.Conn.Write(b)
+}
+
+// logLimit allows 10 log lines a second and counts the rest, which the
+// next allowed line reports.
+type logLimit struct {
+	mu         sync.Mutex
+	second     time.Time
+	n          int
+	suppressed int
+	log        *slog.Logger
+}
+
+func (l *logLimit) allow() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now := time.Now(); now.Sub(l.second) >= time.Second {
+		if l.suppressed > 0 {
+			l.log.Warn("connections ended for breaking limits, not logged one by one", "count", l.suppressed)
+		}
+		l.second, l.n, l.suppressed = now, 0, 0
+	}
+	if l.n++; l.n > 10 {
+		l.suppressed++
+		return false
+	}
+	return true
 }
 
 // stopper is the part of a play session that OnClose must end and wait for.
