@@ -183,10 +183,15 @@ func publish(t *testing.T, url string, d time.Duration) *exec.Cmd {
 		"-t", fmt.Sprintf("%.1f", d.Seconds()),
 		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p",
 		"-c:a", "aac", "-b:a", "64k", "-f", "flv", url)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	return startCmd(t, cmd)
+}
+
+// startCmd starts cmd and kills it when the test ends, if it has not
+// been waited for.
+func startCmd(t *testing.T, cmd *exec.Cmd) *exec.Cmd {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start ffmpeg: %v", err)
+		t.Fatalf("start %s: %v", cmd.Path, err)
 	}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
@@ -218,17 +223,7 @@ func tsClip(t *testing.T, size string, seconds int) string {
 // "ffmpeg -re -i file -c copy -f flv" does.
 func publishCopy(t *testing.T, url, file string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", file, "-c", "copy", "-f", "flv", url)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start ffmpeg: %v", err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	return cmd
+	return startCmd(t, exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", file, "-c", "copy", "-f", "flv", url))
 }
 
 // flvStats is what a viewer saw.

@@ -23,7 +23,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -101,17 +100,9 @@ func run(c config) error {
 		return err
 	}
 	defer srv.Stop()
-	resp, err := http.Post(srv.API+"/streams", "application/json", strings.NewReader(`{"name":"class"}`))
+	key, err := srv.CreateStream("class")
 	if err != nil {
 		return err
-	}
-	var created struct {
-		Publish struct{ Key string } `json:"publish"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&created)
-	resp.Body.Close()
-	if err != nil || created.Publish.Key == "" {
-		return fmt.Errorf("create stream: %v", err)
 	}
 
 	// The real publisher: ffmpeg sends 720p30 H.264 + AAC at 2.5 Mbit/s.
@@ -120,7 +111,7 @@ func run(c config) error {
 		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
 		"-t", fmt.Sprintf("%.0f", total.Seconds()), "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
 		"-b:v", "2500k", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv",
-		"rtmp://"+c.rtmpAddr+"/live/"+created.Publish.Key)
+		"rtmp://"+c.rtmpAddr+"/live/"+key)
 	pub.Stderr = os.Stderr
 	if err := pub.Start(); err != nil {
 		return fmt.Errorf("start ffmpeg: %w", err)

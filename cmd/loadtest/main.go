@@ -14,7 +14,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -316,31 +315,22 @@ func run(c config) error {
 	}
 	streamKbps := float64(clipBytes) * 8 / dur.Seconds() / 1000
 
-	srv, err := loadkit.Start(c.bin, c.httpAddr, c.rtmpAddr, "--max-viewers", "100000", "--max-viewers-per-stream", "100000")
+	srv, err := loadkit.Start(c.bin, c.httpAddr, c.rtmpAddr, "--max-viewers", "100000", "--max-viewers-per-stream", "100000", "--max-viewers-per-address", "100000")
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
 	pid := srv.Pid
-	api := srv.API
-	resp, err := http.Post(api+"/streams", "application/json", strings.NewReader(`{"name":"load"}`))
+	key, err := srv.CreateStream("load")
 	if err != nil {
 		return err
-	}
-	var created struct {
-		Publish struct{ Key string } `json:"publish"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&created)
-	resp.Body.Close()
-	if err != nil || created.Publish.Key == "" {
-		return fmt.Errorf("create stream: %v", err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := &sendTimes{m: map[uint32]time.Time{}}
 	pubErr := make(chan error, 1)
-	go func() { pubErr <- publish(ctx, c.rtmpAddr, created.Publish.Key, tags, dur, st) }()
+	go func() { pubErr <- publish(ctx, c.rtmpAddr, key, tags, dur, st) }()
 	time.Sleep(c.warmup)
 	_, _, baseRSS, err := loadkit.Stat(pid)
 	if err != nil {

@@ -7,6 +7,7 @@ package loadkit
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -69,6 +70,22 @@ func Start(bin, httpAddr, rtmpAddr string, extra ...string) (*Server, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// CreateStream creates a stream for an RTMP push and returns its key.
+func (s *Server) CreateStream(name string) (string, error) {
+	resp, err := http.Post(s.API+"/streams", "application/json", strings.NewReader(`{"name":"`+name+`"}`))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var created struct {
+		Publish struct{ Key string } `json:"publish"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || created.Publish.Key == "" {
+		return "", fmt.Errorf("create stream %s: status %d, %v", name, resp.StatusCode, err)
+	}
+	return created.Publish.Key, nil
 }
 
 // Stop ends the server with SIGTERM and removes its data folder.

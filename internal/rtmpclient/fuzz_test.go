@@ -61,6 +61,16 @@ func answer() []byte {
 	return rtmpguard.AppendChunks(b, 4, 40, 8, 1, 4096, []byte{0xaf, 1, 2, 3})
 }
 
+// replay is a client that has sent connect and createStream to a server
+// answering with in.
+func replay(in []byte) *Conn {
+	nc := &server{r: bytes.NewReader(in)}
+	c := &Conn{nc: nc, host: "replay", pending: map[int64]string{1: "connect", 2: "createStream"}}
+	c.in = &counter{r: nc}
+	c.start()
+	return c
+}
+
 // FuzzServerAnswers plays a hostile server to a push or pull: whatever it
 // sends, reading it through connect, createStream and playing neither
 // panics nor allocates more than in proportion to what it sent.
@@ -72,10 +82,7 @@ func FuzzServerAnswers(f *testing.F) {
 	f.Add(rtmpguard.AppendChunks(nil, 6, 0, 9, 1, 128, make([]byte, 300))[:200])
 	f.Fuzz(func(t *testing.T, in []byte) {
 		testkit.MaxAlloc(t, testkit.InputBound(len(in))+256<<10, func() {
-			nc := &server{r: bytes.NewReader(in)}
-			c := &Conn{nc: nc, host: "fuzz", pending: map[int64]string{1: "connect", 2: "createStream"}}
-			c.in = &counter{r: nc}
-			c.start()
+			c := replay(in)
 			defer c.Close()
 			if _, err := c.await("connect"); err != nil {
 				return
@@ -101,10 +108,7 @@ func FuzzServerAnswers(f *testing.F) {
 
 // The seed answer is read the whole way, as a real server's would be.
 func TestServerAnswerIsRead(t *testing.T) {
-	nc := &server{r: bytes.NewReader(answer())}
-	c := &Conn{nc: nc, host: "seed", pending: map[int64]string{1: "connect", 2: "createStream"}}
-	c.in = &counter{r: nc}
-	c.start()
+	c := replay(answer())
 	defer c.Close()
 	if _, err := c.await("connect"); err != nil {
 		t.Fatalf("connect: %v", err)

@@ -26,6 +26,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/engine/codec"
+	"chalkcast/internal/connlimit"
 )
 
 // Config configures the RTSP output.
@@ -86,8 +87,14 @@ func New(hub *engine.Hub, cfg Config, log *slog.Logger) (*Output, error) {
 		RTSPAddress: cfg.Address,
 		Listen: func(network, address string) (net.Listener, error) {
 			ln, err := net.Listen(network, address)
-			o.ln = ln
-			return ln, err
+			if err != nil {
+				return nil, err
+			}
+			// Readers are bounded as viewers; connections that are not yet
+			// reading (or never will be) are bounded here, beside them.
+			ec := hub.Config()
+			o.ln = connlimit.NewListener(ln, connlimit.Config{Max: ec.MaxViewers + 256, PerAddr: ec.MaxViewersPerAddr + 16}, "RTSP connections", o.log)
+			return o.ln, nil
 		},
 	}
 	if cfg.UDPPort > 0 {

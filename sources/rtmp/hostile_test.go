@@ -66,11 +66,7 @@ func sendUntilClosed(t *testing.T, addr string, data []byte) int {
 // before any key was checked (issue 13), end only their own connection.
 func TestHostileInputEndsOnlyThatConnection(t *testing.T) {
 	e := startServer(t, engine.Config{}, rtmp.Config{})
-	steady, steadyKey := e.create("steady")
-	good, rd := publishLive(t, e, steady, steadyKey)
-	good.mustVideo(0, flv.VideoHeaderBody(avcConfig(t, sps360Main, pps360Main)))
-	f := feed(t, good, 0)
-	expectFlowing(t, rd, "before anything")
+	_, _, rd, f := steadyStream(t, e)
 
 	nested := connectWith(bytes.Repeat([]byte{3, 0, 1, 'a'}, 2_000_000))
 	var streams []byte

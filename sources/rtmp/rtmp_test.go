@@ -164,11 +164,7 @@ func TestKeyWithQueryIsAccepted(t *testing.T) {
 // malformed input on one connection ends that connection only.
 func TestMalformedInputEndsOnlyThatConnection(t *testing.T) {
 	e := startServer(t, engine.Config{}, rtmp.Config{})
-	steady, steadyKey := e.create("steady")
-	good, rd := publishLive(t, e, steady, steadyKey)
-	good.mustVideo(0, flv.VideoHeaderBody(avcConfig(t, sps360Main, pps360Main)))
-	f := feed(t, good, 0)
-	expectFlowing(t, rd, "before anything")
+	steady, good, rd, f := steadyStream(t, e)
 
 	t.Run("garbage instead of a handshake", func(t *testing.T) {
 		nc := dialTCP(t, e.addr)
@@ -618,6 +614,19 @@ func TestStalledConnectionIsClosed(t *testing.T) {
 
 // publishLive connects a publisher with key to s, waits until s is live
 // and returns the publisher and a reader on s (closed with the test).
+// steadyStream is a stream whose publisher feeds video throughout a
+// test, to show that what happens to other connections does not disturb
+// it.
+func steadyStream(t *testing.T, e *env) (*engine.Stream, *publisher, *engine.Reader, *feeder) {
+	t.Helper()
+	s, key := e.create("steady")
+	p, rd := publishLive(t, e, s, key)
+	p.mustVideo(0, flv.VideoHeaderBody(avcConfig(t, sps360Main, pps360Main)))
+	f := feed(t, p, 0)
+	expectFlowing(t, rd, "before anything")
+	return s, p, rd, f
+}
+
 func publishLive(t *testing.T, e *env, s *engine.Stream, key string) (*publisher, *engine.Reader) {
 	t.Helper()
 	p := dialPublisher(t, e.addr, key)
