@@ -12,6 +12,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"chalkcast/engine"
+	"chalkcast/internal/testkit"
 )
 
 // Parameter sets of real streams, produced with
@@ -542,34 +543,36 @@ func FuzzParseAVCRecord(f *testing.F) {
 	f.Add([]byte{1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0, 1, 0, 1, 0x68})
 	f.Add([]byte{1, 0x64, 0, 0x1f, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := ParseAVCRecord(b)
-		if err != nil {
-			return
-		}
-		if len(r.SPS) == 0 {
-			t.Fatalf("parsed a record without an SPS")
-		}
-		for _, n := range append(append([][]byte(nil), r.SPS...), r.PPS...) {
-			if len(n) == 0 || len(n) > len(b) {
-				t.Fatalf("NAL unit of %d bytes from %d input bytes", len(n), len(b))
-			}
-		}
-		// Whatever parses must survive a rebuild unchanged.
-		if len(r.SPS[0]) >= 4 && len(r.PPS) > 0 {
-			rec, err := BuildAVCRecord(r.SPS, r.PPS)
+		testkit.MaxAlloc(t, testkit.InputBound(len(b)), func() {
+			r, err := ParseAVCRecord(b)
 			if err != nil {
-				t.Fatalf("BuildAVCRecord of parsed sets: %v", err)
+				return
 			}
-			r2, err := ParseAVCRecord(rec)
-			if err != nil {
-				t.Fatalf("reparse of rebuilt record: %v", err)
+			if len(r.SPS) == 0 {
+				t.Fatalf("parsed a record without an SPS")
 			}
-			if !equalNALs(r.SPS, r2.SPS) || !equalNALs(r.PPS, r2.PPS) {
-				t.Fatalf("rebuilt record differs")
+			for _, n := range append(append([][]byte(nil), r.SPS...), r.PPS...) {
+				if len(n) == 0 || len(n) > len(b) {
+					t.Fatalf("NAL unit of %d bytes from %d input bytes", len(n), len(b))
+				}
 			}
-		}
-		// The SPS decoder must not panic on anything either.
-		_, _ = H264Config(b)
+			// Whatever parses must survive a rebuild unchanged.
+			if len(r.SPS[0]) >= 4 && len(r.PPS) > 0 {
+				rec, err := BuildAVCRecord(r.SPS, r.PPS)
+				if err != nil {
+					t.Fatalf("BuildAVCRecord of parsed sets: %v", err)
+				}
+				r2, err := ParseAVCRecord(rec)
+				if err != nil {
+					t.Fatalf("reparse of rebuilt record: %v", err)
+				}
+				if !equalNALs(r.SPS, r2.SPS) || !equalNALs(r.PPS, r2.PPS) {
+					t.Fatalf("rebuilt record differs")
+				}
+			}
+			// The SPS decoder must not panic on anything either.
+			_, _ = H264Config(b)
+		})
 	})
 }
 
@@ -581,25 +584,27 @@ func FuzzHEVCParams(f *testing.F) {
 	f.Add(make([]byte, 23))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		vps, sps, pps, err := HEVCParams(b)
-		if err != nil {
-			if vps != nil || sps != nil || pps != nil {
-				t.Fatalf("error %v with non-nil results", err)
+		testkit.MaxAlloc(t, testkit.InputBound(len(b)), func() {
+			vps, sps, pps, err := HEVCParams(b)
+			if err != nil {
+				if vps != nil || sps != nil || pps != nil {
+					t.Fatalf("error %v with non-nil results", err)
+				}
+				return
 			}
-			return
-		}
-		if len(sps) == 0 {
-			t.Fatalf("parsed a record without an SPS")
-		}
-		rec := hevcRecord(vps, sps, pps)
-		v2, s2, p2, err := HEVCParams(rec)
-		if err != nil {
-			t.Fatalf("reparse of rebuilt record: %v", err)
-		}
-		if !equalNALs(vps, v2) || !equalNALs(sps, s2) || !equalNALs(pps, p2) {
-			t.Fatalf("rebuilt record differs")
-		}
-		_, _ = H265Config(b)
+			if len(sps) == 0 {
+				t.Fatalf("parsed a record without an SPS")
+			}
+			rec := hevcRecord(vps, sps, pps)
+			v2, s2, p2, err := HEVCParams(rec)
+			if err != nil {
+				t.Fatalf("reparse of rebuilt record: %v", err)
+			}
+			if !equalNALs(vps, v2) || !equalNALs(sps, s2) || !equalNALs(pps, p2) {
+				t.Fatalf("rebuilt record differs")
+			}
+			_, _ = H265Config(b)
+		})
 	})
 }
 
@@ -611,25 +616,27 @@ func FuzzAACConfig(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := AACConfig(b)
-		if err != nil {
-			if c != nil {
-				t.Fatalf("error %v with a config", err)
+		testkit.MaxAlloc(t, testkit.InputBound(len(b)), func() {
+			c, err := AACConfig(b)
+			if err != nil {
+				if c != nil {
+					t.Fatalf("error %v with a config", err)
+				}
+				return
 			}
-			return
-		}
-		if c.Codec != engine.CodecAAC {
-			t.Fatalf("codec = %v", c.Codec)
-		}
-		if c.Channels < 1 || c.Channels > 8 {
-			t.Fatalf("channels = %d", c.Channels)
-		}
-		if c.SampleRate < 0 {
-			t.Fatalf("sample rate = %d", c.SampleRate)
-		}
-		if c.Profile == "" {
-			t.Fatalf("no profile")
-		}
+			if c.Codec != engine.CodecAAC {
+				t.Fatalf("codec = %v", c.Codec)
+			}
+			if c.Channels < 1 || c.Channels > 8 {
+				t.Fatalf("channels = %d", c.Channels)
+			}
+			if c.SampleRate < 0 {
+				t.Fatalf("sample rate = %d", c.SampleRate)
+			}
+			if c.Profile == "" {
+				t.Fatalf("no profile")
+			}
+		})
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
+	"chalkcast/internal/testkit"
 )
 
 var (
@@ -671,37 +672,41 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("FLV"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := NewReader(bytes.NewReader(data))
-		if _, err := r.ReadHeader(); err != nil {
-			return
-		}
-		consumed := 13
-		for {
-			tag, err := r.ReadTag()
-			// Never more than one bounded body (plus PreviousTagSize) per tag.
-			if cap(tag.Body) > MaxTagSize+4 {
-				t.Fatalf("tag body len %d cap %d exceeds the limit", len(tag.Body), cap(tag.Body))
-			}
-			if err != nil {
+		// the reader's 64 KiB read buffer, and at most 64 KiB of a body
+		// before its bytes arrive
+		testkit.MaxAlloc(t, 128<<10+testkit.InputBound(len(data)), func() {
+			r := NewReader(bytes.NewReader(data))
+			if _, err := r.ReadHeader(); err != nil {
 				return
 			}
-			if len(tag.Body) > MaxTagSize {
-				t.Fatalf("accepted a tag body of %d bytes", len(tag.Body))
+			consumed := 13
+			for {
+				tag, err := r.ReadTag()
+				// Never more than one bounded body (plus PreviousTagSize) per tag.
+				if cap(tag.Body) > MaxTagSize+4 {
+					t.Fatalf("tag body len %d cap %d exceeds the limit", len(tag.Body), cap(tag.Body))
+				}
+				if err != nil {
+					return
+				}
+				if len(tag.Body) > MaxTagSize {
+					t.Fatalf("accepted a tag body of %d bytes", len(tag.Body))
+				}
+				switch tag.Type {
+				case TagAudio:
+					_, _ = ParseAudio(tag.Body)
+				case TagVideo:
+					_, _ = ParseVideo(tag.Body)
+				case TagScript:
+				default:
+					t.Fatalf("accepted tag type %d", tag.Type)
+				}
+				consumed += 15 + len(tag.Body)
+				if consumed > len(data) {
+					t.Fatalf("read %d bytes of tags from %d bytes of input", consumed, len(data))
+				}
 			}
-			switch tag.Type {
-			case TagAudio:
-				_, _ = ParseAudio(tag.Body)
-			case TagVideo:
-				_, _ = ParseVideo(tag.Body)
-			case TagScript:
-			default:
-				t.Fatalf("accepted tag type %d", tag.Type)
-			}
-			consumed += 15 + len(tag.Body)
-			if consumed > len(data) {
-				t.Fatalf("read %d bytes of tags from %d bytes of input", consumed, len(data))
-			}
-		}
+		})
 	})
 }
 
@@ -720,36 +725,38 @@ func FuzzParseVideo(f *testing.F) {
 	f.Add([]byte{0x17, 2, 0, 0, 0})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v, err := ParseVideo(b)
-		if err != nil {
-			return
-		}
-		if !v.Codec.IsVideo() {
-			t.Fatalf("codec %v", v.Codec)
-		}
-		if len(v.Data) > len(b) || (len(v.Data) > 0 && &v.Data[len(v.Data)-1] != &b[len(b)-1]) {
-			t.Fatalf("Data is not a suffix of the input")
-		}
-		if v.CTS < -(1<<23)*time.Millisecond || v.CTS >= (1<<23)*time.Millisecond {
-			t.Fatalf("CTS %v outside 24 bits", v.CTS)
-		}
-		if v.SeqHeader && v.SeqEnd {
-			t.Fatalf("both sequence header and end")
-		}
-		if v.SeqHeader || v.SeqEnd {
-			return
-		}
-		// A coded frame survives a round trip through the muxer.
-		p := &engine.Packet{Track: engine.TrackVideo, Codec: v.Codec, Keyframe: v.Keyframe,
-			DTS: 10 * time.Second, PTS: 10*time.Second + v.CTS, Payload: v.Data}
-		body := append(BodyPrefix(p), v.Data...)
-		v2, err := ParseVideo(body)
-		if err != nil {
-			t.Fatalf("reparse of %x: %v", body, err)
-		}
-		if v2.Codec != v.Codec || v2.Keyframe != v.Keyframe || v2.CTS != v.CTS || !bytes.Equal(v2.Data, v.Data) || v2.SeqHeader || v2.SeqEnd {
-			t.Fatalf("round trip: %+v became %+v", v, v2)
-		}
+		testkit.MaxAlloc(t, testkit.InputBound(len(b)), func() {
+			v, err := ParseVideo(b)
+			if err != nil {
+				return
+			}
+			if !v.Codec.IsVideo() {
+				t.Fatalf("codec %v", v.Codec)
+			}
+			if len(v.Data) > len(b) || (len(v.Data) > 0 && &v.Data[len(v.Data)-1] != &b[len(b)-1]) {
+				t.Fatalf("Data is not a suffix of the input")
+			}
+			if v.CTS < -(1<<23)*time.Millisecond || v.CTS >= (1<<23)*time.Millisecond {
+				t.Fatalf("CTS %v outside 24 bits", v.CTS)
+			}
+			if v.SeqHeader && v.SeqEnd {
+				t.Fatalf("both sequence header and end")
+			}
+			if v.SeqHeader || v.SeqEnd {
+				return
+			}
+			// A coded frame survives a round trip through the muxer.
+			p := &engine.Packet{Track: engine.TrackVideo, Codec: v.Codec, Keyframe: v.Keyframe,
+				DTS: 10 * time.Second, PTS: 10*time.Second + v.CTS, Payload: v.Data}
+			body := append(BodyPrefix(p), v.Data...)
+			v2, err := ParseVideo(body)
+			if err != nil {
+				t.Fatalf("reparse of %x: %v", body, err)
+			}
+			if v2.Codec != v.Codec || v2.Keyframe != v.Keyframe || v2.CTS != v.CTS || !bytes.Equal(v2.Data, v.Data) || v2.SeqHeader || v2.SeqEnd {
+				t.Fatalf("round trip: %+v became %+v", v, v2)
+			}
+		})
 	})
 }
 
@@ -764,37 +771,39 @@ func FuzzParseAudio(f *testing.F) {
 	f.Add([]byte{0x2f, 0xff})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		a, err := ParseAudio(b)
-		if err != nil {
-			return
-		}
-		switch a.Codec {
-		case engine.CodecAAC, engine.CodecPCMA, engine.CodecPCMU:
-		default:
-			t.Fatalf("codec %v", a.Codec)
-		}
-		if a.Channels != 1 && a.Channels != 2 {
-			t.Fatalf("channels %d", a.Channels)
-		}
-		if len(a.Data) > len(b) || (len(a.Data) > 0 && &a.Data[len(a.Data)-1] != &b[len(b)-1]) {
-			t.Fatalf("Data is not a suffix of the input")
-		}
-		if a.SeqHeader {
-			return
-		}
-		p := &engine.Packet{Track: engine.TrackAudio, Codec: a.Codec, Payload: a.Data,
-			Config: &engine.CodecConfig{Codec: a.Codec, Channels: a.Channels}}
-		body := append(BodyPrefix(p), a.Data...)
-		a2, err := ParseAudio(body)
-		if err != nil {
-			t.Fatalf("reparse of %x: %v", body, err)
-		}
-		if a2.Codec != a.Codec || a2.SeqHeader || !bytes.Equal(a2.Data, a.Data) {
-			t.Fatalf("round trip: %+v became %+v", a, a2)
-		}
-		if a.Codec != engine.CodecAAC && a2.Channels != a.Channels {
-			t.Fatalf("channels %d became %d", a.Channels, a2.Channels)
-		}
+		testkit.MaxAlloc(t, testkit.InputBound(len(b)), func() {
+			a, err := ParseAudio(b)
+			if err != nil {
+				return
+			}
+			switch a.Codec {
+			case engine.CodecAAC, engine.CodecPCMA, engine.CodecPCMU:
+			default:
+				t.Fatalf("codec %v", a.Codec)
+			}
+			if a.Channels != 1 && a.Channels != 2 {
+				t.Fatalf("channels %d", a.Channels)
+			}
+			if len(a.Data) > len(b) || (len(a.Data) > 0 && &a.Data[len(a.Data)-1] != &b[len(b)-1]) {
+				t.Fatalf("Data is not a suffix of the input")
+			}
+			if a.SeqHeader {
+				return
+			}
+			p := &engine.Packet{Track: engine.TrackAudio, Codec: a.Codec, Payload: a.Data,
+				Config: &engine.CodecConfig{Codec: a.Codec, Channels: a.Channels}}
+			body := append(BodyPrefix(p), a.Data...)
+			a2, err := ParseAudio(body)
+			if err != nil {
+				t.Fatalf("reparse of %x: %v", body, err)
+			}
+			if a2.Codec != a.Codec || a2.SeqHeader || !bytes.Equal(a2.Data, a.Data) {
+				t.Fatalf("round trip: %+v became %+v", a, a2)
+			}
+			if a.Codec != engine.CodecAAC && a2.Channels != a.Channels {
+				t.Fatalf("channels %d became %d", a.Channels, a2.Channels)
+			}
+		})
 	})
 }
 
@@ -864,14 +873,16 @@ func FuzzDepacketizer(f *testing.F) {
 	f.Add([]byte{0x17, 0, 0, 0, 0, 1, 0x42, 0xc0, 0x1e, 0xff, 0xe1, 0, 4, 0x67, 0x42, 0xc0, 0x1e, 1, 0, 2, 0x68, 0xce}, []byte{0xaf, 0, 0x11, 0x90})
 	f.Add([]byte{0x27, 1, 0, 0, 0, 0, 0, 0, 2, 0x41, 0x9a}, []byte{0x72, 0xd5, 0xd5})
 	f.Fuzz(func(t *testing.T, video, audio []byte) {
-		var d Depacketizer
-		for i := range 3 {
-			if p, _, err := d.Video(uint32(i*40), video); err == nil && p != nil && (p.Config == nil || p.Config.Codec != p.Codec) {
-				t.Fatalf("video packet %+v", p)
+		testkit.MaxAlloc(t, testkit.InputBound(len(video)+len(audio)), func() {
+			var d Depacketizer
+			for i := range 3 {
+				if p, _, err := d.Video(uint32(i*40), video); err == nil && p != nil && (p.Config == nil || p.Config.Codec != p.Codec) {
+					t.Fatalf("video packet %+v", p)
+				}
+				if p, _, err := d.Audio(uint32(i*40), audio); err == nil && p != nil && (p.Config == nil || p.Config.Codec != p.Codec) {
+					t.Fatalf("audio packet %+v", p)
+				}
 			}
-			if p, _, err := d.Audio(uint32(i*40), audio); err == nil && p != nil && (p.Config == nil || p.Config.Codec != p.Codec) {
-				t.Fatalf("audio packet %+v", p)
-			}
-		}
+		})
 	})
 }

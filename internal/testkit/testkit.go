@@ -1,10 +1,12 @@
 // Package testkit holds what Chalkcast's tests in several packages need:
-// waiting for a condition, and requiring the real tools tests run against.
+// waiting for a condition, requiring the real tools tests run against,
+// and bounding what a parser may allocate.
 package testkit
 
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -34,3 +36,26 @@ func NeedTools(t testing.TB, names ...string) {
 		}
 	}
 }
+
+// MaxAlloc runs f and fails the test when it allocated more than limit
+// bytes on the heap in all (freed or not: a parser that allocates from a
+// declared length is caught even when the garbage collector keeps up).
+// Fuzz targets use it with a limit that grows with the input, such as
+// 64 KiB + 16 bytes per input byte: the fuzzing engine runs one input at
+// a time in each process, so what was allocated meanwhile is f's. Each
+// call costs two short stops of the world (runtime.ReadMemStats), a few
+// microseconds.
+func MaxAlloc(t testing.TB, limit int, f func()) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > uint64(limit) {
+		t.Fatalf("allocated %d bytes, more than the %d allowed", got, limit)
+	}
+}
+
+// InputBound is the allocation limit of a parser of n untrusted bytes that
+// keeps a few copies of its input: 64 KiB, and 16 bytes per input byte.
+func InputBound(n int) int { return 64<<10 + 16*n }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"chalkcast/internal/testkit"
 )
 
 // frames encodes n frames of a moving gradient with a keyframe every
@@ -134,18 +136,20 @@ func FuzzZeroParamSetIDs(f *testing.F) {
 	f.Add([]byte{0x65, 0xb4, 0x00, 0x01, 0x80})
 	f.Add([]byte{0x41, 0xd0, 0x00, 0x00, 0x03, 0x01})
 	f.Fuzz(func(t *testing.T, nal []byte) {
-		out, err := zeroParamSetIDs(nal)
-		if err != nil {
-			return
-		}
-		// rewriting is idempotent, and the result never contains a start code
-		again, err := zeroParamSetIDs(out)
-		if err != nil || !bytes.Equal(again, out) {
-			t.Fatalf("second rewrite of %x: %x, %v", out, again, err)
-		}
-		if !bytes.Equal(out, nal) && (bytes.Contains(out, []byte{0, 0, 1}) || bytes.Contains(out, []byte{0, 0, 0})) {
-			t.Fatalf("rewrite of %x made a start code: %x", nal, out)
-		}
+		testkit.MaxAlloc(t, testkit.InputBound(len(nal)), func() {
+			out, err := zeroParamSetIDs(nal)
+			if err != nil {
+				return
+			}
+			// rewriting is idempotent, and the result never contains a start code
+			again, err := zeroParamSetIDs(out)
+			if err != nil || !bytes.Equal(again, out) {
+				t.Fatalf("second rewrite of %x: %x, %v", out, again, err)
+			}
+			if !bytes.Equal(out, nal) && (bytes.Contains(out, []byte{0, 0, 1}) || bytes.Contains(out, []byte{0, 0, 0})) {
+				t.Fatalf("rewrite of %x made a start code: %x", nal, out)
+			}
+		})
 	})
 }
 
