@@ -17,9 +17,37 @@ import (
 	"chalkcast/engine"
 )
 
-// fileRE is the shape of every recording's file name; nothing else in the
-// recordings folder is listed or served.
-var fileRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d(-\d{1,2})?\.(mp4|flv)$`)
+// stampRE is what follows "<stream>_" in a recording's file name: the
+// local time the file was started, a counter when a split started a
+// second file within the same second, and the format.
+var stampRE = regexp.MustCompile(`^(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)(-\d{1,2})?\.(mp4|flv)$`)
+
+// stampLayout is the time in a recording's file name.
+const stampLayout = "2006-01-02_15-04-05"
+
+// parseName reads the name of one of stream's recordings, as session.open
+// makes them: "<stream>_<stamp>[-N].mp4" or ".flv". Nothing else in the
+// recordings folder is listed or served, so ok is false for any name that
+// is not a file of the stream's own folder (a path, "..", another
+// stream's file). start is zero when the stamp is not a real time.
+func parseName(stream, file string) (start time.Time, ok bool) {
+	if engine.ValidateName(stream) != nil {
+		return time.Time{}, false
+	}
+	rest, ok := strings.CutPrefix(file, stream+"_")
+	if !ok {
+		return time.Time{}, false
+	}
+	m := stampRE.FindStringSubmatch(rest)
+	if m == nil {
+		return time.Time{}, false
+	}
+	start, err := time.ParseInLocation(stampLayout, m[1], time.Local)
+	if err != nil {
+		return time.Time{}, true
+	}
+	return start, true
+}
 
 // List returns every recording, newest first: those being written (with
 // their progress) and those on disk, including files a crash left behind.
@@ -49,7 +77,7 @@ func (r *Recorder) List() ([]File, error) {
 			continue
 		}
 		for _, e := range entries {
-			if !e.Type().IsRegular() || !fileRE.MatchString(e.Name()) {
+			if _, ok := parseName(d.Name(), e.Name()); !ok || !e.Type().IsRegular() {
 				continue
 			}
 			path := filepath.Join(r.cfg.Dir, d.Name(), e.Name())
@@ -81,9 +109,8 @@ func describe(stream, path string) (File, error) {
 		return File{}, err
 	}
 	name := filepath.Base(path)
-	stamp := strings.TrimSuffix(strings.TrimPrefix(name, stream+"_"), filepath.Ext(name))
-	start, err := time.ParseInLocation("2006-01-02_15-04-05", stamp[:min(len(stamp), 19)], time.Local)
-	if err != nil {
+	start, _ := parseName(stream, name)
+	if start.IsZero() {
 		start = st.ModTime()
 	}
 	f := File{Stream: stream, Name: name, Start: start, Size: st.Size(), Path: path}
@@ -229,7 +256,7 @@ func flvDuration(r io.ReadSeeker, size int64) (time.Duration, error) {
 // not found, and nothing is opened outside the recordings folder, even
 // through a link.
 func (r *Recorder) Open(stream, file string) (*os.File, error) {
-	if engine.ValidateName(stream) != nil || !fileRE.MatchString(file) || !strings.HasPrefix(file, stream+"_") {
+	if _, ok := parseName(stream, file); !ok {
 		return nil, os.ErrNotExist
 	}
 	root, err := os.OpenRoot(r.cfg.Dir)
