@@ -1,10 +1,12 @@
 package record
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -179,15 +181,15 @@ func mp4Duration(r io.ReadSeeker, size int64) (time.Duration, error) {
 				first[trafTrack] = base
 			}
 		case "trun":
-			box, _, err := h.ReadPayload()
+			var payload bytes.Buffer // grows with the bytes there, not with the box's declared size
+			if _, err := h.ReadData(&payload); err != nil {
+				return nil, err
+			}
+			d, err := trunDuration(payload.Bytes())
 			if err != nil {
 				return nil, err
 			}
-			e := base
-			for _, s := range box.(*amp4.Trun).Entries {
-				e += uint64(s.SampleDuration)
-			}
-			pending[trafTrack] = max(pending[trafTrack], e)
+			pending[trafTrack] = max(pending[trafTrack], base+d)
 		case "mdat":
 			if int64(h.BoxInfo.Offset+h.BoxInfo.Size) <= size {
 				for id, e := range pending {
@@ -208,6 +210,37 @@ func mp4Duration(r io.ReadSeeker, size int64) (time.Duration, error) {
 		return 0, fmt.Errorf("record: read MP4: %w", err)
 	}
 	return longest, nil
+}
+
+// trunDuration is the sum of the sample durations of a track fragment run
+// box's payload (ISO/IEC 14496-12 8.8.8). It is read here rather than by
+// go-mp4, which appends one entry per declared sample even when the
+// entries have no fields: a run of 4 billion empty samples in a 20-byte
+// box would hang the listing and exhaust memory.
+func trunDuration(p []byte) (uint64, error) {
+	if len(p) < 8 {
+		return 0, errors.New("record: trun box too short")
+	}
+	flags := uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3])
+	count := uint64(binary.BigEndian.Uint32(p[4:]))
+	off := 8
+	for _, f := range []uint32{0x1, 0x4} { // data offset, first sample flags
+		if flags&f != 0 {
+			off += 4
+		}
+	}
+	entry := 4 * bits.OnesCount32(flags&0xf00) // duration, size, flags, composition offset
+	if off > len(p) || count*uint64(entry) > uint64(len(p)-off) {
+		return 0, fmt.Errorf("record: trun box declares %d samples in %d bytes", count, len(p))
+	}
+	if flags&0x100 == 0 {
+		return 0, nil // the defaults in tfhd, which the recorder does not use
+	}
+	var d uint64
+	for i := range int(count) {
+		d += uint64(binary.BigEndian.Uint32(p[off+i*entry:]))
+	}
+	return d, nil
 }
 
 // flvDuration is the timestamp of an FLV file's last whole tag: found from
