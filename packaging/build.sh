@@ -6,7 +6,8 @@
 #   dist/chalkcast-<version>-windows-amd64.exe  cross-built with Debian's
 #       mingw-w64, with the icon and version information
 # The Linux package is installed into a scratch prefix and its binary
-# started (--version); the Windows file must be a PE executable.
+# started (--version); the Windows file must be a PE executable that needs
+# no DLL Windows lacks, and serve a stream under Wine (packaging/wine.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-$(packaging/setup.sh | tail -n 1)}
@@ -78,12 +79,22 @@ END
 RC
 x86_64-w64-mingw32-windres -O coff -o rsrc_windows_amd64.syso "$WORK/chalkcast.rc"
 exe="dist/chalkcast-$VERSION-windows-amd64.exe"
+# -extldflags=-static links MinGW's GCC and C++ runtimes (OpenH264 is C++)
+# into the program: Windows has no libgcc_s_seh-1.dll or libstdc++-6.dll,
+# and without them the program does not start at all.
 CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ \
   CGO_CFLAGS="-I$WORK/aac/include" CGO_LDFLAGS="-L$WORK/aac/lib" \
-  "$GO" build -ldflags "-s -w -H windowsgui -X main.version=$VERSION" -o "$exe" .
+  "$GO" build -ldflags "-s -w -H windowsgui -X main.version=$VERSION -extldflags=-static" -o "$exe" .
 rm -f rsrc_windows_amd64.syso
 # a PE file: "MZ", and "PE\0\0" where the DOS header points
 [ "$(head -c 2 "$exe")" = "MZ" ] || { echo "$exe is not a Windows executable" >&2; exit 1; }
 pe=$(od -An -tu4 -j60 -N4 "$exe" | tr -d ' ')
 [ "$(od -An -c -j"$pe" -N4 "$exe" | tr -d ' ')" = 'PE\0\0' ] || { echo "$exe has no PE header" >&2; exit 1; }
+# only DLLs that come with Windows (MinGW's are called lib*.dll)
+if x86_64-w64-mingw32-objdump -p "$exe" | grep -i 'DLL Name: lib'; then
+  echo "$exe needs the MinGW DLLs above, which Windows does not have: link them statically" >&2
+  exit 1
+fi
 echo "windows: $exe, $(du -k "$exe" | cut -f1) KiB, $(($(date +%s) - start)) s"
+# and it must start and serve (under Wine)
+packaging/wine.sh "$exe"

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -195,22 +196,60 @@ func validSession(id string) bool {
 	return err == nil
 }
 
+// request is an HLS request as Serve routes it.
+type request struct {
+	stream string // a valid stream name
+	// file is the last path element: index.m3u8, a media playlist, a
+	// segment or a part, for gohlslib to find among what it serves.
+	file string
+	// session is the viewer's session id (32 hex digits), or "" when the
+	// request starts a session, which it may only do at index.m3u8.
+	session string
+}
+
+// What parseRequest refuses.
+var (
+	errNotStream = errors.New("not a stream name")
+	errNoSession = errors.New("start HLS playback at index.m3u8")
+)
+
+// parseRequest reads a request for /live/<name>/<file> whose query is q
+// (the path's split is http.ServeMux's). The error says what is wrong
+// with it when it cannot be served.
+func parseRequest(name, file string, q url.Values) (request, error) {
+	req := request{stream: name, file: file}
+	if engine.ValidateName(name) != nil {
+		return request{}, errNotStream
+	}
+	if id := q.Get("s"); validSession(id) {
+		req.session = id
+	} else if file != "index.m3u8" {
+		return req, errNoSession
+	}
+	return req, nil
+}
+
 // Serve answers one HLS request for stream name; file is the last path
 // element (index.m3u8, a media playlist, a segment or a part).
 func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name, file string, fail ErrorWriter) {
-	s, ok := o.hub.Get(name)
+	q := r.URL.Query()
+	req, err := parseRequest(name, file, q)
+	var s *engine.Stream
+	ok := false
+	if !errors.Is(err, errNotStream) { // the hub holds only valid names
+		s, ok = o.hub.Get(req.stream)
+	}
 	if !ok {
 		fail(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
 		return
 	}
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	q := r.URL.Query()
-	id := q.Get("s")
-	if !validSession(id) {
-		if file != "index.m3u8" {
-			fail(w, http.StatusBadRequest, "start HLS playback at index.m3u8")
-			return
-		}
+	if err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	id := req.session
+	if id == "" {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
 		q.Set("s", hex.EncodeToString(b))

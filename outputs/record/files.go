@@ -1,10 +1,12 @@
 package record
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,9 +19,37 @@ import (
 	"chalkcast/engine"
 )
 
-// fileRE is the shape of every recording's file name; nothing else in the
-// recordings folder is listed or served.
-var fileRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d(-\d{1,2})?\.(mp4|flv)$`)
+// stampRE is what follows "<stream>_" in a recording's file name: the
+// local time the file was started, a counter when a split started a
+// second file within the same second, and the format.
+var stampRE = regexp.MustCompile(`^(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)(-\d{1,2})?\.(mp4|flv)$`)
+
+// stampLayout is the time in a recording's file name.
+const stampLayout = "2006-01-02_15-04-05"
+
+// parseName reads the name of one of stream's recordings, as session.open
+// makes them: "<stream>_<stamp>[-N].mp4" or ".flv". Nothing else in the
+// recordings folder is listed or served, so ok is false for any name that
+// is not a file of the stream's own folder (a path, "..", another
+// stream's file). start is zero when the stamp is not a real time.
+func parseName(stream, file string) (start time.Time, ok bool) {
+	if engine.ValidateName(stream) != nil {
+		return time.Time{}, false
+	}
+	rest, ok := strings.CutPrefix(file, stream+"_")
+	if !ok {
+		return time.Time{}, false
+	}
+	m := stampRE.FindStringSubmatch(rest)
+	if m == nil {
+		return time.Time{}, false
+	}
+	start, err := time.ParseInLocation(stampLayout, m[1], time.Local)
+	if err != nil {
+		return time.Time{}, true
+	}
+	return start, true
+}
 
 // List returns every recording, newest first: those being written (with
 // their progress) and those on disk, including files a crash left behind.
@@ -49,7 +79,7 @@ func (r *Recorder) List() ([]File, error) {
 			continue
 		}
 		for _, e := range entries {
-			if !e.Type().IsRegular() || !fileRE.MatchString(e.Name()) {
+			if _, ok := parseName(d.Name(), e.Name()); !ok || !e.Type().IsRegular() {
 				continue
 			}
 			path := filepath.Join(r.cfg.Dir, d.Name(), e.Name())
@@ -81,9 +111,8 @@ func describe(stream, path string) (File, error) {
 		return File{}, err
 	}
 	name := filepath.Base(path)
-	stamp := strings.TrimSuffix(strings.TrimPrefix(name, stream+"_"), filepath.Ext(name))
-	start, err := time.ParseInLocation("2006-01-02_15-04-05", stamp[:min(len(stamp), 19)], time.Local)
-	if err != nil {
+	start, _ := parseName(stream, name)
+	if start.IsZero() {
 		start = st.ModTime()
 	}
 	f := File{Stream: stream, Name: name, Start: start, Size: st.Size(), Path: path}
@@ -152,15 +181,15 @@ func mp4Duration(r io.ReadSeeker, size int64) (time.Duration, error) {
 				first[trafTrack] = base
 			}
 		case "trun":
-			box, _, err := h.ReadPayload()
+			var payload bytes.Buffer // grows with the bytes there, not with the box's declared size
+			if _, err := h.ReadData(&payload); err != nil {
+				return nil, err
+			}
+			d, err := trunDuration(payload.Bytes())
 			if err != nil {
 				return nil, err
 			}
-			e := base
-			for _, s := range box.(*amp4.Trun).Entries {
-				e += uint64(s.SampleDuration)
-			}
-			pending[trafTrack] = max(pending[trafTrack], e)
+			pending[trafTrack] = max(pending[trafTrack], base+d)
 		case "mdat":
 			if int64(h.BoxInfo.Offset+h.BoxInfo.Size) <= size {
 				for id, e := range pending {
@@ -181,6 +210,37 @@ func mp4Duration(r io.ReadSeeker, size int64) (time.Duration, error) {
 		return 0, fmt.Errorf("record: read MP4: %w", err)
 	}
 	return longest, nil
+}
+
+// trunDuration is the sum of the sample durations of a track fragment run
+// box's payload (ISO/IEC 14496-12 8.8.8). It is read here rather than by
+// go-mp4, which appends one entry per declared sample even when the
+// entries have no fields: a run of 4 billion empty samples in a 20-byte
+// box would hang the listing and exhaust memory.
+func trunDuration(p []byte) (uint64, error) {
+	if len(p) < 8 {
+		return 0, errors.New("record: trun box too short")
+	}
+	flags := uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3])
+	count := uint64(binary.BigEndian.Uint32(p[4:]))
+	off := 8
+	for _, f := range []uint32{0x1, 0x4} { // data offset, first sample flags
+		if flags&f != 0 {
+			off += 4
+		}
+	}
+	entry := 4 * bits.OnesCount32(flags&0xf00) // duration, size, flags, composition offset
+	if off > len(p) || count*uint64(entry) > uint64(len(p)-off) {
+		return 0, fmt.Errorf("record: trun box declares %d samples in %d bytes", count, len(p))
+	}
+	if flags&0x100 == 0 {
+		return 0, nil // the defaults in tfhd, which the recorder does not use
+	}
+	var d uint64
+	for i := range int(count) {
+		d += uint64(binary.BigEndian.Uint32(p[off+i*entry:]))
+	}
+	return d, nil
 }
 
 // flvDuration is the timestamp of an FLV file's last whole tag: found from
@@ -229,7 +289,7 @@ func flvDuration(r io.ReadSeeker, size int64) (time.Duration, error) {
 // not found, and nothing is opened outside the recordings folder, even
 // through a link.
 func (r *Recorder) Open(stream, file string) (*os.File, error) {
-	if engine.ValidateName(stream) != nil || !fileRE.MatchString(file) || !strings.HasPrefix(file, stream+"_") {
+	if _, ok := parseName(stream, file); !ok {
 		return nil, os.ErrNotExist
 	}
 	root, err := os.OpenRoot(r.cfg.Dir)

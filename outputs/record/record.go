@@ -537,7 +537,7 @@ func (ss *session) open(p *engine.Packet, video, audio *engine.CodecConfig) erro
 		return explain(fmt.Errorf("record: folder %s: %w", dir, err))
 	}
 	now := time.Now()
-	base := ss.name + "_" + now.Format("2006-01-02_15-04-05")
+	base := ss.name + "_" + now.Format(stampLayout)
 	var (
 		f    sink
 		path string

@@ -104,7 +104,7 @@ func TestRecordMP4AndFLV(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if filepath.Ext(f.Name) != "."+format || !fileRE.MatchString(f.Name) || f.Size == 0 {
+			if filepath.Ext(f.Name) != "."+format || !nameOK(f.Stream, f.Name) || f.Size == 0 {
 				t.Fatalf("file %+v", f)
 			}
 			dur, frames := probe(t, f.Path)

@@ -27,7 +27,6 @@ import (
 	"github.com/pion/rtp"
 
 	"chalkcast/engine"
-	"chalkcast/engine/codec"
 )
 
 type rtpPacket = rtp.Packet
@@ -448,23 +447,9 @@ func (s *session) Transport() string {
 }
 
 func (s *session) playVideo(write func(*engine.Packet), announce func(engine.Track, *engine.CodecConfig)) error {
-	var (
-		v      *videoTrack
-		decode func(*rtpPacket) ([][]byte, error)
-	)
-	switch f := s.vform.(type) {
-	case *format.H264:
-		d, err := f.CreateDecoder()
-		if err != nil {
-			return fmt.Errorf("camera %s: H.264: %w", s.c.shown, err)
-		}
-		v, decode = newVideoTrack(engine.CodecH264, f.SPS, f.PPS), d.Decode
-	case *format.H265:
-		d, err := f.CreateDecoder()
-		if err != nil {
-			return fmt.Errorf("camera %s: H.265: %w", s.c.shown, err)
-		}
-		v, decode = newVideoTrack(engine.CodecH265, f.VPS, f.SPS, f.PPS), d.Decode
+	v, decode, err := videoOf(s.vform)
+	if err != nil {
+		return fmt.Errorf("camera %s: %w", s.c.shown, err)
 	}
 	if v.cfg != nil {
 		announce(engine.TrackVideo, v.cfg)
@@ -507,26 +492,11 @@ func (s *session) playVideo(write func(*engine.Packet), announce func(engine.Tra
 func (s *session) playAudio(write func(*engine.Packet), announce func(engine.Track, *engine.CodecConfig)) error {
 	switch f := s.aform.(type) {
 	case *format.MPEG4Audio:
-		if f.Config == nil {
-			return fmt.Errorf("camera %s: AAC track without its configuration", s.c.shown)
-		}
-		asc, err := f.Config.Marshal()
-		if err != nil {
-			return fmt.Errorf("camera %s: AAC configuration: %w", s.c.shown, err)
-		}
-		cfg, err := codec.AACConfig(asc)
+		a, d, err := aacOf(f)
 		if err != nil {
 			return fmt.Errorf("camera %s: %w", s.c.shown, err)
 		}
-		d, err := f.CreateDecoder()
-		if err != nil {
-			return fmt.Errorf("camera %s: AAC: %w", s.c.shown, err)
-		}
-		a := &aacTrack{cfg: cfg, rate: f.ClockRate(), frame: 1024}
-		if f.Config.FrameLengthFlag {
-			a.frame = 960
-		}
-		announce(engine.TrackAudio, cfg)
+		announce(engine.TrackAudio, a.cfg)
 		s.client.OnPacketRTP(s.audio, f, func(pkt *rtpPacket) {
 			pts, ok := s.client.PacketPTS2(s.audio, pkt)
 			if !ok {
@@ -539,16 +509,12 @@ func (s *session) playAudio(write func(*engine.Packet), announce func(engine.Tra
 			}
 		})
 	case *format.G711:
-		g, err := newG711Track(f.MULaw, f.SampleRate, f.ChannelCount)
+		g, d, err := g711Of(f)
 		if err != nil {
-			return fmt.Errorf("camera %s: G.711 audio to AAC: %w", s.c.shown, err)
+			return fmt.Errorf("camera %s: %w", s.c.shown, err)
 		}
 		prev := s.stop
 		s.stop = func() bool { r := prev(); g.close(); return r }
-		d, err := f.CreateDecoder()
-		if err != nil {
-			return fmt.Errorf("camera %s: G.711: %w", s.c.shown, err)
-		}
 		announce(engine.TrackAudio, g.enc.Config())
 		failed := false
 		s.client.OnPacketRTP(s.audio, f, func(pkt *rtpPacket) {

@@ -19,6 +19,7 @@ import (
 	"chalkcast/engine/store"
 	"chalkcast/internal/logbuf"
 	"chalkcast/internal/rtsptest"
+	"chalkcast/internal/testkit"
 	"chalkcast/sources/encode"
 )
 
@@ -210,35 +211,37 @@ func FuzzVideoAccess(f *testing.F) {
 	f.Add(fuzzInput(0, encodeAUs(f, 160, 96, 4)))
 	f.Add(fuzzInput(1, [][][]byte{{{0x40, 0x01, 0x0c}, {0x42, 0x01, 0x01}, {0x44, 0x01, 0xc1}, {0x26, 0x01, 0xaf}}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if len(b) == 0 {
-			return
-		}
-		c := engine.CodecH264
-		if b[0]&1 == 1 {
-			c = engine.CodecH265
-		}
-		v := newVideoTrack(c)
-		var au [][]byte
-		pts := int64(0)
-		rest := b[1:]
-		for len(rest) >= 3 {
-			last := rest[0]&0x80 != 0
-			n := min(int(binary.BigEndian.Uint16(rest[1:3])), len(rest)-3)
-			au = append(au, rest[3:3+n])
-			rest = rest[3+n:]
-			if !last && len(rest) >= 3 {
-				continue
+		testkit.MaxAlloc(t, testkit.InputBound(len(b)), func() {
+			if len(b) == 0 {
+				return
 			}
-			pts += 3000
-			p, err := v.access(au, pts)
-			if err == nil && p != nil {
-				var got h264.AVCC
-				if err := got.Unmarshal(p.Payload); err != nil || p.Config == nil || p.DTS > p.PTS {
-					t.Fatalf("bad packet %+v: %v", p, err)
+			c := engine.CodecH264
+			if b[0]&1 == 1 {
+				c = engine.CodecH265
+			}
+			v := newVideoTrack(c)
+			var au [][]byte
+			pts := int64(0)
+			rest := b[1:]
+			for len(rest) >= 3 {
+				last := rest[0]&0x80 != 0
+				n := min(int(binary.BigEndian.Uint16(rest[1:3])), len(rest)-3)
+				au = append(au, rest[3:3+n])
+				rest = rest[3+n:]
+				if !last && len(rest) >= 3 {
+					continue
 				}
+				pts += 3000
+				p, err := v.access(au, pts)
+				if err == nil && p != nil {
+					var got h264.AVCC
+					if err := got.Unmarshal(p.Payload); err != nil || p.Config == nil || p.DTS > p.PTS {
+						t.Fatalf("bad packet %+v: %v", p, err)
+					}
+				}
+				au = au[:0]
 			}
-			au = au[:0]
-		}
+		})
 	})
 }
 

@@ -3,10 +3,13 @@ package ipcam
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtplpcm"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/g711"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
@@ -24,6 +27,70 @@ const videoClock = 90000
 func ticks(v int64, rate int) time.Duration {
 	r := int64(rate)
 	return time.Duration(v/r)*time.Second + time.Duration(v%r)*time.Second/time.Duration(r)
+}
+
+// What a camera's session description turns into: the track of each
+// chosen format (with the configuration its SDP carries) and the RTP
+// decoder of its packets. The SDP is the camera's, so anything may be in
+// it: these fail with a reason, never panic, and allocate in proportion
+// to what the SDP holds (FuzzSDP).
+
+// videoOf makes the track and the decoder of an H.264 or H.265 format.
+func videoOf(f format.Format) (*videoTrack, func(*rtpPacket) ([][]byte, error), error) {
+	switch f := f.(type) {
+	case *format.H264:
+		d, err := f.CreateDecoder()
+		if err != nil {
+			return nil, nil, fmt.Errorf("H.264: %w", err)
+		}
+		return newVideoTrack(engine.CodecH264, f.SPS, f.PPS), d.Decode, nil
+	case *format.H265:
+		d, err := f.CreateDecoder()
+		if err != nil {
+			return nil, nil, fmt.Errorf("H.265: %w", err)
+		}
+		return newVideoTrack(engine.CodecH265, f.VPS, f.SPS, f.PPS), d.Decode, nil
+	}
+	return nil, nil, fmt.Errorf("%s is not H.264 or H.265 video", f.Codec())
+}
+
+// aacOf makes the pass-through track and the decoder of an AAC format.
+func aacOf(f *format.MPEG4Audio) (*aacTrack, *rtpmpeg4audio.Decoder, error) {
+	if f.Config == nil {
+		return nil, nil, errors.New("AAC track without its configuration")
+	}
+	asc, err := f.Config.Marshal()
+	if err != nil {
+		return nil, nil, fmt.Errorf("AAC configuration: %w", err)
+	}
+	cfg, err := codec.AACConfig(asc)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := f.CreateDecoder()
+	if err != nil {
+		return nil, nil, fmt.Errorf("AAC: %w", err)
+	}
+	a := &aacTrack{cfg: cfg, rate: f.ClockRate(), frame: 1024}
+	if f.Config.FrameLengthFlag {
+		a.frame = 960
+	}
+	return a, d, nil
+}
+
+// g711Of makes the track (an AAC encoder at the camera's rate, which the
+// caller closes) and the decoder of a G.711 format.
+func g711Of(f *format.G711) (*g711Track, *rtplpcm.Decoder, error) {
+	g, err := newG711Track(f.MULaw, f.SampleRate, f.ChannelCount)
+	if err != nil {
+		return nil, nil, fmt.Errorf("G.711 audio to AAC: %w", err)
+	}
+	d, err := f.CreateDecoder()
+	if err != nil {
+		g.close()
+		return nil, nil, fmt.Errorf("G.711: %w", err)
+	}
+	return g, d, nil
 }
 
 // videoTrack turns a camera's H.264 or H.265 access units into packets: it
