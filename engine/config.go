@@ -232,6 +232,11 @@ var ErrInvalid = errors.New("invalid")
 // ValidateName checks that a stream name is safe in URLs and file names.
 func ValidateName(name string) error {
 	if !nameRE.MatchString(name) {
+		// what a client sent may be any length: the error (and the log
+		// line or reply it ends in) quotes its start only
+		if len(name) > 64 {
+			name = name[:64] + "…"
+		}
 		return fmt.Errorf("%w: stream name %q: use 1-64 letters, digits, '-' or '_', starting with a letter or digit", ErrInvalid, name)
 	}
 	return nil

@@ -41,14 +41,27 @@ got=$("$WORK/prefix/usr/bin/chalkcast" --version 2>"$WORK/version.err") || true
 # Windows: the AAC encoder is Debian's libvo-aacenc on Linux; for Windows
 # the same VisualOn sources (shipped in the aac-go module) are compiled
 # with mingw-w64.
+# The library's folder is named after its version and kept: it is in
+# CGO_CFLAGS, which is part of every cgo package's key in Go's build cache,
+# and a new folder each time rebuilt all of them (GLFW, OpenGL, OpenH264:
+# about 5 minutes).
 start=$(date +%s)
-aac=$("$GO" mod download -json github.com/gen2brain/aac-go@v0.0.0-20230119102159-ef1e76509d21 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/aacenc/external/aacenc
-mkdir -p "$WORK/aac/include/vo-aacenc" "$WORK/aac/lib" "$WORK/aac/obj"
-cp "$aac"/include/*.h "$aac/src/cmnMemory.h" "$WORK/aac/include/vo-aacenc/"
-for c in "$aac"/src/*.c; do
-  x86_64-w64-mingw32-gcc -O2 -c -I"$aac/include" -I"$aac/src" "$c" -o "$WORK/aac/obj/$(basename "$c" .c).o"
-done
-x86_64-w64-mingw32-ar rcs "$WORK/aac/lib/libvo-aacenc.a" "$WORK/aac/obj/"*.o
+aacmod=github.com/gen2brain/aac-go@v0.0.0-20230119102159-ef1e76509d21
+aacdir="${XDG_CACHE_HOME:-$HOME/.cache}/chalkcast/vo-aacenc-mingw-${aacmod##*-}"
+if [ ! -s "$aacdir/lib/libvo-aacenc.a" ]; then
+  aac=$("$GO" mod download -json "$aacmod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/aacenc/external/aacenc
+  mkdir -p "$WORK/aac/include/vo-aacenc" "$WORK/aac/lib" "$WORK/aac/obj" "$(dirname "$aacdir")"
+  cp "$aac"/include/*.h "$aac/src/cmnMemory.h" "$WORK/aac/include/vo-aacenc/"
+  for c in "$aac"/src/*.c; do
+    x86_64-w64-mingw32-gcc -O2 -c -I"$aac/include" -I"$aac/src" "$c" -o "$WORK/aac/obj/$(basename "$c" .c).o"
+  done
+  x86_64-w64-mingw32-ar rcs "$WORK/aac/lib/libvo-aacenc.a" "$WORK/aac/obj/"*.o
+  rm -rf "$WORK/aac/obj" "$aacdir"
+  # whole or not at all, even with another build doing the same
+  tmp=$(mktemp -d "$aacdir.XXXXXX")
+  mv "$WORK/aac/include" "$WORK/aac/lib" "$tmp/"
+  mv -T "$tmp" "$aacdir" 2>/dev/null || rm -rf "$tmp"
+fi
 # icon and version information as a resource the Go linker picks up
 convert assets/icon.png -define icon:auto-resize=256,64,48,32,16 "$WORK/chalkcast.ico"
 IFS=. read -r major minor patch <<<"${VERSION%%[-+]*}" # 0.2.0-rc1: 0,2,0
@@ -83,7 +96,7 @@ exe="dist/chalkcast-$VERSION-windows-amd64.exe"
 # into the program: Windows has no libgcc_s_seh-1.dll or libstdc++-6.dll,
 # and without them the program does not start at all.
 CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ \
-  CGO_CFLAGS="-I$WORK/aac/include" CGO_LDFLAGS="-L$WORK/aac/lib" \
+  CGO_CFLAGS="-I$aacdir/include" CGO_LDFLAGS="-L$aacdir/lib" \
   "$GO" build -ldflags "-s -w -H windowsgui -X main.version=$VERSION -extldflags=-static" -o "$exe" .
 rm -f rsrc_windows_amd64.syso
 # a PE file: "MZ", and "PE\0\0" where the DOS header points

@@ -215,7 +215,7 @@ func mp4Duration(r io.ReadSeeker, size int64) (time.Duration, error) {
 // trunDuration is the sum of the sample durations of a track fragment run
 // box's payload (ISO/IEC 14496-12 8.8.8). It is read here rather than by
 // go-mp4, which appends one entry per declared sample even when the
-// entries have no fields: a run of 4 billion empty samples in a 20-byte
+// entries have no fields: a run of 4 billion empty samples in a 16-byte
 // box would hang the listing and exhaust memory.
 func trunDuration(p []byte) (uint64, error) {
 	if len(p) < 8 {
