@@ -91,7 +91,7 @@ func (s *Studio) showNewStream(typ string, devices Devices) {
 		}
 	}, s.win)
 	d.Resize(fyne.NewSize(560, 520))
-	d.Show()
+	s.showForm(d)
 	f.dialog = d
 }
 

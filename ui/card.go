@@ -271,41 +271,43 @@ func (s *Studio) rtmpServer() string {
 	return "rtmp://" + net.JoinHostPort(s.address, strconv.Itoa(rtmp)) + "/live"
 }
 
+// toggle starts a stopped stream, and stops a running one once the
+// teacher confirms: stopping ends the class for every student.
 func (c *card) toggle() {
-	stop := !c.last.Stopped
-	c.s.do("stop or start", func() error { return c.s.hub.SetStopped(c.name, stop) })
+	if c.last.Stopped {
+		c.s.do("start", func() error { return c.s.hub.SetStopped(c.name, false) })
+		return
+	}
+	c.s.confirm(lang.L("Stop the class?"),
+		fmt.Sprintf(lang.L("Every student watching “%s” loses the picture and the sound until you start it again."), c.name),
+		lang.L("Stop the class"), lang.L("Keep streaming"),
+		func() { c.s.do("stop", func() error { return c.s.hub.SetStopped(c.name, true) }) })
 }
 
 func (c *card) confirmRemove() {
-	dialog.ShowConfirm(lang.L("Remove stream?"),
+	c.s.confirm(lang.L("Remove stream?"),
 		fmt.Sprintf(lang.L("Remove “%s”? Students watching it are disconnected and its link stops working."), c.name),
-		func(ok bool) {
-			if ok {
-				c.s.do("remove", func() error { return c.s.hub.Delete(c.name) })
-			}
-		}, c.s.win)
+		lang.L("Remove the stream"), lang.L("Keep it"),
+		func() { c.s.do("remove", func() error { return c.s.hub.Delete(c.name) }) })
 }
 
 func (c *card) confirmResetKey() {
-	dialog.ShowConfirm(lang.L("New stream key?"),
+	c.s.confirm(lang.L("New stream key?"),
 		lang.L("Whoever uses the old key is disconnected. Paste the new key into OBS or the phone."),
-		func(ok bool) {
-			if ok {
-				c.s.do("reset key", func() error { _, err := c.s.hub.ResetKey(c.name); return err })
-			}
-		}, c.s.win)
+		lang.L("Make a new key"), lang.L("Keep the old key"),
+		func() { c.s.do("reset key", func() error { _, err := c.s.hub.ResetKey(c.name); return err }) })
 }
 
 func (c *card) showQR() {
 	png, err := qrcode.Encode(c.qrURL, qrcode.Medium, 1024)
 	if err != nil {
-		dialog.ShowError(err, c.s.win)
+		c.s.showError(err)
 		return
 	}
 	img := canvas.NewImageFromReader(bytes.NewReader(png), c.name+"-qr.png")
 	img.FillMode = canvas.ImageFillContain
 	img.SetMinSize(fyne.NewSize(480, 480))
-	dialog.ShowCustom(c.qrURL, lang.L("Close"), img, c.s.win)
+	c.s.showCustom(dialog.NewCustom(c.qrURL, lang.L("Close"), img, c.s.win))
 }
 
 func (c *card) showViewers() {
@@ -319,7 +321,7 @@ func (c *card) showViewers() {
 	}
 	scroll := container.NewVScroll(container.NewVBox(rows...))
 	scroll.SetMinSize(fyne.NewSize(420, 300))
-	dialog.ShowCustom(fmt.Sprintf(lang.L("Viewers of %s"), c.name), lang.L("Close"), scroll, c.s.win)
+	c.s.showCustom(dialog.NewCustom(fmt.Sprintf(lang.L("Viewers of %s"), c.name), lang.L("Close"), scroll, c.s.win))
 }
 
 // showGraph shows the last 5 minutes with the scale, updated while open.
@@ -349,5 +351,5 @@ func (c *card) showGraph() {
 			}
 		}
 	}()
-	d.Show()
+	c.s.showCustom(d)
 }

@@ -64,8 +64,12 @@ func (p *pushControls) update(sn snapshot) {
 	cdn := ""
 	for _, st := range sn.Pushes {
 		id := st.ID
+		url := st.URL
 		remove := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
-			p.c.s.do("remove push", func() error { return p.c.s.hub.RemovePush(p.c.name, id) })
+			p.c.s.confirm(lang.L("Stop pushing to this server?"),
+				fmt.Sprintf(lang.L("Viewers watching through %s lose the stream."), url),
+				lang.L("Remove the push"), lang.L("Keep it"),
+				func() { p.c.s.do("remove push", func() error { return p.c.s.hub.RemovePush(p.c.name, id) }) })
 		})
 		line := widget.NewLabel(st.URL + " — " + pushStateText(st))
 		line.Wrapping = fyne.TextWrapWord
@@ -100,5 +104,5 @@ func (p *pushControls) showAdd() {
 		p.c.s.do("add push", func() error { _, err := p.c.s.hub.AddPush(p.c.name, t); return err })
 	}, p.c.s.win)
 	d.Resize(fyne.NewSize(560, 300))
-	d.Show()
+	p.c.s.showForm(d)
 }

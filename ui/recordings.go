@@ -101,7 +101,7 @@ func (s *Studio) showRecordings() {
 		files, folder, err := s.host.Recordings()
 		fyne.Do(func() {
 			if err != nil {
-				dialog.ShowInformation(lang.L("Recordings"), plain(err), s.win)
+				s.showInfo(lang.L("Recordings"), plain(err))
 				return
 			}
 			s.recordingsDialog(files, folder)
@@ -129,14 +129,14 @@ func (s *Studio) recordingsDialog(files []RecordingFile, folder string) {
 	scroll := container.NewVScroll(container.NewVBox(rows...))
 	scroll.SetMinSize(fyne.NewSize(560, 320))
 	content := container.NewBorder(nil, container.NewBorder(nil, nil, widget.NewLabel(folder), openFolder), nil, nil, scroll)
-	dialog.ShowCustom(lang.L("Recordings"), lang.L("Close"), content, s.win)
+	s.showCustom(dialog.NewCustom(lang.L("Recordings"), lang.L("Close"), content, s.win))
 }
 
 // open hands a file or folder to the system's player or file manager.
 func (s *Studio) open(path string) {
 	u := &url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
 	if err := s.app.OpenURL(u); err != nil {
-		dialog.ShowInformation(lang.L("Recordings"), fmt.Sprintf(lang.L("Cannot open %s: %v"), path, err), s.win)
+		s.showInfo(lang.L("Recordings"), fmt.Sprintf(lang.L("Cannot open %s: %v"), path, err))
 	}
 }
 

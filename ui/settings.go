@@ -116,12 +116,12 @@ func (s *Studio) showSettings() {
 		}
 		st.Save()
 		if restart {
-			dialog.ShowInformation(lang.L("Settings"), lang.L("Ports, folder and language change when Chalkcast starts again."), s.win)
+			s.showInfo(lang.L("Settings"), lang.L("Ports, folder and language change when Chalkcast starts again."))
 		}
 		s.kickRefresh()
 	}, s.win)
 	d.Resize(fyne.NewSize(560, 420))
-	d.Show()
+	s.showForm(d)
 }
 
 func portValidator(v string) error {

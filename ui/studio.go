@@ -110,6 +110,8 @@ type Studio struct {
 	background func(func())
 	quitOnce   sync.Once
 	quit       func() // stops the engine and ends the app
+	// keys are the open dialogs' Enter and Esc, the newest last
+	keys []*dialogKeys
 }
 
 // New builds the studio window over hub; quit is called once when the
@@ -128,6 +130,7 @@ func New(a fyne.App, hub *engine.Hub, host Host, settings *Settings, log *slog.L
 		}
 	}
 	s.win = a.NewWindow("Chalkcast")
+	s.win.Canvas().SetOnTypedKey(s.typedKey)
 	s.list = container.NewVBox()
 	s.empty = s.emptyState()
 	s.body = container.NewStack(s.empty)
@@ -284,7 +287,7 @@ func (s *Studio) do(what string, f func() error) {
 			return
 		}
 		s.log.Warn(what+" failed", "err", err)
-		fyne.Do(func() { dialog.ShowError(errors.New(plain(err)), s.win) })
+		fyne.Do(func() { s.showError(errors.New(plain(err))) })
 	})
 }
 
@@ -304,11 +307,7 @@ func (s *Studio) confirmQuit() {
 	if live > 1 {
 		msg = fmt.Sprintf(lang.L("%d streams are live. Quitting ends them for every student."), live)
 	}
-	dialog.ShowConfirm(lang.L("Quit Chalkcast?"), msg, func(ok bool) {
-		if ok {
-			s.doQuit()
-		}
-	}, s.win)
+	s.confirm(lang.L("Quit Chalkcast?"), msg, lang.L("Quit and end the class"), lang.L("Keep streaming"), s.doQuit)
 }
 
 func (s *Studio) doQuit() { s.quitOnce.Do(s.quit) }

@@ -209,15 +209,16 @@ func TestGoLiveFromTheEmptyState(t *testing.T) {
 	v.Leave()
 	eventually(t, s, "viewer gone, peak kept", func() bool { return c.viewers.Text == "0 watching · peak 1" })
 
-	// stop and start
+	// stop (after confirming) and start
 	test.Tap(c.startStop)
+	test.Tap(button(t, s.win.Canvas().Overlays().Top(), "Stop the class"))
 	eventually(t, s, "stopped", func() bool { return c.state.Text == "Stopped" && c.startStop.Text == "Start" })
 	test.Tap(c.startStop)
 	eventually(t, s, "live again", func() bool { return c.state.Text == "Live" })
 
 	// remove, after confirming
 	test.Tap(button(t, content, "Remove"))
-	test.Tap(button(t, s.win.Canvas().Overlays().Top(), "Yes"))
+	test.Tap(button(t, s.win.Canvas().Overlays().Top(), "Remove the stream"))
 	eventually(t, s, "empty state again", func() bool { return len(s.cards) == 0 && s.body.Objects[0] == s.empty })
 }
 
@@ -319,6 +320,7 @@ func TestPushFromTheCard(t *testing.T) {
 	}
 	rm, _ := find(c.push.list, func(b *widget.Button) bool { return b.Text == "" })
 	test.Tap(rm)
+	test.Tap(button(t, s.win.Canvas().Overlays().Top(), "Remove the push"))
 	eventually(t, s, "the push removed", func() bool { return len(c.push.list.Objects) == 0 && !c.push.cdn.Visible() })
 }
 
@@ -338,7 +340,7 @@ func TestRTMPCardShowsServerAndKey(t *testing.T) {
 		t.Errorf("state %q", c.state.Text)
 	}
 	test.Tap(button(t, c.root, "New key"))
-	test.Tap(button(t, s.win.Canvas().Overlays().Top(), "Yes"))
+	test.Tap(button(t, s.win.Canvas().Overlays().Top(), "Make a new key"))
 	eventually(t, s, "new key", func() bool { return c.last.Config.Key != key })
 	if strings.HasSuffix(c.key.Text, key[28:]) {
 		t.Error("the old key is still shown")
@@ -475,5 +477,87 @@ func TestEveryStringIsTranslated(t *testing.T) {
 				t.Errorf("%s.json has no %q", language, k)
 			}
 		}
+	}
+}
+
+// press types a key that no widget takes, as the window hands it on.
+func press(s *Studio, key fyne.KeyName) {
+	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: key})
+}
+
+// TestStopAsksFirst: Stop ends the class for every student, so it asks,
+// with buttons that say what they do; Esc keeps streaming, Enter stops.
+func TestStopAsksFirst(t *testing.T) {
+	s, hub := newTestStudio(t)
+	c := liveCard(t, s, hub)
+	test.Tap(c.startStop)
+	overlay := s.win.Canvas().Overlays().Top()
+	if overlay == nil {
+		t.Fatal("Stop did not ask")
+	}
+	button(t, overlay, "Stop the class")
+	button(t, overlay, "Keep streaming")
+	for _, yesNo := range []string{"Yes", "No"} {
+		if _, ok := find(overlay, func(b *widget.Button) bool { return b.Text == yesNo }); ok {
+			t.Errorf("the confirmation has a %q button", yesNo)
+		}
+	}
+	press(s, fyne.KeyEscape)
+	if s.win.Canvas().Overlays().Top() != nil {
+		t.Fatal("Esc did not close the confirmation")
+	}
+	if st, _ := hub.Get("maths"); st.Config().Stopped {
+		t.Fatal("Esc stopped the class")
+	}
+	test.Tap(c.startStop)
+	press(s, fyne.KeyReturn)
+	eventually(t, s, "stopped by Enter", func() bool { return c.state.Text == "Stopped" && c.startStop.Text == "Start" })
+	if s.win.Canvas().Overlays().Top() != nil {
+		t.Error("the confirmation stayed open")
+	}
+	// starting again does not ask
+	test.Tap(c.startStop)
+	eventually(t, s, "live again", func() bool { return c.state.Text == "Live" })
+}
+
+// TestDialogsTakeEnterAndEsc: every dialog closes with Esc, a form's Enter
+// submits it, and confirmations say what they do.
+func TestDialogsTakeEnterAndEsc(t *testing.T) {
+	s, hub := newTestStudio(t)
+	c := liveCard(t, s, hub)
+	open := func(what string, tap func()) fyne.CanvasObject {
+		t.Helper()
+		tap()
+		o := s.win.Canvas().Overlays().Top()
+		if o == nil {
+			t.Fatalf("%s: no dialog", what)
+		}
+		return o
+	}
+	closedBy := func(what string, key fyne.KeyName) {
+		t.Helper()
+		press(s, key)
+		if s.win.Canvas().Overlays().Top() != nil {
+			t.Errorf("%s: %s did not close the dialog", what, key)
+			s.win.Canvas().Overlays().Remove(s.win.Canvas().Overlays().Top())
+		}
+	}
+	o := open("remove", func() { test.Tap(button(t, c.root, "Remove")) })
+	button(t, o, "Remove the stream")
+	button(t, o, "Keep it")
+	closedBy("remove", fyne.KeyEscape)
+	open("viewers", func() { test.Tap(button(t, c.root, "Viewers")) })
+	closedBy("viewers", fyne.KeyEscape)
+	open("bitrate", func() { test.Tap(button(t, c.root, "Bitrate")) })
+	closedBy("bitrate", fyne.KeyReturn)
+	open("push", func() { test.Tap(button(t, c.root, "Push to a server…")) })
+	closedBy("push form", fyne.KeyEscape)
+	open("settings", func() { test.Tap(button(t, s.win.Content(), "Settings")) })
+	closedBy("settings form", fyne.KeyReturn) // valid as it is: Enter saves
+	open("quit", s.confirmQuit)
+	button(t, s.win.Canvas().Overlays().Top(), "Quit and end the class")
+	closedBy("quit", fyne.KeyEscape)
+	if _, ok := hub.Get("maths"); !ok {
+		t.Error("a dialog closed by Esc removed the stream")
 	}
 }
