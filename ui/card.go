@@ -33,6 +33,8 @@ type card struct {
 	rate                                   *widget.Label
 	link                                   *widget.Label
 	copyLink                               *widget.Button
+	url                                    string // the share link
+	copies                                 int    // taps on Copy link, so only the last one's feedback ends
 	qr                                     *canvas.Image
 	qrURL                                  string
 	rtmp                                   *fyne.Container
@@ -57,9 +59,7 @@ func newCard(s *Studio, name string) *card {
 	c.rate = widget.NewLabel("")
 	c.link = widget.NewLabel("")
 	c.link.Truncation = fyne.TextTruncateEllipsis
-	c.copyLink = widget.NewButtonWithIcon(lang.L("Copy link"), theme.ContentCopyIcon(), func() {
-		c.s.app.Clipboard().SetContent(c.link.Text)
-	})
+	c.copyLink = widget.NewButtonWithIcon(lang.L("Copy link"), theme.ContentCopyIcon(), c.copy)
 	c.copyLink.Importance = widget.HighImportance
 	c.qr = canvas.NewImageFromResource(nil)
 	c.qr.FillMode = canvas.ImageFillContain
@@ -216,6 +216,7 @@ func (c *card) update(sn snapshot) {
 	c.record.update(sn)
 	c.push.update(sn)
 	url := c.s.watchURL(sn.Name)
+	c.url = url
 	c.link.SetText(url)
 	if url != c.qrURL {
 		c.qrURL = url
@@ -282,6 +283,25 @@ func (c *card) toggle() {
 		fmt.Sprintf(lang.L("Every student watching “%s” loses the picture and the sound until you start it again."), c.name),
 		lang.L("Stop the class"), lang.L("Keep streaming"),
 		func() { c.s.do("stop", func() error { return c.s.hub.SetStopped(c.name, true) }) })
+}
+
+// copyFeedback is how long Copy link says "Link copied".
+const copyFeedback = 2 * time.Second
+
+// copy puts the share link on the clipboard and says so on the button for
+// a moment: a clipboard gives no sign by itself.
+func (c *card) copy() {
+	c.s.app.Clipboard().SetContent(c.url)
+	c.copyLink.SetText(lang.L("Link copied"))
+	c.copyLink.SetIcon(theme.ConfirmIcon())
+	c.copies++
+	n := c.copies
+	c.s.later(copyFeedback, func() {
+		if n == c.copies {
+			c.copyLink.SetText(lang.L("Copy link"))
+			c.copyLink.SetIcon(theme.ContentCopyIcon())
+		}
+	})
 }
 
 func (c *card) confirmRemove() {

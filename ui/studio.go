@@ -108,8 +108,11 @@ type Studio struct {
 	// background runs work that must not hold up the UI goroutine (engine
 	// commands, device listing); its results come back through fyne.Do.
 	background func(func())
-	quitOnce   sync.Once
-	quit       func() // stops the engine and ends the app
+	// later runs f on the Fyne goroutine after d (brief feedback such as
+	// "Link copied").
+	later    func(d time.Duration, f func())
+	quitOnce sync.Once
+	quit     func() // stops the engine and ends the app
 	// keys are the open dialogs' Enter and Esc, the newest last
 	keys []*dialogKeys
 }
@@ -121,6 +124,9 @@ func New(a fyne.App, hub *engine.Hub, host Host, settings *Settings, log *slog.L
 		app: a, hub: hub, host: host, settings: settings, log: log.With("component", "ui"),
 		cards: map[string]*card{}, kick: make(chan struct{}, 1), quit: quit,
 		background: func(f func()) { go f() },
+		later: func(d time.Duration, f func()) {
+			time.AfterFunc(d, func() { fyne.Do(f) })
+		},
 	}
 	s.notify = newNotifier(settings.Notifications, s.log)
 	if addrs := host.Addresses(); len(addrs) > 0 {

@@ -98,7 +98,8 @@ func newTestStudio(t *testing.T) (*Studio, *engine.Hub) {
 	pusher := push.New(hub, nil)
 	s := New(a, hub, testHost{srcs, rec, pusher}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func() {})
 	s.notify.send = func(string, string) error { return errors.New("no notification service in tests") }
-	s.background = func(f func()) { f() } // the test driver has no UI goroutine to come back to
+	s.background = func(f func()) { f() }    // the test driver has no UI goroutine to come back to
+	s.later = func(time.Duration, func()) {} // for the same reason; tests that need it call it themselves
 	t.Cleanup(func() {
 		pusher.Close()
 		rec.Close()
@@ -559,5 +560,35 @@ func TestDialogsTakeEnterAndEsc(t *testing.T) {
 	closedBy("quit", fyne.KeyEscape)
 	if _, ok := hub.Get("maths"); !ok {
 		t.Error("a dialog closed by Esc removed the stream")
+	}
+}
+
+// TestCopyLinkSaysSo: the link goes to the clipboard, the button says
+// "Link copied" for 2 s, and a second copy in between keeps it saying so.
+func TestCopyLinkSaysSo(t *testing.T) {
+	s, hub := newTestStudio(t)
+	var pending []func()
+	s.later = func(d time.Duration, f func()) {
+		if d != 2*time.Second {
+			t.Errorf("feedback for %v", d)
+		}
+		pending = append(pending, f)
+	}
+	c := liveCard(t, s, hub)
+	test.Tap(c.copyLink)
+	if got := s.app.Clipboard().Content(); got != "http://127.0.0.1:8080/watch/maths" {
+		t.Errorf("clipboard %q", got)
+	}
+	if c.copyLink.Text != "Link copied" {
+		t.Fatalf("after copying the button says %q", c.copyLink.Text)
+	}
+	test.Tap(c.copyLink)
+	pending[0]() // the first copy's 2 s are over, the second's are not
+	if c.copyLink.Text != "Link copied" {
+		t.Errorf("the first copy's feedback ended the second's: %q", c.copyLink.Text)
+	}
+	pending[1]()
+	if c.copyLink.Text != "Copy link" {
+		t.Errorf("after 2 s the button says %q", c.copyLink.Text)
 	}
 }
