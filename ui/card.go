@@ -32,6 +32,7 @@ type card struct {
 	graph                                  *Graph
 	rate                                   *widget.Label
 	link                                   *widget.Label
+	linkBox                                *fyne.Container // shortens link to its width
 	copyLink                               *widget.Button
 	url                                    string // the share link
 	copies                                 int    // taps on Copy link, so only the last one's feedback ends
@@ -58,7 +59,8 @@ func newCard(s *Studio, name string) *card {
 	c.graph = NewGraph(60, false)
 	c.rate = widget.NewLabel("")
 	c.link = widget.NewLabel("")
-	c.link.Truncation = fyne.TextTruncateEllipsis
+	c.link.Truncation = fyne.TextTruncateEllipsis // for a name too long for any room
+	c.linkBox = container.New(linkLayout{c}, c.link)
 	c.copyLink = widget.NewButtonWithIcon(lang.L("Copy link"), theme.ContentCopyIcon(), c.copy)
 	c.copyLink.Importance = widget.HighImportance
 	c.qr = canvas.NewImageFromResource(nil)
@@ -97,7 +99,7 @@ func newCard(s *Studio, name string) *card {
 		container.NewHBox(viewers, bigGraph), c.record.box)
 	share := container.NewVBox(
 		widget.NewLabelWithStyle(lang.L("Share with students"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewBorder(nil, nil, nil, c.copyLink, c.link),
+		container.NewBorder(nil, nil, nil, c.copyLink, c.linkBox),
 		c.push.cdn,
 		c.rtmp,
 		c.push.box)
@@ -216,8 +218,10 @@ func (c *card) update(sn snapshot) {
 	c.record.update(sn)
 	c.push.update(sn)
 	url := c.s.watchURL(sn.Name)
-	c.url = url
-	c.link.SetText(url)
+	if url != c.url {
+		c.url = url
+		c.linkBox.Refresh() // lays the link out again
+	}
 	if url != c.qrURL {
 		c.qrURL = url
 		if png, err := qrcode.Encode(url, qrcode.Medium, 512); err == nil {
