@@ -14,12 +14,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -54,6 +56,10 @@ type options struct {
 	LogLevel   string
 	Engine     engine.Config
 	HLS        hls.Config
+	// HoldCapture stops the streams of cameras and screens at start-up,
+	// for the teacher to start them (the studio); false resumes every
+	// stream as it was (serve).
+	HoldCapture bool
 }
 
 func defaultDataDir() string {
@@ -209,6 +215,15 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return nil, err
 	}
+	devices := capture.NewManager()
+	kinds := devices.Kinds(hub.Pool())
+	if o.HoldCapture {
+		// before the sources are supervised: no camera switches on by itself
+		if err := hub.StopTypes(slices.Collect(maps.Keys(kinds))...); err != nil {
+			hub.Close()
+			return nil, err
+		}
+	}
 	httpLn, err := net.Listen("tcp", o.HTTPAddr)
 	if err != nil {
 		hub.Close()
@@ -241,8 +256,6 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 		}
 		rtspPort = port(rtspOut.Addr())
 	}
-	devices := capture.NewManager()
-	kinds := devices.Kinds(hub.Pool())
 	kinds[testpattern.Type] = testpattern.New(hub.Pool())
 	kinds[ipcam.Type] = ipcam.New(log)
 	kinds[pull.Type] = pull.New(log)

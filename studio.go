@@ -41,6 +41,7 @@ func studio(ctx context.Context, o options, set map[string]bool, log *slog.Logge
 	if !set["data"] && settings.DataDir != "" {
 		o.DataDir = settings.DataDir
 	}
+	o.HoldCapture = true // opening the studio never switches a camera on
 	in, err := start(o, log)
 	if err != nil {
 		// say why in a window: a teacher does not read a terminal

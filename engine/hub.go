@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -246,6 +247,20 @@ func (h *Hub) SetStopped(name string, stopped bool) error {
 	}
 	h.events.publish(Event{Kind: kind, Stream: name})
 	return nil
+}
+
+// StopTypes stops every stream not stopped yet whose source is of one of
+// types, as the teacher's Stop does: the choice persists and Start undoes
+// it. The studio calls it at start-up, before the sources are supervised,
+// so that opening the window never switches a camera or a screen on.
+func (h *Hub) StopTypes(types ...string) error {
+	var errs []error
+	for _, s := range h.Streams() {
+		if c := s.Config(); !c.Stopped && slices.Contains(types, c.Source.Type) {
+			errs = append(errs, h.SetStopped(c.Name, true))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // SetRecording saves a stream's recording setting.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -82,15 +83,24 @@ func (h testHost) Recordings() ([]RecordingFile, string, error) {
 // (packaging/screenshot.sh).
 func newTestStudio(t *testing.T) (*Studio, *engine.Hub) {
 	t.Helper()
-	a := test.NewTempApp(t)
 	hub, err := engine.New(engine.Config{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcs := engine.NewSources(hub, map[string]engine.SourceKind{
+	return studioOver(t, hub, nil), hub
+}
+
+// studioOver is a test studio over hub, whose sources are the test
+// pattern, the IP camera and kinds.
+func studioOver(t *testing.T, hub *engine.Hub, kinds map[string]engine.SourceKind) *Studio {
+	t.Helper()
+	a := test.NewTempApp(t)
+	all := map[string]engine.SourceKind{
 		testpattern.Type: testpattern.New(hub.Pool()),
 		ipcam.Type:       ipcam.New(nil),
-	}, nil)
+	}
+	maps.Copy(all, kinds)
+	srcs := engine.NewSources(hub, all, nil)
 	rec, err := record.New(hub, record.Config{Dir: t.TempDir()}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +117,7 @@ func newTestStudio(t *testing.T) (*Studio, *engine.Hub) {
 		hub.Close()
 	})
 	s.win.Resize(fyne.NewSize(1000, 800))
-	return s, hub
+	return s
 }
 
 // find returns the first object under o (dialogs included when o is a
