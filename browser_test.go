@@ -230,6 +230,29 @@ func TestSharePagePlaysFLV(t *testing.T) {
 	}
 }
 
+// "Tap for sound" is offered only for a stream that has sound.
+func TestSharePageOffersSoundOnlyWithAudio(t *testing.T) {
+	s := startServer(t, options{})
+	withSound, silent := s.create(t, "math"), s.create(t, "silent")
+	publish(t, "rtmp://"+s.RTMP+"/live/"+withSound, 60*time.Second)
+	startCmd(t, exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", "60", "-an",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p",
+		"-f", "flv", "rtmp://"+s.RTMP+"/live/"+silent))
+	b := startBrowser(t, "", "")
+	for name, want := range map[string]bool{"math": true, "silent": false} {
+		b.watchPlays("http://" + s.HTTP + "/watch/" + name)
+		var offered *bool // null until the page knows
+		testkit.WaitFor(t, 5*time.Second, "the page's answer about sound", func() bool {
+			b.eval(`var c = window.chalkcast || {}; return "sound" in c ? c.sound : null;`, &offered)
+			return offered != nil
+		})
+		if *offered != want {
+			t.Errorf("%s: Tap for sound offered %v, want %v", name, *offered, want)
+		}
+	}
+}
+
 func TestSharePageInWeChat(t *testing.T) {
 	s := startServer(t, options{})
 	key := s.create(t, "math")
