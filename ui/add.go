@@ -106,6 +106,7 @@ type newStreamForm struct {
 	kind    *widget.Select
 	device  *widget.Select
 	mic     *widget.Select
+	noMic   *widget.Label // shown when the computer has no microphone
 	preset  *widget.Select
 	devices Devices
 	types   []string
@@ -145,6 +146,11 @@ func (f *newStreamForm) build(typ string) {
 	mics = append(mics, lang.L("No sound"))
 	f.mic = widget.NewSelect(mics, nil)
 	f.mic.SetSelectedIndex(0)
+	// Without a microphone the stream is named for what it sends ("Camera,
+	// no sound") and the teacher is told before going live.
+	f.noMic = widget.NewLabel(lang.L("No microphone found: students will see the picture but hear nothing."))
+	f.noMic.Wrapping = fyne.TextWrapWord
+	f.noMic.Importance = widget.WarningImportance
 	var presets []string
 	for _, p := range f.devices.Presets {
 		presets = append(presets, lang.L(p.Description))
@@ -169,7 +175,7 @@ func (f *newStreamForm) build(typ string) {
 		widget.NewFormItem("", container.NewVBox(f.testBtn, f.tested)),
 	}
 	deviceItem := widget.NewFormItem(lang.L("Device"), f.device)
-	micItem := widget.NewFormItem(lang.L("Microphone"), f.mic)
+	micItem := widget.NewFormItem(lang.L("Microphone"), container.NewVBox(f.mic, f.noMic))
 	presetItem := widget.NewFormItem(lang.L("Quality"), f.preset)
 	f.kind = widget.NewSelect(labels, func(string) {
 		t := f.types[f.kind.SelectedIndex()]
@@ -195,6 +201,7 @@ func (f *newStreamForm) build(typ string) {
 		local := t == "camera" || t == "screen"
 		show(deviceItem.Widget, local)
 		show(micItem.Widget, local)
+		show(f.noMic, local && len(f.devices.Microphones) == 0)
 		show(presetItem.Widget, t != "rtmp" && t != "rtsp" && t != "pull")
 		for _, it := range cameraItems {
 			show(it.Widget, t == "rtsp")

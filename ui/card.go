@@ -166,8 +166,14 @@ func sourceText(src engine.Source) string {
 	case "testpattern":
 		return lang.L("Test pattern")
 	case "camera":
+		if src.Options["microphone"] == "none" {
+			return lang.L("Camera, no sound")
+		}
 		return lang.L("Camera + microphone")
 	case "screen":
+		if src.Options["microphone"] == "none" {
+			return lang.L("Screen, no sound")
+		}
 		return lang.L("Screen + microphone")
 	case "rtmp":
 		return lang.L("RTMP push (OBS, ffmpeg or a phone)")
@@ -185,6 +191,20 @@ func sourceText(src engine.Source) string {
 	return src.Type
 }
 
+// cardSourceText is a live stream's source as the card tells it: a camera
+// or screen that was to send the microphone but has been live for a few
+// seconds without any sound says so, instead of promising a microphone.
+func cardSourceText(sn snapshot) string {
+	local := sn.Source.Type == "camera" || sn.Source.Type == "screen"
+	if local && sn.Source.Options["microphone"] != "none" && sn.State == engine.StateLive && sn.Audio == nil && sn.UptimeSec >= 3 {
+		if sn.Source.Type == "camera" {
+			return lang.L("Camera, no microphone found: students see it without sound")
+		}
+		return lang.L("Screen, no microphone found: students see it without sound")
+	}
+	return sourceText(sn.Source)
+}
+
 func (c *card) update(sn snapshot) {
 	prev := c.last
 	c.last = sn
@@ -199,7 +219,7 @@ func (c *card) update(sn snapshot) {
 		title = sn.Title + " (" + sn.Name + ")"
 	}
 	c.title.SetText(title)
-	c.source.SetText(sourceText(sn.Source))
+	c.source.SetText(cardSourceText(sn))
 	c.details.SetText(detailText(sn))
 	c.viewers.SetText(fmt.Sprintf(lang.L("%d watching · peak %d"), sn.Viewers.Total, sn.Viewers.Peak))
 	kbps := make([]float64, len(sn.History))

@@ -602,3 +602,39 @@ func TestCopyLinkSaysSo(t *testing.T) {
 		t.Errorf("after 2 s the button says %q", c.copyLink.Text)
 	}
 }
+
+// A camera or screen is never offered or shown as sending a microphone
+// the computer does not have.
+func TestNoMicrophoneIsSaidBeforeAndAfterGoLive(t *testing.T) {
+	s, _ := newTestStudio(t) // the test machine has no microphone
+	s.showNewStream("camera", s.host.Devices(false))
+	overlay := s.win.Canvas().Overlays().Top()
+	hint, ok := find(overlay, func(l *widget.Label) bool { return strings.HasPrefix(l.Text, "No microphone found") })
+	if !ok || !hint.Visible() {
+		t.Fatal("the new-stream form does not say that no microphone was found")
+	}
+	mic, _ := find(overlay, func(sel *widget.Select) bool { return sel.Selected == "No sound" })
+	if mic == nil {
+		t.Error("without a microphone, No sound is not what is chosen")
+	}
+	cam := engine.Source{Type: "camera", Options: map[string]string{"microphone": "none"}}
+	if got := sourceText(cam); got != "Camera, no sound" {
+		t.Errorf("a camera without sound is named %q", got)
+	}
+	// a camera that should send the default microphone but has been live
+	// for seconds without sound says so
+	sn := snapshot{StreamStats: engine.StreamStats{Source: engine.Source{Type: "screen"}, State: engine.StateLive, UptimeSec: 5}}
+	if got := cardSourceText(sn); !strings.HasPrefix(got, "Screen, no microphone found") {
+		t.Errorf("a screen live without its microphone shows %q", got)
+	}
+	sn.Audio = &engine.AudioStats{}
+	if got := cardSourceText(sn); got != "Screen + microphone" {
+		t.Errorf("a screen with sound shows %q", got)
+	}
+	// the other kinds have no microphone to speak of
+	s.showNewStream("testpattern", s.host.Devices(false))
+	overlay = s.win.Canvas().Overlays().Top()
+	if hint, ok := find(overlay, func(l *widget.Label) bool { return strings.HasPrefix(l.Text, "No microphone found") }); ok && hint.Visible() {
+		t.Error("the test pattern's form talks about a microphone")
+	}
+}
