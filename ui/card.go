@@ -368,19 +368,26 @@ func (c *card) showViewers() {
 	c.s.showCustom(dialog.NewCustom(fmt.Sprintf(lang.L("Viewers of %s"), c.name), lang.L("Close"), scroll, c.s.win))
 }
 
-// showGraph shows the last 5 minutes with the scale, updated while open.
+// showGraph shows the bitrate and the viewers of the last 5 minutes with
+// their scales, updated while open.
 func (c *card) showGraph() {
 	g := NewGraph(300, true)
+	viewers := NewGraph(300, true)
+	viewers.Format = func(v float64) string { return fmt.Sprintf(lang.L("%.0f watching"), v) }
 	update := func() {
 		kbps := make([]float64, len(c.last.History))
+		watching := make([]float64, len(c.last.History))
 		for i, h := range c.last.History {
 			kbps[i] = h.BitrateKbps
+			watching[i] = float64(h.Viewers)
 		}
 		g.SetSamples(kbps)
+		viewers.SetSamples(watching)
 	}
 	update()
-	box := container.NewGridWrap(fyne.NewSize(640, 300), g)
-	d := dialog.NewCustom(fmt.Sprintf(lang.L("Bitrate of %s, last 5 minutes"), c.name), lang.L("Close"), box, c.s.win)
+	plot := func(g *Graph) fyne.CanvasObject { return container.NewGridWrap(fyne.NewSize(600, 180), g) }
+	box := container.NewVBox(widget.NewLabel(lang.L("Bitrate")), plot(g), widget.NewLabel(lang.L("Watching")), plot(viewers))
+	d := dialog.NewCustom(fmt.Sprintf(lang.L("Bitrate and viewers of %s, last 5 minutes"), c.name), lang.L("Close"), box, c.s.win)
 	done := make(chan struct{})
 	d.SetOnClosed(func() { close(done) })
 	go func() {

@@ -10,18 +10,23 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
-// Graph draws a stream's bitrate history: a filled line, newest on the
-// right, scaled to a round maximum. With axes it labels the maximum, the
-// unit and the time span. It redraws only when given new samples (once a
-// second), from a small raster, so it costs little CPU.
+// Graph draws a history of one sample a second (a stream's bitrate, its
+// viewers): a filled line, newest on the right, scaled to a round maximum.
+// With axes it labels the maximum with its unit, the zero line, and the
+// time with a tick a minute (10 s for short spans) from "5 min ago" to
+// "now". It redraws only when given new samples (once a second), from a
+// small raster, so it costs little CPU.
 type Graph struct {
 	widget.BaseWidget
 	span int  // samples shown (seconds)
-	axes bool // show the scale and the time span
+	axes bool // show the scale and the time
+	// Format says a value with its unit, for the scale; default kbit/s.
+	Format func(float64) string
 
 	mu      sync.Mutex
 	samples []float64 // kbit/s, oldest first
@@ -29,7 +34,7 @@ type Graph struct {
 
 // NewGraph returns a graph of the last span samples.
 func NewGraph(span int, axes bool) *Graph {
-	g := &Graph{span: span, axes: axes}
+	g := &Graph{span: span, axes: axes, Format: formatKbps}
 	g.ExtendBaseWidget(g)
 	return g
 }
@@ -85,21 +90,35 @@ func (g *Graph) CreateRenderer() fyne.WidgetRenderer {
 	r.raster = canvas.NewRaster(r.draw)
 	r.top = canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder))
 	r.top.TextSize = theme.CaptionTextSize()
-	r.span = canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder))
-	r.span.TextSize = theme.CaptionTextSize()
+	caption := func(text string) *canvas.Text {
+		t := canvas.NewText(text, theme.Color(theme.ColorNamePlaceHolder))
+		t.TextSize = theme.CaptionTextSize()
+		return t
+	}
+	r.span = caption("")
+	r.zero = caption("0")
+	r.now = caption(lang.L("now"))
 	r.objects = []fyne.CanvasObject{r.raster}
 	if g.axes {
-		r.objects = append(r.objects, r.top, r.span)
+		r.objects = append(r.objects, r.top, r.span, r.zero, r.now)
 	}
 	return r
 }
 
 type graphRenderer struct {
-	g         *Graph
-	raster    *canvas.Raster
-	top, span *canvas.Text
-	objects   []fyne.CanvasObject
-	img       *image.RGBA
+	g                    *Graph
+	raster               *canvas.Raster
+	top, span, zero, now *canvas.Text
+	objects              []fyne.CanvasObject
+	img                  *image.RGBA
+}
+
+// tick is the spacing of the time ticks, in samples (seconds).
+func (g *Graph) tick() int {
+	if g.span >= 120 {
+		return 60
+	}
+	return 10
 }
 
 func (r *graphRenderer) Layout(size fyne.Size) {
@@ -107,8 +126,12 @@ func (r *graphRenderer) Layout(size fyne.Size) {
 	r.raster.Move(fyne.NewPos(0, 0))
 	if r.g.axes {
 		r.top.Move(fyne.NewPos(4, 0))
-		ts := r.span.MinSize()
-		r.span.Move(fyne.NewPos(size.Width-ts.Width-4, size.Height-ts.Height))
+		zs := r.zero.MinSize()
+		r.zero.Move(fyne.NewPos(4, size.Height-zs.Height-2))
+		ss := r.span.MinSize()
+		r.span.Move(fyne.NewPos(zs.Width+12, size.Height-ss.Height-2))
+		ns := r.now.MinSize()
+		r.now.Move(fyne.NewPos(size.Width-ns.Width-4, size.Height-ns.Height-2))
 	}
 }
 
@@ -121,10 +144,10 @@ func (r *graphRenderer) MinSize() fyne.Size {
 
 func (r *graphRenderer) Refresh() {
 	if r.g.axes {
-		r.top.Text = formatKbps(scale(r.g.Samples()))
-		r.span.Text = fmt.Sprintf("%d min", r.g.span/60)
+		r.top.Text = r.g.Format(scale(r.g.Samples()))
+		r.span.Text = fmt.Sprintf(lang.L("%d min ago"), r.g.span/60)
 		if r.g.span < 120 {
-			r.span.Text = fmt.Sprintf("%d s", r.g.span)
+			r.span.Text = fmt.Sprintf(lang.L("%d s ago"), r.g.span)
 		}
 		r.top.Refresh()
 		r.span.Refresh()
@@ -136,7 +159,8 @@ func (r *graphRenderer) Objects() []fyne.CanvasObject { return r.objects }
 func (r *graphRenderer) Destroy()                     {}
 
 // draw renders the plot at w×h pixels: a light fill under the line, grid
-// lines at half and full scale.
+// lines at zero, half and full scale, and with axes a short tick on the
+// zero line for every minute (or 10 s) back from now.
 func (r *graphRenderer) draw(w, h int) image.Image {
 	if w <= 0 || h <= 0 {
 		return image.NewRGBA(image.Rect(0, 0, 1, 1))
@@ -155,12 +179,13 @@ func (r *graphRenderer) draw(w, h int) image.Image {
 			img.SetRGBA(x, y, grid)
 		}
 	}
+	n := r.g.span
 	samples := r.g.Samples()
 	if len(samples) < 2 {
+		r.ticks(img, grid)
 		return img
 	}
 	top := scale(samples)
-	n := r.g.span
 	px := func(i int) int { return (w - 1) - (len(samples)-1-i)*(w-1)/(n-1) }
 	py := func(v float64) int { return (h - 1) - int(math.Min(v/top, 1)*float64(h-2)) }
 	for i := 1; i < len(samples); i++ {
@@ -181,7 +206,22 @@ func (r *graphRenderer) draw(w, h int) image.Image {
 			prev = y
 		}
 	}
+	r.ticks(img, grid)
 	return img
+}
+
+// ticks marks the time on the zero line, over the plot.
+func (r *graphRenderer) ticks(img *image.RGBA, c color.RGBA) {
+	if !r.g.axes {
+		return
+	}
+	w, h, n := img.Rect.Dx(), img.Rect.Dy(), r.g.span
+	for back := r.g.tick(); back < n; back += r.g.tick() {
+		x := (w - 1) - back*(w-1)/(n-1)
+		for y := max(h-7, 0); y < h; y++ {
+			img.SetRGBA(x, y, c)
+		}
+	}
 }
 
 func toRGBA(c color.Color) color.RGBA {
