@@ -87,12 +87,18 @@ func (s *Studio) showSettings() {
 	address.SetSelected(s.address)
 	notify := widget.NewCheck(lang.L("Tell me when a stream goes live, loses its source or gains viewers"), nil)
 	notify.SetChecked(st.Notifications)
+	// what this run listens on, which a busy port or a flag may make
+	// differ from the saved settings
+	web, rtmp := s.host.Ports()
+	inUse := widget.NewLabel(fmt.Sprintf(lang.L("In use now: web port %d, RTMP port %d"), web, rtmp))
+	inUse.Importance = widget.LowImportance
 	items := []*widget.FormItem{
 		widget.NewFormItem(lang.L("Address in links"), address),
 		widget.NewFormItem(lang.L("Notifications"), notify),
 		widget.NewFormItem(lang.L("Language"), language),
 		widget.NewFormItem(lang.L("Web port"), httpPort),
 		widget.NewFormItem(lang.L("RTMP port"), rtmpPort),
+		widget.NewFormItem("", inUse),
 		widget.NewFormItem(lang.L("Data folder"), dataDir),
 	}
 	d := dialog.NewForm(lang.L("Settings"), lang.L("Save"), lang.L("Cancel"), items, func(ok bool) {

@@ -638,3 +638,14 @@ func TestNoMicrophoneIsSaidBeforeAndAfterGoLive(t *testing.T) {
 		t.Error("the test pattern's form talks about a microphone")
 	}
 }
+
+// Settings show the ports this run really listens on beside the saved ones.
+func TestSettingsShowThePortsInUse(t *testing.T) {
+	s, _ := newTestStudio(t) // the test host listens on 8080 and 1935
+	s.settings.HTTPPort = 9000
+	s.showSettings()
+	overlay := s.win.Canvas().Overlays().Top()
+	if _, ok := find(overlay, func(l *widget.Label) bool { return l.Text == "In use now: web port 8080, RTMP port 1935" }); !ok {
+		t.Error("the settings do not show the ports in use")
+	}
+}
