@@ -351,8 +351,11 @@ func (f *newStreamForm) submit() {
 		if err := f.s.host.CheckSource(cfg.Source); err != nil {
 			return err
 		}
-		_, err := f.s.hub.Create(cfg)
-		return err
+		if _, err := f.s.hub.Create(cfg); err != nil {
+			return err
+		}
+		fyne.Do(func() { f.s.reveal = cfg.Name })
+		return nil
 	})
 }
 

@@ -100,6 +100,8 @@ type Studio struct {
 
 	cards   map[string]*card
 	list    *fyne.Container // the cards
+	scroll  *container.Scroll
+	reveal  string // a new stream, whose card is to be scrolled into view once it shows; Fyne goroutine only
 	body    *fyne.Container // the cards, or the empty state
 	empty   fyne.CanvasObject
 	address string // address shown in share links
@@ -138,6 +140,7 @@ func New(a fyne.App, hub *engine.Hub, host Host, settings *Settings, log *slog.L
 	s.win = a.NewWindow("Chalkcast")
 	s.win.Canvas().SetOnTypedKey(s.typedKey)
 	s.list = container.NewVBox()
+	s.scroll = container.NewVScroll(s.list)
 	s.empty = s.emptyState()
 	s.body = container.NewStack(s.empty)
 	add := widget.NewButtonWithIcon(lang.L("New stream"), theme.ContentAddIcon(), func() { s.newStream("") })
@@ -243,6 +246,7 @@ func (s *Studio) apply(snaps []snapshot) {
 		}
 	}
 	if !changed {
+		s.revealNew()
 		return
 	}
 	objs := make([]fyne.CanvasObject, 0, len(snaps))
@@ -254,9 +258,21 @@ func (s *Studio) apply(snaps []snapshot) {
 	if len(objs) == 0 {
 		s.body.Objects = []fyne.CanvasObject{s.empty}
 	} else {
-		s.body.Objects = []fyne.CanvasObject{container.NewVScroll(s.list)}
+		s.body.Objects = []fyne.CanvasObject{s.scroll}
 	}
 	s.body.Refresh()
+	s.revealNew()
+}
+
+// revealNew scrolls a stream the teacher just created into view, once its
+// card is there.
+func (s *Studio) revealNew() {
+	c, ok := s.cards[s.reveal]
+	if !ok {
+		return
+	}
+	s.reveal = ""
+	s.scroll.ScrollToOffset(fyne.NewPos(0, c.root.Position().Y))
 }
 
 // do runs a command on the engine off the Fyne goroutine and reports a

@@ -649,3 +649,24 @@ func TestSettingsShowThePortsInUse(t *testing.T) {
 		t.Error("the settings do not show the ports in use")
 	}
 }
+
+// A stream created in the studio is scrolled into view below the others.
+func TestNewStreamIsScrolledIntoView(t *testing.T) {
+	s, hub := newTestStudio(t)
+	s.win.Resize(fyne.NewSize(800, 500))
+	for _, name := range []string{"a1", "a2", "a3", "a4"} {
+		if _, err := hub.Create(engine.StreamConfig{Name: name, Source: engine.Source{Type: "rtmp"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, s, "four cards", func() bool { return len(s.cards) == 4 })
+	s.showNewStream("rtmp", s.host.Devices(false))
+	overlay := s.win.Canvas().Overlays().Top()
+	name, _ := find(overlay, func(e *widget.Entry) bool { return e.Text == "class-1" })
+	name.SetText("zz-last")
+	test.Tap(button(t, overlay, "Go live"))
+	eventually(t, s, "the new card in view", func() bool {
+		c := s.cards["zz-last"]
+		return c != nil && s.scroll.Offset.Y > 0 && s.scroll.Offset.Y+s.scroll.Size().Height >= c.root.Position().Y+min(c.root.Size().Height, s.scroll.Size().Height)-1
+	})
+}
