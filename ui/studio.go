@@ -101,7 +101,7 @@ type Studio struct {
 	cards   map[string]*card
 	list    *fyne.Container // the cards
 	scroll  *container.Scroll
-	reveal  string // a new stream, whose card is to be scrolled into view once it shows; Fyne goroutine only
+	reveal  string          // a new stream, whose card is to be scrolled into view once it shows; Fyne goroutine only
 	body    *fyne.Container // the cards, or the empty state
 	empty   fyne.CanvasObject
 	address string // address shown in share links
