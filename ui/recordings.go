@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -94,8 +97,8 @@ func size(n int64) string {
 	return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
 }
 
-// showRecordings lists the recordings with Play and Open folder; the list
-// is read off the UI goroutine.
+// showRecordings lists the recordings with Play, Delete and Open folder;
+// the list is read off the UI goroutine.
 func (s *Studio) showRecordings() {
 	s.background(func() {
 		files, folder, err := s.host.Recordings()
@@ -109,27 +112,86 @@ func (s *Studio) showRecordings() {
 	})
 }
 
+// recordingsView is the open Recordings window; its rows are rebuilt from
+// each listing.
+type recordingsView struct {
+	s      *Studio
+	rows   *fyne.Container
+	folder *widget.Label
+	dir    string
+	files  []RecordingFile
+}
+
 func (s *Studio) recordingsDialog(files []RecordingFile, folder string) {
+	v := &recordingsView{s: s, rows: container.NewVBox(), folder: widget.NewLabel("")}
+	v.set(files, folder)
+	openFolder := widget.NewButtonWithIcon(lang.L("Open folder"), theme.FolderOpenIcon(), func() { s.open(v.dir) })
+	scroll := container.NewVScroll(v.rows)
+	scroll.SetMinSize(fyne.NewSize(560, 320))
+	content := container.NewBorder(nil, container.NewBorder(nil, nil, v.folder, openFolder), nil, nil, scroll)
+	s.showCustom(dialog.NewCustom(lang.L("Recordings"), lang.L("Close"), content, s.win))
+}
+
+// set shows files; it runs on the Fyne goroutine.
+func (v *recordingsView) set(files []RecordingFile, folder string) {
+	v.files, v.dir = files, folder
+	v.folder.SetText(folder)
 	rows := []fyne.CanvasObject{}
 	if len(files) == 0 {
 		rows = append(rows, widget.NewLabel(lang.L("No recordings yet. Press Record on a live stream, or tick “Record whenever live”.")))
 	}
 	for _, f := range files {
-		what := fmt.Sprintf("%s · %s · %s · %s", f.Stream, f.Start.Local().Format("2006-01-02 15:04"), clock(f.Duration), size(f.Size))
-		if f.Recording {
-			what += " · " + lang.L("recording…")
-		}
-		play := widget.NewButtonWithIcon(lang.L("Play"), theme.MediaPlayIcon(), func() { s.open(f.Path) })
-		if f.Recording {
-			play.Disable()
-		}
-		rows = append(rows, container.NewBorder(nil, nil, nil, play, widget.NewLabel(what)))
+		rows = append(rows, v.row(f))
 	}
-	openFolder := widget.NewButtonWithIcon(lang.L("Open folder"), theme.FolderOpenIcon(), func() { s.open(folder) })
-	scroll := container.NewVScroll(container.NewVBox(rows...))
-	scroll.SetMinSize(fyne.NewSize(560, 320))
-	content := container.NewBorder(nil, container.NewBorder(nil, nil, widget.NewLabel(folder), openFolder), nil, nil, scroll)
-	s.showCustom(dialog.NewCustom(lang.L("Recordings"), lang.L("Close"), content, s.win))
+	v.rows.Objects = rows
+	v.rows.Refresh()
+}
+
+func (v *recordingsView) row(f RecordingFile) fyne.CanvasObject {
+	what := fmt.Sprintf("%s · %s · %s · %s", f.Stream, f.Start.Local().Format("2006-01-02 15:04"), clock(f.Duration), size(f.Size))
+	if f.Recording {
+		what += " · " + lang.L("recording…")
+	}
+	play := widget.NewButtonWithIcon(lang.L("Play"), theme.MediaPlayIcon(), func() { v.s.open(f.Path) })
+	del := widget.NewButtonWithIcon(lang.L("Delete"), theme.DeleteIcon(), func() { v.confirmDelete(f) })
+	if f.Recording {
+		play.Disable()
+		del.Disable() // stop recording first
+	}
+	return container.NewBorder(nil, nil, nil, container.NewHBox(play, del), widget.NewLabel(what))
+}
+
+// confirmDelete asks, then deletes off the UI goroutine and drops the row.
+func (v *recordingsView) confirmDelete(f RecordingFile) {
+	s := v.s
+	s.confirm(lang.L("Delete this recording?"),
+		fmt.Sprintf(lang.L("%s is removed from this computer. This cannot be undone."), f.Name),
+		lang.L("Delete the recording"), lang.L("Keep it"),
+		func() {
+			s.background(func() {
+				err := s.host.DeleteRecording(f.Stream, f.Name)
+				if err != nil && !errors.Is(err, fs.ErrNotExist) {
+					s.log.Warn("delete recording failed", "stream", f.Stream, "file", f.Name, "err", err)
+				}
+				fyne.Do(func() {
+					if err != nil && !errors.Is(err, fs.ErrNotExist) { // one already gone is dropped too
+						s.showInfo(lang.L("Recordings"), deleteMessage(err))
+						return
+					}
+					v.set(slices.DeleteFunc(slices.Clone(v.files), func(o RecordingFile) bool {
+						return o.Stream == f.Stream && o.Name == f.Name
+					}), v.dir)
+				})
+			})
+		})
+}
+
+// deleteMessage says in plain words why a recording was not deleted.
+func deleteMessage(err error) string {
+	if errors.Is(err, ErrStillRecording) {
+		return lang.L("This recording is still being made. Stop recording first, then delete it.")
+	}
+	return fmt.Sprintf(lang.L("The recording could not be deleted: %s"), plain(err))
 }
 
 // open hands a file or folder to the system's player or file manager.

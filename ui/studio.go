@@ -51,6 +51,10 @@ type Host interface {
 	// Recordings lists the recordings on disk, newest first, and the
 	// folder they are in.
 	Recordings() ([]RecordingFile, string, error)
+	// DeleteRecording removes a finished recording. A file still being
+	// written is refused with ErrStillRecording; one that is not there
+	// any more gives an error wrapping fs.ErrNotExist.
+	DeleteRecording(stream, file string) error
 	// Pushes are the servers a stream is sent on to, with their state.
 	Pushes(name string) []PushStatus
 	// Version is Chalkcast's version, shown in the window.
@@ -65,6 +69,9 @@ type RecordingStatus struct {
 	// Error is why the last recording stopped, if it failed.
 	Error string
 }
+
+// ErrStillRecording: the recording is still being written.
+var ErrStillRecording = errors.New("the recording is still being written")
 
 // RecordingFile is one recording on disk.
 type RecordingFile struct {

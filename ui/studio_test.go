@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"os"
@@ -74,6 +75,14 @@ func (h testHost) Recordings() ([]RecordingFile, string, error) {
 			Duration: time.Duration(f.DurationS * float64(time.Second)), Recording: f.Recording})
 	}
 	return out, h.rec.Dir(), err
+}
+
+func (h testHost) DeleteRecording(stream, file string) error {
+	err := h.rec.Delete(stream, file)
+	if errors.Is(err, record.ErrWriting) {
+		return fmt.Errorf("%w: %w", ErrStillRecording, err)
+	}
+	return err
 }
 
 // newTestStudio is a studio over a real engine running real test-pattern
