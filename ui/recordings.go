@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -129,8 +130,32 @@ func (s *Studio) recordingsDialog(files []RecordingFile, folder string) {
 	scroll := container.NewVScroll(v.rows)
 	scroll.SetMinSize(fyne.NewSize(560, 320))
 	content := container.NewBorder(nil, container.NewBorder(nil, nil, v.folder, openFolder), nil, nil, scroll)
-	s.showCustom(dialog.NewCustom(lang.L("Recordings"), lang.L("Close"), content, s.win))
+	d := dialog.NewCustom(lang.L("Recordings"), lang.L("Close"), content, s.win)
+	done := make(chan struct{})
+	d.SetOnClosed(func() { close(done) })
+	s.every(listRefresh, done, func() {
+		files, folder, err := s.host.Recordings()
+		if err != nil {
+			s.log.Warn("list recordings failed", "err", err)
+			return // the last listing stays
+		}
+		fyne.Do(func() {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if folder != v.dir || !slices.Equal(files, v.files) {
+				v.set(files, folder)
+			}
+		})
+	})
+	s.showCustom(d)
 }
+
+// listRefresh is how often open lists (recordings, viewers) are read
+// again.
+const listRefresh = 2 * time.Second
 
 // set shows files; it runs on the Fyne goroutine.
 func (v *recordingsView) set(files []RecordingFile, folder string) {
@@ -152,7 +177,7 @@ func (v *recordingsView) row(f RecordingFile) fyne.CanvasObject {
 	if f.Recording {
 		what += " · " + lang.L("recording…")
 	}
-	play := widget.NewButtonWithIcon(lang.L("Play"), theme.MediaPlayIcon(), func() { v.s.open(f.Path) })
+	play := widget.NewButtonWithIcon(lang.L("Play"), theme.MediaPlayIcon(), func() { v.s.play(f.Path) })
 	del := widget.NewButtonWithIcon(lang.L("Delete"), theme.DeleteIcon(), func() { v.confirmDelete(f) })
 	if f.Recording {
 		play.Disable()
@@ -192,6 +217,67 @@ func deleteMessage(err error) string {
 		return lang.L("This recording is still being made. Stop recording first, then delete it.")
 	}
 	return fmt.Sprintf(lang.L("The recording could not be deleted: %s"), plain(err))
+}
+
+// errEmpty: a recording file with nothing in it.
+var errEmpty = errors.New("empty file")
+
+// play checks off the UI goroutine that a recording can be read, then
+// hands it to the system's player; when it cannot, it says why.
+func (s *Studio) play(path string) {
+	s.background(func() {
+		err := readable(path)
+		if err != nil {
+			s.log.Warn("recording cannot be played", "file", path, "err", err)
+		}
+		fyne.Do(func() {
+			if err != nil {
+				s.showInfo(lang.L("This recording cannot be played"), playMessage(err))
+				return
+			}
+			u := &url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
+			if err := s.app.OpenURL(u); err != nil {
+				s.log.Warn("open recording failed", "file", path, "err", err)
+				s.showInfo(lang.L("This recording cannot be played"),
+					lang.L("No program on this computer plays video files. Install a video player such as VLC, or use Open folder."))
+			}
+		})
+	})
+}
+
+// readable opens a recording and reads its first byte.
+func readable(path string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fs.ErrNotExist
+	}
+	if st.Size() == 0 {
+		return errEmpty
+	}
+	var b [1]byte
+	_, err = fh.Read(b[:])
+	return err
+}
+
+// playMessage says in plain words why a recording cannot be played.
+func playMessage(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return lang.L("This recording is no longer on this computer: it was moved or deleted.")
+	case errors.Is(err, fs.ErrPermission):
+		return lang.L("Chalkcast is not allowed to read this recording. Check the permissions of the recordings folder.")
+	case errors.Is(err, errEmpty):
+		return lang.L("This recording is empty: nothing was recorded into it.")
+	}
+	return fmt.Sprintf(lang.L("This recording cannot be read (the disk may be failing): %s"), plainText(err.Error()))
 }
 
 // open hands a file or folder to the system's player or file manager.

@@ -117,7 +117,10 @@ type Studio struct {
 	background func(func())
 	// later runs f on the Fyne goroutine after d (brief feedback such as
 	// "Link copied").
-	later    func(d time.Duration, f func())
+	later func(d time.Duration, f func())
+	// every calls f off the UI goroutine every d until done is closed
+	// (lists that refresh while their window is open).
+	every    func(d time.Duration, done <-chan struct{}, f func())
 	quitOnce sync.Once
 	quit     func() // stops the engine and ends the app
 	// keys are the open dialogs' Enter and Esc, the newest last
@@ -133,6 +136,20 @@ func New(a fyne.App, hub *engine.Hub, host Host, settings *Settings, log *slog.L
 		background: func(f func()) { go f() },
 		later: func(d time.Duration, f func()) {
 			time.AfterFunc(d, func() { fyne.Do(f) })
+		},
+		every: func(d time.Duration, done <-chan struct{}, f func()) {
+			go func() {
+				t := time.NewTicker(d)
+				defer t.Stop()
+				for {
+					select {
+					case <-done:
+						return
+					case <-t.C:
+						f()
+					}
+				}
+			}()
 		},
 	}
 	s.notify = newNotifier(settings.Notifications, s.log)

@@ -119,6 +119,7 @@ func studioOver(t *testing.T, hub *engine.Hub, kinds map[string]engine.SourceKin
 	s.notify.send = func(string, string) error { return errors.New("no notification service in tests") }
 	s.background = func(f func()) { f() }    // the test driver has no UI goroutine to come back to
 	s.later = func(time.Duration, func()) {} // for the same reason; tests that need it call it themselves
+	s.every = func(time.Duration, <-chan struct{}, func()) {}
 	t.Cleanup(func() {
 		pusher.Close()
 		rec.Close()
