@@ -162,6 +162,14 @@ func (h host) Recordings() ([]ui.RecordingFile, string, error) {
 	return recordingFiles(h.in.rec)
 }
 
+func (h host) DeleteRecording(stream, file string) error {
+	err := h.in.rec.Delete(stream, file)
+	if errors.Is(err, record.ErrWriting) {
+		return fmt.Errorf("%w: %w", ui.ErrStillRecording, err)
+	}
+	return err
+}
+
 // recordingStatus and recordingFiles give the studio the recorder's view
 // in its own types.
 func recordingStatus(st record.Status) ui.RecordingStatus {

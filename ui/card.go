@@ -355,17 +355,36 @@ func (c *card) showQR() {
 }
 
 func (c *card) showViewers() {
-	list := c.last.ViewerList
-	rows := []fyne.CanvasObject{}
-	if len(list) == 0 {
-		rows = append(rows, widget.NewLabel(lang.L("Nobody is watching yet.")))
+	rows := container.NewVBox()
+	update := func() {
+		list := c.last.ViewerList
+		objs := []fyne.CanvasObject{}
+		if len(list) == 0 {
+			objs = append(objs, widget.NewLabel(lang.L("Nobody is watching yet.")))
+		}
+		for _, v := range list {
+			objs = append(objs, widget.NewLabel(fmt.Sprintf("%s · %s · %s", v.Remote, strings.ToUpper(v.Protocol), v.Since.Local().Format("15:04:05"))))
+		}
+		rows.Objects = objs
+		rows.Refresh()
 	}
-	for _, v := range list {
-		rows = append(rows, widget.NewLabel(fmt.Sprintf("%s · %s · %s", v.Remote, strings.ToUpper(v.Protocol), v.Since.Local().Format("15:04:05"))))
-	}
-	scroll := container.NewVScroll(container.NewVBox(rows...))
+	update()
+	scroll := container.NewVScroll(rows)
 	scroll.SetMinSize(fyne.NewSize(420, 300))
-	c.s.showCustom(dialog.NewCustom(fmt.Sprintf(lang.L("Viewers of %s"), c.name), lang.L("Close"), scroll, c.s.win))
+	d := dialog.NewCustom(fmt.Sprintf(lang.L("Viewers of %s"), c.name), lang.L("Close"), scroll, c.s.win)
+	done := make(chan struct{})
+	d.SetOnClosed(func() { close(done) })
+	// the card's snapshot is renewed every second; the list follows it
+	c.s.every(listRefresh, done, func() {
+		fyne.Do(func() {
+			select {
+			case <-done:
+			default:
+				update()
+			}
+		})
+	})
+	c.s.showCustom(d)
 }
 
 // showGraph shows the bitrate and the viewers of the last 5 minutes with

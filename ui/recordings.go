@@ -1,9 +1,13 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -94,8 +98,8 @@ func size(n int64) string {
 	return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
 }
 
-// showRecordings lists the recordings with Play and Open folder; the list
-// is read off the UI goroutine.
+// showRecordings lists the recordings with Play, Delete and Open folder;
+// the list is read off the UI goroutine.
 func (s *Studio) showRecordings() {
 	s.background(func() {
 		files, folder, err := s.host.Recordings()
@@ -109,27 +113,171 @@ func (s *Studio) showRecordings() {
 	})
 }
 
+// recordingsView is the open Recordings window; its rows are rebuilt from
+// each listing.
+type recordingsView struct {
+	s      *Studio
+	rows   *fyne.Container
+	folder *widget.Label
+	dir    string
+	files  []RecordingFile
+}
+
 func (s *Studio) recordingsDialog(files []RecordingFile, folder string) {
+	v := &recordingsView{s: s, rows: container.NewVBox(), folder: widget.NewLabel("")}
+	v.set(files, folder)
+	openFolder := widget.NewButtonWithIcon(lang.L("Open folder"), theme.FolderOpenIcon(), func() { s.open(v.dir) })
+	scroll := container.NewVScroll(v.rows)
+	scroll.SetMinSize(fyne.NewSize(560, 320))
+	content := container.NewBorder(nil, container.NewBorder(nil, nil, v.folder, openFolder), nil, nil, scroll)
+	d := dialog.NewCustom(lang.L("Recordings"), lang.L("Close"), content, s.win)
+	done := make(chan struct{})
+	d.SetOnClosed(func() { close(done) })
+	s.every(listRefresh, done, func() {
+		files, folder, err := s.host.Recordings()
+		if err != nil {
+			s.log.Warn("list recordings failed", "err", err)
+			return // the last listing stays
+		}
+		fyne.Do(func() {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if folder != v.dir || !slices.Equal(files, v.files) {
+				v.set(files, folder)
+			}
+		})
+	})
+	s.showCustom(d)
+}
+
+// listRefresh is how often open lists (recordings, viewers) are read
+// again.
+const listRefresh = 2 * time.Second
+
+// set shows files; it runs on the Fyne goroutine.
+func (v *recordingsView) set(files []RecordingFile, folder string) {
+	v.files, v.dir = files, folder
+	v.folder.SetText(folder)
 	rows := []fyne.CanvasObject{}
 	if len(files) == 0 {
 		rows = append(rows, widget.NewLabel(lang.L("No recordings yet. Press Record on a live stream, or tick “Record whenever live”.")))
 	}
 	for _, f := range files {
-		what := fmt.Sprintf("%s · %s · %s · %s", f.Stream, f.Start.Local().Format("2006-01-02 15:04"), clock(f.Duration), size(f.Size))
-		if f.Recording {
-			what += " · " + lang.L("recording…")
-		}
-		play := widget.NewButtonWithIcon(lang.L("Play"), theme.MediaPlayIcon(), func() { s.open(f.Path) })
-		if f.Recording {
-			play.Disable()
-		}
-		rows = append(rows, container.NewBorder(nil, nil, nil, play, widget.NewLabel(what)))
+		rows = append(rows, v.row(f))
 	}
-	openFolder := widget.NewButtonWithIcon(lang.L("Open folder"), theme.FolderOpenIcon(), func() { s.open(folder) })
-	scroll := container.NewVScroll(container.NewVBox(rows...))
-	scroll.SetMinSize(fyne.NewSize(560, 320))
-	content := container.NewBorder(nil, container.NewBorder(nil, nil, widget.NewLabel(folder), openFolder), nil, nil, scroll)
-	s.showCustom(dialog.NewCustom(lang.L("Recordings"), lang.L("Close"), content, s.win))
+	v.rows.Objects = rows
+	v.rows.Refresh()
+}
+
+func (v *recordingsView) row(f RecordingFile) fyne.CanvasObject {
+	what := fmt.Sprintf("%s · %s · %s · %s", f.Stream, f.Start.Local().Format("2006-01-02 15:04"), clock(f.Duration), size(f.Size))
+	if f.Recording {
+		what += " · " + lang.L("recording…")
+	}
+	play := widget.NewButtonWithIcon(lang.L("Play"), theme.MediaPlayIcon(), func() { v.s.play(f.Path) })
+	del := widget.NewButtonWithIcon(lang.L("Delete"), theme.DeleteIcon(), func() { v.confirmDelete(f) })
+	if f.Recording {
+		play.Disable()
+		del.Disable() // stop recording first
+	}
+	return container.NewBorder(nil, nil, nil, container.NewHBox(play, del), widget.NewLabel(what))
+}
+
+// confirmDelete asks, then deletes off the UI goroutine and drops the row.
+func (v *recordingsView) confirmDelete(f RecordingFile) {
+	s := v.s
+	s.confirm(lang.L("Delete this recording?"),
+		fmt.Sprintf(lang.L("%s is removed from this computer. This cannot be undone."), f.Name),
+		lang.L("Delete the recording"), lang.L("Keep it"),
+		func() {
+			s.background(func() {
+				err := s.host.DeleteRecording(f.Stream, f.Name)
+				if err != nil && !errors.Is(err, fs.ErrNotExist) {
+					s.log.Warn("delete recording failed", "stream", f.Stream, "file", f.Name, "err", err)
+				}
+				fyne.Do(func() {
+					if err != nil && !errors.Is(err, fs.ErrNotExist) { // one already gone is dropped too
+						s.showInfo(lang.L("Recordings"), deleteMessage(err))
+						return
+					}
+					v.set(slices.DeleteFunc(slices.Clone(v.files), func(o RecordingFile) bool {
+						return o.Stream == f.Stream && o.Name == f.Name
+					}), v.dir)
+				})
+			})
+		})
+}
+
+// deleteMessage says in plain words why a recording was not deleted.
+func deleteMessage(err error) string {
+	if errors.Is(err, ErrStillRecording) {
+		return lang.L("This recording is still being made. Stop recording first, then delete it.")
+	}
+	return fmt.Sprintf(lang.L("The recording could not be deleted: %s"), plain(err))
+}
+
+// errEmpty: a recording file with nothing in it.
+var errEmpty = errors.New("empty file")
+
+// play checks off the UI goroutine that a recording can be read, then
+// hands it to the system's player; when it cannot, it says why.
+func (s *Studio) play(path string) {
+	s.background(func() {
+		err := readable(path)
+		if err != nil {
+			s.log.Warn("recording cannot be played", "file", path, "err", err)
+		}
+		fyne.Do(func() {
+			if err != nil {
+				s.showInfo(lang.L("This recording cannot be played"), playMessage(err))
+				return
+			}
+			u := &url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
+			if err := s.app.OpenURL(u); err != nil {
+				s.log.Warn("open recording failed", "file", path, "err", err)
+				s.showInfo(lang.L("This recording cannot be played"),
+					lang.L("No program on this computer plays video files. Install a video player such as VLC, or use Open folder."))
+			}
+		})
+	})
+}
+
+// readable opens a recording and reads its first byte.
+func readable(path string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fs.ErrNotExist
+	}
+	if st.Size() == 0 {
+		return errEmpty
+	}
+	var b [1]byte
+	_, err = fh.Read(b[:])
+	return err
+}
+
+// playMessage says in plain words why a recording cannot be played.
+func playMessage(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return lang.L("This recording is no longer on this computer: it was moved or deleted.")
+	case errors.Is(err, fs.ErrPermission):
+		return lang.L("Chalkcast is not allowed to read this recording. Check the permissions of the recordings folder.")
+	case errors.Is(err, errEmpty):
+		return lang.L("This recording is empty: nothing was recorded into it.")
+	}
+	return fmt.Sprintf(lang.L("This recording cannot be read (the disk may be failing): %s"), plainText(err.Error()))
 }
 
 // open hands a file or folder to the system's player or file manager.

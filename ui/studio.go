@@ -51,6 +51,10 @@ type Host interface {
 	// Recordings lists the recordings on disk, newest first, and the
 	// folder they are in.
 	Recordings() ([]RecordingFile, string, error)
+	// DeleteRecording removes a finished recording. A file still being
+	// written is refused with ErrStillRecording; one that is not there
+	// any more gives an error wrapping fs.ErrNotExist.
+	DeleteRecording(stream, file string) error
 	// Pushes are the servers a stream is sent on to, with their state.
 	Pushes(name string) []PushStatus
 	// Version is Chalkcast's version, shown in the window.
@@ -65,6 +69,9 @@ type RecordingStatus struct {
 	// Error is why the last recording stopped, if it failed.
 	Error string
 }
+
+// ErrStillRecording: the recording is still being written.
+var ErrStillRecording = errors.New("the recording is still being written")
 
 // RecordingFile is one recording on disk.
 type RecordingFile struct {
@@ -112,7 +119,10 @@ type Studio struct {
 	background func(func())
 	// later runs f on the Fyne goroutine after d (brief feedback such as
 	// "Link copied").
-	later    func(d time.Duration, f func())
+	later func(d time.Duration, f func())
+	// every calls f off the UI goroutine every d until done is closed
+	// (lists that refresh while their window is open).
+	every    func(d time.Duration, done <-chan struct{}, f func())
 	quitOnce sync.Once
 	quit     func() // stops the engine and ends the app
 	// keys are the open dialogs' Enter and Esc, the newest last
@@ -128,6 +138,20 @@ func New(a fyne.App, hub *engine.Hub, host Host, settings *Settings, log *slog.L
 		background: func(f func()) { go f() },
 		later: func(d time.Duration, f func()) {
 			time.AfterFunc(d, func() { fyne.Do(f) })
+		},
+		every: func(d time.Duration, done <-chan struct{}, f func()) {
+			go func() {
+				t := time.NewTicker(d)
+				defer t.Stop()
+				for {
+					select {
+					case <-done:
+						return
+					case <-t.C:
+						f()
+					}
+				}
+			}()
 		},
 	}
 	s.notify = newNotifier(settings.Notifications, s.log)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"os"
@@ -76,6 +77,14 @@ func (h testHost) Recordings() ([]RecordingFile, string, error) {
 	return out, h.rec.Dir(), err
 }
 
+func (h testHost) DeleteRecording(stream, file string) error {
+	err := h.rec.Delete(stream, file)
+	if errors.Is(err, record.ErrWriting) {
+		return fmt.Errorf("%w: %w", ErrStillRecording, err)
+	}
+	return err
+}
+
 // newTestStudio is a studio over a real engine running real test-pattern
 // sources. Fyne's test driver has no UI goroutine to serialise on, so the
 // tests refresh the window from their own goroutine (see eventually)
@@ -110,6 +119,7 @@ func studioOver(t *testing.T, hub *engine.Hub, kinds map[string]engine.SourceKin
 	s.notify.send = func(string, string) error { return errors.New("no notification service in tests") }
 	s.background = func(f func()) { f() }    // the test driver has no UI goroutine to come back to
 	s.later = func(time.Duration, func()) {} // for the same reason; tests that need it call it themselves
+	s.every = func(time.Duration, <-chan struct{}, func()) {}
 	t.Cleanup(func() {
 		pusher.Close()
 		rec.Close()

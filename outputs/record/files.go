@@ -307,3 +307,54 @@ func (r *Recorder) Open(stream, file string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// markWriting records that path is (or is no longer) open for writing.
+func (r *Recorder) markWriting(path string, on bool) {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if !on {
+		delete(r.writing, path)
+		return
+	}
+	if r.writing == nil {
+		r.writing = map[string]bool{}
+	}
+	r.writing[path] = true
+}
+
+// Delete removes one of stream's finished recordings. Names are checked
+// as Open checks them: anything that is not a recording of that stream,
+// or is a link, is not found (os.ErrNotExist), and nothing outside the
+// recordings folder is touched. A file still being written is refused
+// with ErrWriting.
+func (r *Recorder) Delete(stream, file string) error {
+	if _, ok := parseName(stream, file); !ok {
+		return os.ErrNotExist
+	}
+	root, err := os.OpenRoot(r.cfg.Dir)
+	if err != nil {
+		return os.ErrNotExist
+	}
+	defer root.Close()
+	name := stream + "/" + file
+	// held while removing, so a file cannot start being written between
+	// the check and the removal
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if r.writing[filepath.Join(r.cfg.Dir, stream, file)] {
+		return ErrWriting
+	}
+	if st, err := root.Lstat(name); err != nil || !st.Mode().IsRegular() {
+		return os.ErrNotExist
+	}
+	if err := root.Remove(name); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return os.ErrNotExist
+		}
+		return fmt.Errorf("record: delete %s: %w", name, err)
+	}
+	if r.log != nil {
+		r.log.Info("recording deleted", "stream", stream, "file", file)
+	}
+	return nil
+}

@@ -65,6 +65,7 @@ var (
 	ErrNotLive      = errors.New("the stream is not live: start it first, or turn on recording when live")
 	ErrNotRecording = errors.New("the stream is not being recorded")
 	ErrRecording    = errors.New("the stream is already being recorded")
+	ErrWriting      = errors.New("the recording is still being written: stop recording first")
 )
 
 // sink is an open recording file.
@@ -90,6 +91,12 @@ type Recorder struct {
 	active  map[string]*session
 	lastErr map[string]string
 	low     bool // the low-space warning was given
+
+	// writing are the paths of the files open for writing: Delete
+	// refuses them. Marked before a file is created, so Delete never
+	// removes a file that is about to be written.
+	wmu     sync.Mutex
+	writing map[string]bool
 }
 
 // New starts a recorder: it records streams set to record when live as
@@ -549,11 +556,14 @@ func (ss *session) open(p *engine.Packet, video, audio *engine.CodecConfig) erro
 			name = fmt.Sprintf("%s-%d", base, i) // two files in one second (a split)
 		}
 		path = filepath.Join(dir, name+"."+ss.format())
+		ss.r.markWriting(path, true)
 		if f, err = ss.r.create(path); !errors.Is(err, os.ErrExist) {
 			break
 		}
+		ss.r.markWriting(path, false)
 	}
 	if err != nil {
+		ss.r.markWriting(path, false)
 		return explain(fmt.Errorf("record: create %s: %w", path, err))
 	}
 	var c container
@@ -562,6 +572,7 @@ func (ss *session) open(p *engine.Packet, video, audio *engine.CodecConfig) erro
 	} else if c, err = newFMP4(video, audio, p.DTS, ss.r.cfg.FragmentEvery); err != nil {
 		f.Close()
 		os.Remove(path)
+		ss.r.markWriting(path, false)
 		return err
 	}
 	pc := &piece{f: f, c: c, startDTS: p.DTS, video: video, audio: audio,
@@ -612,6 +623,9 @@ func (ss *session) finish(pc *piece, ok bool) error {
 	}
 	if !pc.media {
 		_ = os.Remove(pc.file.Path)
+	}
+	ss.r.markWriting(pc.file.Path, false)
+	if !pc.media {
 		return err
 	}
 	pc.file.Recording = false

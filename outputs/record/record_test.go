@@ -377,3 +377,72 @@ func absDur(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+func TestDeleteRefusesPaths(t *testing.T) {
+	dir := t.TempDir()
+	rec := &Recorder{cfg: Config{Dir: filepath.Join(dir, "recordings")}}
+	good := "maths_2026-11-26_09-00-00.mp4"
+	for _, p := range []string{"recordings/maths/" + good, "recordings/maths/maths_2026-11-26_09-00-02.mp4.part",
+		"recordings/other/other_2026-11-26_09-00-00.mp4", "streams.json"} {
+		writeFile(t, filepath.Join(dir, p))
+	}
+	if err := os.Symlink(filepath.Join(dir, "streams.json"), filepath.Join(dir, "recordings/maths/maths_2026-11-26_09-00-01.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][2]string{
+		{"maths", "../streams.json"}, {"maths", "../../streams.json"}, {"..", "streams.json"},
+		{"maths", "other_2026-11-26_09-00-00.mp4"}, {"maths", "../other/other_2026-11-26_09-00-00.mp4"},
+		{"maths", "maths_2026-11-26_09-00-01.mp4"}, // a symlink out
+		{"maths", "maths_2026-11-26_09-00-02.mp4.part"},
+		{"maths", "/etc/passwd"}, {"maths", good + "/"}, {"maths", ""}, {"maths", "maths_2026-11-26_09-00-09.mp4"},
+	} {
+		if err := rec.Delete(c[0], c[1]); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("Delete(%q, %q): %v", c[0], c[1], err)
+		}
+	}
+	for _, p := range []string{"streams.json", "recordings/other/other_2026-11-26_09-00-00.mp4",
+		"recordings/maths/maths_2026-11-26_09-00-02.mp4.part", "recordings/maths/" + good} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "recordings/maths/maths_2026-11-26_09-00-01.mp4")); err != nil {
+		t.Errorf("the symlink was removed: %v", err)
+	}
+	if err := rec.Delete("maths", good); err != nil {
+		t.Fatalf("a real recording: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "recordings/maths", good)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("still there: %v", err)
+	}
+	if err := rec.Delete("maths", good); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("second delete: %v", err)
+	}
+}
+
+// TestDeleteWhileRecording: the file being written is refused; once
+// stopped it can be deleted, and the listing no longer has it.
+func TestDeleteWhileRecording(t *testing.T) {
+	_, _, rec := live(t, engine.RecordingConfig{})
+	if _, err := rec.Start("maths", nil); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	testkit.WaitFor(t, 10*time.Second, "a file being written", func() bool {
+		name = rec.Status("maths").File
+		return name != ""
+	})
+	if err := rec.Delete("maths", name); !errors.Is(err, ErrWriting) {
+		t.Fatalf("delete while recording: %v", err)
+	}
+	f, err := rec.Stop("maths")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Delete("maths", f.Name); err != nil {
+		t.Fatalf("delete after stopping: %v", err)
+	}
+	if list, err := rec.List(); err != nil || len(list) != 0 {
+		t.Errorf("list after delete: %+v %v", list, err)
+	}
+}

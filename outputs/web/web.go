@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -109,6 +110,7 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 		s.mux.HandleFunc("PUT /api/v1/streams/{name}/recording/settings", s.admin(s.recordingSettings))
 		s.mux.HandleFunc("GET /api/v1/recordings", s.admin(s.recordings))
 		s.mux.HandleFunc("GET /api/v1/recordings/{stream}/{file}", s.admin(s.download))
+		s.mux.HandleFunc("DELETE /api/v1/recordings/{stream}/{file}", s.admin(s.deleteRecording))
 	}
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/stop", s.admin(s.stopStart(true)))
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/start", s.admin(s.stopStart(false)))
@@ -597,6 +599,22 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	http.ServeContent(w, r, name, st.ModTime(), f)
+}
+
+// deleteRecording removes one finished recording (admins only), with the
+// same names as download; a file still being written is a conflict.
+func (s *Server) deleteRecording(w http.ResponseWriter, r *http.Request) {
+	stream, file := r.PathValue("stream"), r.PathValue("file")
+	switch err := s.out.Rec.Delete(stream, file); {
+	case errors.Is(err, os.ErrNotExist):
+		Error(w, http.StatusNotFound, "no such recording")
+	case errors.Is(err, record.ErrWriting):
+		Error(w, http.StatusConflict, err.Error())
+	case err != nil:
+		s.fail(w, err)
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"deleted": file, "stream": stream})
+	}
 }
 
 func (s *Server) remove(w http.ResponseWriter, r *http.Request) {

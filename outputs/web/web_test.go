@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -1062,4 +1065,38 @@ func TestRecordingEndpoints(t *testing.T) {
 		t.Errorf("recordings %v", out)
 	}
 	wantError(t, e.do(t, req{method: "GET", path: "/api/v1/recordings/math/..%2F..%2Fetc%2Fpasswd"}), http.StatusNotFound)
+}
+
+// TestDeleteRecording: only the teacher deletes a recording; a name that
+// is not one is not found, and a real one goes.
+func TestDeleteRecording(t *testing.T) {
+	e := newEnv(t, Config{}, engine.Config{})
+	name := "math_2026-11-26_09-00-00.mp4"
+	path := filepath.Join(e.srv.out.Rec.Dir(), "math", name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, e.do(t, req{method: "DELETE", path: "/api/v1/recordings/math/" + name, remote: remote}), http.StatusForbidden)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("a refused request deleted the file: %v", err)
+	}
+	for _, p := range []string{"/api/v1/recordings/math/math_2026-11-26_09-00-01.mp4",
+		"/api/v1/recordings/math/..%2F..%2Fetc%2Fpasswd", "/api/v1/recordings/other/" + name} {
+		wantError(t, e.do(t, req{method: "DELETE", path: p}), http.StatusNotFound)
+	}
+	rec := e.do(t, req{method: "DELETE", path: "/api/v1/recordings/math/" + name})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("delete: %d %s", rec.Code, rec.Body)
+	}
+	out := decode(t, rec)
+	if out["deleted"] != name || out["stream"] != "math" {
+		t.Errorf("answer %v", out)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the file is still there: %v", err)
+	}
+	wantError(t, e.do(t, req{method: "DELETE", path: "/api/v1/recordings/math/" + name}), http.StatusNotFound)
 }
