@@ -90,8 +90,10 @@ func newCard(s *Studio, name string) *card {
 	viewers := widget.NewButtonWithIcon(lang.L("Viewers"), theme.AccountIcon(), c.showViewers)
 	bigGraph := widget.NewButtonWithIcon(lang.L("Bitrate"), theme.MediaFastForwardIcon(), c.showGraph)
 
-	head := container.NewBorder(nil, nil, container.NewHBox(c.title, container.NewCenter(dot), c.state),
-		container.NewHBox(c.startStop, remove))
+	// name, state and the buttons share a row where they fit, and wrap
+	// in a narrow window
+	head := container.New(&reflow{toLast: true}, c.title, container.NewHBox(container.NewCenter(dot), c.state),
+		container.NewBorder(nil, nil, nil, container.NewHBox(c.startStop, remove)))
 	c.record = newRecordControls(c)
 	c.push = newPushControls(c)
 	info := container.NewVBox(c.source, c.details, c.viewers,
@@ -103,8 +105,11 @@ func newCard(s *Studio, name string) *card {
 		c.push.cdn,
 		c.rtmp,
 		c.push.box)
-	body := container.NewBorder(nil, nil, nil, container.NewVBox(c.qr, qrTap),
-		container.NewGridWithColumns(2, info, share))
+	// The share column wants room for a whole link: below that, it goes
+	// under the stream's details instead of squeezing the link.
+	room := canvas.NewRectangle(color.Transparent)
+	room.SetMinSize(fyne.NewSize(320, 0))
+	body := container.New(&reflow{}, info, container.NewBorder(nil, nil, nil, container.NewVBox(c.qr, qrTap), container.NewStack(room, share)))
 	c.root = widget.NewCard("", "", container.NewVBox(head, body))
 	return c
 }

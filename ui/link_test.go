@@ -48,15 +48,19 @@ func TestShareLinkShowsTheName(t *testing.T) {
 	var c *card
 	eventually(t, s, "a card", func() bool { c = s.cards["maths-year-7"]; return c != nil })
 	const full = "http://127.0.0.1:8080/watch/maths-year-7"
+	// at 640 px the share column goes under the details, with room for
+	// the whole link; narrower still, the link is cut in the middle
 	s.win.Resize(fyne.NewSize(640, 800))
+	eventually(t, s, "the whole link at 640 px", func() bool { return c.link.Text == full })
+	s.win.Resize(fyne.NewSize(420, 800))
 	eventually(t, s, "a shortened link", func() bool { return strings.Contains(c.link.Text, "…") })
 	if !strings.HasSuffix(c.link.Text, "…/maths-year-7") || !strings.HasPrefix(c.link.Text, "http") {
-		t.Errorf("at 640 px the link reads %q", c.link.Text)
+		t.Errorf("at 420 px the link reads %q", c.link.Text)
 	}
 	if w := fyne.MeasureText(c.link.Text, theme.TextSize(), c.link.TextStyle).Width; w > c.link.Size().Width {
 		t.Errorf("the link %q (%.0f px) is wider than its label (%.0f px)", c.link.Text, w, c.link.Size().Width)
 	}
-	if got := s.win.Canvas().Size().Width; got > 640 {
+	if got := s.win.Canvas().Size().Width; got > 420 {
 		t.Errorf("the window grew to %.0f px", got)
 	}
 	test.Tap(c.copyLink)

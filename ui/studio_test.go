@@ -680,3 +680,47 @@ func TestNewStreamIsScrolledIntoView(t *testing.T) {
 		return c != nil && s.scroll.Offset.Y > 0 && s.scroll.Offset.Y+s.scroll.Size().Height >= c.root.Position().Y+min(c.root.Size().Height, s.scroll.Size().Height)-1
 	})
 }
+
+// At 640 px, half a laptop screen, nothing of a card lies outside the
+// window: the card reflows instead of clipping.
+func TestCardsFitIn640Pixels(t *testing.T) {
+	s, hub := newTestStudio(t)
+	for _, cfg := range []engine.StreamConfig{
+		{Name: "obs-with-a-long-name", Title: "Grade 8 Maths, Tuesday", Source: engine.Source{Type: "rtmp"}},
+		{Name: "bars", Source: engine.Source{Type: testpattern.Type, Options: map[string]string{"preset": "480p"}}},
+	} {
+		if _, err := hub.Create(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, s, "two cards", func() bool { return len(s.cards) == 2 })
+	s.win.Resize(fyne.NewSize(640, 900))
+	width := s.win.Canvas().Size().Width
+	if width > 640 {
+		t.Fatalf("the window grew to %.0f px", width)
+	}
+	d := fyne.CurrentApp().Driver()
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if !o.Visible() {
+			return
+		}
+		if right := d.AbsolutePositionForObject(o).X + o.Size().Width; right > width+1 {
+			t.Errorf("%T reaches %.0f px, past the window's %.0f", o, right, width)
+			return
+		}
+		switch c := o.(type) {
+		case *fyne.Container:
+			for _, child := range c.Objects {
+				walk(child)
+			}
+		case fyne.Widget:
+			for _, child := range test.WidgetRenderer(c).Objects() {
+				walk(child)
+			}
+		}
+	}
+	for _, c := range s.cards {
+		walk(c.root)
+	}
+}
