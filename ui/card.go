@@ -414,17 +414,6 @@ func (c *card) showGraph() {
 	d := dialog.NewCustom(fmt.Sprintf(lang.L("Bitrate and viewers of %s, last 5 minutes"), c.name), lang.L("Close"), box, c.s.win)
 	done := make(chan struct{})
 	d.SetOnClosed(func() { close(done) })
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				fyne.Do(update)
-			}
-		}
-	}()
+	c.s.every(time.Second, done, func() { fyne.Do(update) })
 	c.s.showCustom(d)
 }
