@@ -320,7 +320,7 @@ func InBandConfig(cfg *engine.CodecConfig, au []byte) *engine.CodecConfig {
 		}
 		nal := au[:n]
 		au = au[n:]
-		if i := paramSlot(cfg.Codec, nal); i >= 0 && found[i] == nil {
+		if i := ParamSlot(cfg.Codec, nal); i >= 0 && found[i] == nil {
 			found[i], seen = nal, true
 		}
 	}
@@ -364,9 +364,10 @@ func InBandConfig(cfg *engine.CodecConfig, au []byte) *engine.CodecConfig {
 	return next
 }
 
-// paramSlot is where a parameter set goes in InBandConfig's list, or -1
-// for other NAL units.
-func paramSlot(c engine.Codec, nal []byte) int {
+// ParamSlot is where a parameter set goes in a configuration's list (SPS
+// and PPS for H.264; VPS, SPS and PPS for H.265), or -1 for other NAL
+// units. nal must not be empty.
+func ParamSlot(c engine.Codec, nal []byte) int {
 	if c == engine.CodecH264 {
 		switch h264.NALUType(nal[0] & 0x1f) {
 		case h264.NALUTypeSPS:

@@ -138,30 +138,13 @@ const (
 
 func (v *videoTrack) nalKind(n []byte) int {
 	if v.codec == engine.CodecH264 {
-		switch h264.NALUType(n[0] & 0x1f) {
-		case h264.NALUTypeSPS:
-			return 0
-		case h264.NALUTypePPS:
-			return 1
-		case h264.NALUTypeAccessUnitDelimiter:
+		if h264.NALUType(n[0]&0x1f) == h264.NALUTypeAccessUnitDelimiter {
 			return nalDrop
 		}
-		return nalKeep
-	}
-	if len(n) < 2 {
+	} else if len(n) < 2 || h265.NALUType((n[0]>>1)&0x3f) == h265.NALUType_AUD_NUT {
 		return nalDrop
 	}
-	switch h265.NALUType((n[0] >> 1) & 0x3f) {
-	case h265.NALUType_VPS_NUT:
-		return 0
-	case h265.NALUType_SPS_NUT:
-		return 1
-	case h265.NALUType_PPS_NUT:
-		return 2
-	case h265.NALUType_AUD_NUT:
-		return nalDrop
-	}
-	return nalKeep
+	return codec.ParamSlot(v.codec, n) // nalKeep (-1) for anything but a parameter set
 }
 
 // param stores a parameter set and reports whether it changed.
