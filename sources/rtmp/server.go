@@ -86,7 +86,7 @@ func New(hub *engine.Hub, cfg Config, log *slog.Logger) *Server {
 		OnConnect: func(nc net.Conn) (io.ReadWriteCloser, *gortmp.ConnConfig) {
 			c := &conn{Conn: nc, srv: s, remote: nc.RemoteAddr().String()}
 			c.log = s.log.With("remote", c.remote)
-			c.front = rtmpguard.NewReader(nc, rtmpguard.HandshakeSize, rtmpguard.Pending)
+			c.front = rtmpguard.NewReader(socket{c}, rtmpguard.HandshakeSize, rtmpguard.Pending)
 			c.writeTimeout = cfg.WriteTimeout
 			// Until it is admitted as a player, a client must keep talking.
 			c.readTimeout.Store(int64(cfg.ReadTimeout))
@@ -202,9 +202,6 @@ func (c *conn) Read(b []byte) (int, error) {
 		c.readerHolds = false
 		c.encMu.Unlock()
 	}
-	if t := c.readTimeout.Load(); t > 0 {
-		_ = c.Conn.SetReadDeadline(time.Now().Add(time.Duration(t)))
-	}
 	n, err := c.front.Read(b)
 	if err == nil {
 		c.encMu.Lock()
@@ -213,6 +210,19 @@ func (c *conn) Read(b []byte) (int, error) {
 		c.timedOut = true
 	}
 	return n, err
+}
+
+// socket is what the front reads: the connection, with the read timeout
+// renewed before every read from it, so that a publisher that keeps
+// sending is never timed out however long one message (a big keyframe on
+// a slow link) takes to arrive whole.
+type socket struct{ c *conn }
+
+func (s socket) Read(b []byte) (int, error) {
+	if t := s.c.readTimeout.Load(); t > 0 {
+		_ = s.c.Conn.SetReadDeadline(time.Now().Add(time.Duration(t)))
+	}
+	return s.c.Conn.Read(b)
 }
 
 // admit lifts the limits of a client that is now publishing or playing,
