@@ -132,11 +132,11 @@ func run(c config) error {
 	fmt.Printf("server pid %d; before the attack: RSS %.1f MiB, viewer at %d frames\n", srv.Pid, mib(baseRSS), frames.Load())
 
 	attack, stop := context.WithTimeout(ctx, c.attack)
-	defer stop()
 	var wg sync.WaitGroup
+	defer func() { stop(); wg.Wait() }() // an early return ends the attackers too
 	var rtmpN, httpN, flvN counts
 	spawn(attack, &wg, 0, c.rtmpConns, &rtmpN, func(ctx context.Context, i int, n *counts) { bogusRTMP(ctx, c.rtmpAddr, i, n) })
-	children, err := startHTTPAttackers(c)
+	children, err := startHTTPAttackers(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -227,11 +227,13 @@ type child struct {
 	out strings.Builder
 }
 
-func startHTTPAttackers(c config) ([]*child, error) {
+// startHTTPAttackers starts the child processes; they are killed if ctx
+// ends before they do (the command returns early).
+func startHTTPAttackers(ctx context.Context, c config) ([]*child, error) {
 	var children []*child
 	for first := 0; first < c.httpConns; first += perChild {
 		ch := &child{}
-		ch.cmd = exec.Command(os.Args[0], "-http-attackers-from", fmt.Sprint(first), "-http-conns", fmt.Sprint(min(perChild, c.httpConns-first)),
+		ch.cmd = exec.CommandContext(ctx, os.Args[0], "-http-attackers-from", fmt.Sprint(first), "-http-conns", fmt.Sprint(min(perChild, c.httpConns-first)),
 			"-http", c.httpAddr, "-duration", c.attack.String())
 		ch.cmd.Stdout, ch.cmd.Stderr = &ch.out, os.Stderr
 		if err := ch.cmd.Start(); err != nil {
