@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -361,8 +362,17 @@ func (c *card) showQR() {
 
 func (c *card) showViewers() {
 	rows := container.NewVBox()
+	var shown []uint64 // viewer ids on screen; the labels are rebuilt only when they change
 	update := func() {
 		list := c.last.ViewerList
+		ids := make([]uint64, len(list))
+		for i, v := range list {
+			ids[i] = v.ID
+		}
+		if shown != nil && slices.Equal(ids, shown) {
+			return
+		}
+		shown = ids
 		objs := []fyne.CanvasObject{}
 		if len(list) == 0 {
 			objs = append(objs, widget.NewLabel(lang.L("Nobody is watching yet.")))
