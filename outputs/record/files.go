@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	amp4 "github.com/abema/go-mp4"
@@ -70,6 +71,8 @@ func (r *Recorder) List() ([]File, error) {
 		return nil, fmt.Errorf("record: list %s: %w", r.cfg.Dir, err)
 	}
 	var out []File
+	seen := map[string]bool{}
+	defer r.known.keep(seen)
 	for _, d := range dirs {
 		if !d.IsDir() || engine.ValidateName(d.Name()) != nil {
 			continue
@@ -87,7 +90,8 @@ func (r *Recorder) List() ([]File, error) {
 				out = append(out, f)
 				continue
 			}
-			f, err := describe(d.Name(), path)
+			seen[path] = true
+			f, err := r.known.describe(d.Name(), path)
 			if err != nil {
 				r.log.Warn("recording cannot be read", "file", path, "err", err)
 				continue
@@ -102,6 +106,56 @@ func (r *Recorder) List() ([]File, error) {
 		return out[i].Name > out[j].Name
 	})
 	return out, nil
+}
+
+// durations remembers what reading finished recordings found, by path,
+// size and modification time, so that a list shown while open (and
+// refreshed every few seconds) reads each file's boxes once, not at every
+// refresh.
+type durations struct {
+	mu sync.Mutex
+	m  map[string]described
+}
+
+type described struct {
+	size int64
+	mod  time.Time
+	f    File
+}
+
+func (k *durations) describe(stream, path string) (File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return File{}, err
+	}
+	k.mu.Lock()
+	e, ok := k.m[path]
+	k.mu.Unlock()
+	if ok && e.size == st.Size() && e.mod.Equal(st.ModTime()) {
+		return e.f, nil
+	}
+	f, err := describe(stream, path)
+	if err != nil {
+		return File{}, err
+	}
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]described{}
+	}
+	k.m[path] = described{st.Size(), st.ModTime(), f}
+	k.mu.Unlock()
+	return f, nil
+}
+
+// keep forgets the files no longer listed.
+func (k *durations) keep(paths map[string]bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for p := range k.m {
+		if !paths[p] {
+			delete(k.m, p)
+		}
+	}
 }
 
 // describe reads a recording's start (from its name), size and duration.

@@ -97,6 +97,8 @@ type Recorder struct {
 	// removes a file that is about to be written.
 	wmu     sync.Mutex
 	writing map[string]bool
+
+	known durations // what listing found in finished files
 }
 
 // New starts a recorder: it records streams set to record when live as
