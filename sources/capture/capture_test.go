@@ -234,7 +234,15 @@ func TestScreen(t *testing.T) {
 		}
 	}()
 	m := NewManager()
-	if d := m.List(false); len(d.Screens) == 0 || d.Screens[0].Formats[0].Width != 1024 {
+	// a server that has just said it listens may not answer the first
+	// probe yet: the list asks again until it does
+	var d Devices
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if d = m.List(false); (len(d.Screens) > 0 && len(d.Screens[0].Formats) > 0) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(d.Screens) == 0 || len(d.Screens[0].Formats) == 0 || d.Screens[0].Formats[0].Width != 1024 {
 		t.Fatalf("screens: %+v", d.Screens)
 	}
 	s := newStudio(t, m)

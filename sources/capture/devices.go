@@ -127,9 +127,11 @@ func (m *Manager) list(t driver.DeviceType) []Device {
 			if d.Open() == nil {
 				cached = formats(d.Properties())
 				_ = d.Close()
-				m.mu.Lock()
-				m.formats[k] = cached
-				m.mu.Unlock()
+				if len(cached) > 0 { // a device that answered nothing is asked again next time
+					m.mu.Lock()
+					m.formats[k] = cached
+					m.mu.Unlock()
+				}
 			}
 			m.release(t, info.Label)
 		}
