@@ -50,6 +50,9 @@ type Config struct {
 	// StatsHistory is how many one-second statistics samples each stream
 	// keeps. Default 600 (10 minutes).
 	StatsHistory int
+	// Silence makes the silent audio that replaces a muted stream's
+	// sound. Without it, a muted stream drops its audio packets.
+	Silence Silencer
 }
 
 func (c Config) withDefaults() Config {
@@ -170,6 +173,8 @@ type StreamConfig struct {
 	Created time.Time `json:"created"`
 	// Stopped streams take no publisher and run no source until started.
 	Stopped bool `json:"stopped,omitempty"`
+	// Muted streams send silence instead of their sound.
+	Muted bool `json:"muted,omitempty"`
 	// Recording is how the stream is recorded.
 	Recording RecordingConfig `json:"recording"`
 	// Pushes are the servers the stream is sent on to (a CDN, a

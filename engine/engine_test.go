@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,13 +76,13 @@ func TestConfigDefaults(t *testing.T) {
 		Workers: -3, StatsHistory: -1, GracePeriod: -time.Second, MaxLag: -1, AudioHold: -1,
 		MaxViewersPerAddr: -1, StallAfter: -1,
 	}.withDefaults()
-	if neg != c {
+	if !reflect.DeepEqual(neg, c) {
 		t.Errorf("negative values give %+v, want the defaults %+v", neg, c)
 	}
 	set := Config{MaxStreams: 3, MaxViewersPerStream: 4, MaxViewers: 5, RingPackets: 6, MaxBatch: 7,
 		Workers: 8, StatsHistory: 9, GracePeriod: time.Minute, MaxLag: time.Hour, AudioHold: time.Millisecond,
 		MaxViewersPerAddr: 10, StallAfter: time.Second}
-	if got := set.withDefaults(); got != set {
+	if got := set.withDefaults(); !reflect.DeepEqual(got, set) {
 		t.Errorf("explicit values changed: %+v, want %+v", got, set)
 	}
 	h := newTestHub(t, Config{MaxStreams: 3})

@@ -22,8 +22,13 @@ const (
 	EventViewerJoined       EventKind = "viewer_joined"
 	EventViewerLeft         EventKind = "viewer_left"
 	EventSourceError        EventKind = "source_error"
-	EventRecordingConfig    EventKind = "recording_config"
-	EventPushConfig         EventKind = "push_config"
+	EventAudioMuted         EventKind = "audio_muted"
+	EventAudioUnmuted       EventKind = "audio_unmuted"
+	// EventNoSound: students hear nothing although the stream is not
+	// muted (Error says why). Published once per silence.
+	EventNoSound         EventKind = "no_sound"
+	EventRecordingConfig EventKind = "recording_config"
+	EventPushConfig      EventKind = "push_config"
 	// Published by the recorder (Hub.Announce):
 	EventRecordingStarted EventKind = "recording_started"
 	EventRecordingSaved   EventKind = "recording_saved"

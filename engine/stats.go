@@ -27,6 +27,18 @@ type AudioStats struct {
 	Codec      string `json:"codec"`
 	SampleRate int    `json:"sample_rate,omitempty"`
 	Channels   int    `json:"channels,omitempty"`
+	// LevelDBFS is the peak of the last second of sound as sent (after
+	// muting); PeakDBFS and LoudnessDBFS (RMS) are the meter's newest
+	// window. All are null until the sound has been measured.
+	LevelDBFS    *float64 `json:"level_dbfs"`
+	PeakDBFS     *float64 `json:"peak_dbfs"`
+	LoudnessDBFS *float64 `json:"loudness_dbfs"`
+	// Muted: the teacher muted the sound; students get silence.
+	Muted bool `json:"muted"`
+	// Silent: students hear nothing although nobody muted (no
+	// microphone, or only silence for a while); SilentReason says why.
+	Silent       bool   `json:"silent"`
+	SilentReason string `json:"silent_reason,omitempty"`
 }
 
 // SourceReport is what trying a source found: an IP camera's "Test
@@ -158,9 +170,7 @@ func (s *Stream) Stats(opt StatsOptions) StreamStats {
 				LatencyMaxMS:  float64(s.c.latPeak.Load()) / 1e6,
 			}
 		}
-		if ac := s.c.audioCfg.Load(); ac != nil {
-			st.Audio = &AudioStats{Codec: ac.Codec.String(), SampleRate: ac.SampleRate, Channels: ac.Channels}
-		}
+		st.Audio = s.audioStats(s.c.audioCfg.Load())
 	}
 	return st
 }

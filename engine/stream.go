@@ -76,13 +76,16 @@ type counters struct {
 	dropped, latSum, latN, latMax atomic.Int64
 	demandAt                      atomic.Int64 // unix ns of the latest Demand
 	encoding                      atomic.Bool
+	muted                         atomic.Bool
+	level                         atomic.Pointer[AudioLevel]
+	silent                        atomic.Pointer[string] // why students hear nothing; nil while they hear sound
 	// last one-second sample, for cheap reads
 	bitrate, fps    atomic.Uint64 // bits/s, millifps
 	latAvg, latPeak atomic.Int64  // encode latency of the last window
 }
 
 func newStream(h *Hub, cfg StreamConfig) *Stream {
-	return &Stream{
+	s := &Stream{
 		hub:     h,
 		name:    cfg.Name,
 		cfg:     cfg,
@@ -90,6 +93,8 @@ func newStream(h *Hub, cfg StreamConfig) *Stream {
 		viewers: map[uint64]*Viewer{},
 		history: make([]Sample, 0, h.cfg.StatsHistory),
 	}
+	s.c.muted.Store(cfg.Muted)
+	return s
 }
 
 // Name is the stream's public name.
@@ -146,6 +151,8 @@ func (s *Stream) Publish(src SourceInfo) (*Publisher, error) {
 		s.c.dropped.Store(0)
 		s.c.latAvg.Store(0)
 		s.c.latPeak.Store(0)
+		s.c.level.Store(nil)
+		s.c.silent.Store(nil)
 	}
 	p := &Publisher{s: s, ring: s.ring, src: src}
 	s.pub = p
@@ -186,6 +193,9 @@ func (p *Publisher) WritePacket(pkt *Packet) {
 	pkt.DTS += p.offset
 	pkt.PTS += p.offset
 	c := &p.s.c
+	if pkt.Track == TrackAudio && c.muted.Load() && !p.silence(pkt) {
+		return // muted, and no silence can be made for this codec
+	}
 	// Counters and configurations first, so that a reader that gets this
 	// packet already finds it counted and its track announced.
 	c.bytesIn.Add(uint64(len(pkt.Payload)))
