@@ -60,6 +60,15 @@ func (m *Meter) Add(samples []float32, channels int, done func(engine.AudioLevel
 	}
 }
 
+// ForgetSecond drops the windows before the newest from the last
+// second's peak: the sound before them is known to be gone (the stream
+// was muted and its silence has arrived).
+func (m *Meter) ForgetSecond() {
+	if n := len(m.frames); n > 1 {
+		m.frames = append(m.frames[:0], m.frames[n-1])
+	}
+}
+
 // DBFS converts an amplitude (1 is full scale) to dBFS, never below
 // engine.SilenceFloor.
 func DBFS(a float64) float64 {
