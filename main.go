@@ -29,6 +29,8 @@ import (
 	"chalkcast/engine"
 	"chalkcast/engine/store"
 	"chalkcast/internal/connlimit"
+	"chalkcast/media/audio"
+	"chalkcast/media/monitor"
 	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
 	"chalkcast/outputs/push"
@@ -188,6 +190,7 @@ type instance struct {
 	devices *capture.Manager
 	rec     *record.Recorder
 	push    *push.Pusher
+	mon     *monitor.Monitor
 	web     *web.Server
 	addrs   addrs
 	errc    chan error // a server failed
@@ -211,6 +214,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return nil, err
 	}
+	o.Engine.Silence = audio.Silence // a muted stream sends silence in its own codec
 	hub, err := engine.New(o.Engine, st, log)
 	if err != nil {
 		return nil, err
@@ -261,6 +265,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	kinds[pull.Type] = pull.New(log)
 	srcs := engine.NewSources(hub, kinds, log)
 	pusher := push.New(hub, log)
+	mon := monitor.New(hub, log)
 	rec, err := record.New(hub, record.Config{Dir: filepath.Join(o.DataDir, "recordings")}, log)
 	var webSrv *web.Server
 	if err == nil {
@@ -275,6 +280,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 			TestSource:  srcs.Test,
 			Devices:     func(rescan bool) any { return devices.List(rescan) },
 			Version:     version,
+			Preview:     mon.Snapshot,
 		}, log)
 	}
 	if err != nil {
@@ -295,7 +301,9 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	}
 	httpLn, httpSrv := httpServer(httpLn, webSrv, hub.Config(), log)
 	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
-	in = &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, push: pusher, web: webSrv, errc: make(chan error, 2)}
+	monCtx, monStop := context.WithCancel(context.Background())
+	go mon.Run(monCtx)
+	in = &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, push: pusher, mon: mon, web: webSrv, errc: make(chan error, 2)}
 	go func() { in.errc <- serveHTTP(httpSrv, httpLn) }()
 	go func() { in.errc <- rtmpSrv.Serve(rtmpLn) }()
 	_, base := webSrv.Base()
@@ -314,6 +322,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 			srcs.Close()                  // sources leave cleanly
 			rec.Close()                   // recordings are finished
 			pusher.Close()                // pushed servers get a clean end
+			monStop()                     // previews and meters stop
 			hub.Close()                   // every viewer gets a clean end of stream
 			hlsOut.Close()
 			flvOut.Close()

@@ -77,3 +77,12 @@ func DBFS(a float64) float64 {
 	}
 	return max(20*math.Log10(a), engine.SilenceFloor)
 }
+
+// Why a stream is silent, as engine.Stream.Silent reports it; the studio
+// translates these words.
+const (
+	// ReasonNoMicrophone: the source promised a microphone and found none.
+	ReasonNoMicrophone = "no microphone was found"
+	// ReasonQuiet: the sound stayed below -50 dBFS for 10 seconds.
+	ReasonQuiet = "only silence for 10 seconds"
+)

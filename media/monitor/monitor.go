@@ -37,11 +37,6 @@ const (
 	QuietFor   = 10 * time.Second
 )
 
-// Reasons a stream is silent, as engine.Stream.Silent reports them.
-const (
-	ReasonQuiet = "only silence for 10 seconds"
-)
-
 // Monitor watches every live stream of a hub.
 type Monitor struct {
 	hub *engine.Hub

@@ -65,10 +65,8 @@ func play(ctx context.Context, pub *engine.Publisher, clips ...*mediatest.Clip) 
 				return
 			case <-time.After(time.Until(start.Add(at))):
 			}
-			cp := *p
-			cp.PTS, cp.DTS = at, at
-			pub.WritePacket(&engine.Packet{Track: cp.Track, Codec: cp.Codec, PTS: cp.PTS, DTS: cp.DTS,
-				Keyframe: cp.Keyframe, Payload: cp.Payload, Config: cp.Config})
+			pub.WritePacket(&engine.Packet{Track: p.Track, Codec: p.Codec, PTS: at, DTS: at,
+				Keyframe: p.Keyframe, Payload: p.Payload, Config: p.Config})
 		}
 	}
 }
@@ -203,7 +201,7 @@ func TestNoSound(t *testing.T) {
 	go play(ctx, pub, quiet)
 	s, _ := hub.Get("class")
 	start := time.Now()
-	testkit.WaitFor(t, QuietFor+5*time.Second, "the no-sound state", func() bool { return s.Silent() == ReasonQuiet })
+	testkit.WaitFor(t, QuietFor+5*time.Second, "the no-sound state", func() bool { return s.Silent() == audio.ReasonQuiet })
 	if d := time.Since(start); d < QuietFor-time.Second {
 		t.Errorf("silent after %v, want %v", d, QuietFor)
 	}

@@ -98,7 +98,7 @@ func (snd *sound) measure(samples []float32, channels int) {
 			snd.clearQuiet()
 		case l.Peak < QuietBelow:
 			if snd.quiet++; snd.quiet*int(audio.Window) >= int(QuietFor) {
-				snd.s.SetSilent(ReasonQuiet)
+				snd.s.SetSilent(audio.ReasonQuiet)
 			}
 		default:
 			snd.quiet = 0
@@ -108,7 +108,7 @@ func (snd *sound) measure(samples []float32, channels int) {
 }
 
 func (snd *sound) clearQuiet() {
-	if snd.s.Silent() == ReasonQuiet {
+	if snd.s.Silent() == audio.ReasonQuiet {
 		snd.s.SetSilent("")
 	}
 }

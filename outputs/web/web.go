@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net"
@@ -22,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"chalkcast/engine"
 	"chalkcast/outputs/hls"
@@ -54,6 +54,10 @@ type Config struct {
 	Devices func(rescan bool) any
 	// Version is shown by /api/v1/server.
 	Version string
+	// Preview, if set, returns the newest picture of a live stream as a
+	// JPEG, waiting up to wait for one; it fails with engine.ErrNotFound or
+	// engine.ErrNotLive when there is nothing to show.
+	Preview func(ctx context.Context, name string, wait time.Duration) ([]byte, error)
 }
 
 // Outputs are the viewer endpoints the server routes to.
@@ -98,6 +102,10 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 	s.mux.HandleFunc("GET /api/v1/streams/{name}", s.get)
 	s.mux.HandleFunc("DELETE /api/v1/streams/{name}", s.admin(s.remove))
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/key", s.admin(s.resetKey))
+	s.mux.HandleFunc("POST /api/v1/streams/{name}/audio", s.admin(s.setAudio))
+	if cfg.Preview != nil {
+		s.mux.HandleFunc("GET /api/v1/streams/{name}/preview.jpg", s.admin(s.preview))
+	}
 	s.mux.HandleFunc("GET /api/v1/devices", s.admin(s.devices))
 	s.mux.HandleFunc("POST /api/v1/sources/test", s.admin(s.testSource))
 	if out.Push != nil {
@@ -370,10 +378,7 @@ type createRequest struct {
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	var req createRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		Error(w, http.StatusBadRequest, "request body is not a valid stream description: "+err.Error())
+	if !decodeBody(w, r, 64<<10, &req, "a valid stream description", false) {
 		return
 	}
 	if req.Source.Type == "" {
@@ -437,10 +442,7 @@ func (s *Server) testSource(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var src engine.Source
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&src); err != nil {
-		Error(w, http.StatusBadRequest, "request body is not a valid source: "+err.Error())
+	if !decodeBody(w, r, 16<<10, &src, "a valid source", false) {
 		return
 	}
 	rep, err := s.cfg.TestSource(r.Context(), src)
@@ -482,10 +484,7 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 // {"url":"rtmp://host/app/key","play_url":"https://..."}.
 func (s *Server) addPush(w http.ResponseWriter, r *http.Request) {
 	var t engine.PushTarget
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&t); err != nil {
-		Error(w, http.StatusBadRequest, "request body is not a valid push target: "+err.Error())
+	if !decodeBody(w, r, 8<<10, &t, "a valid push target", false) {
 		return
 	}
 	t, err := s.hub.AddPush(r.PathValue("name"), t)
@@ -518,15 +517,11 @@ func (s *Server) removePush(w http.ResponseWriter, r *http.Request) {
 func (s *Server) startRecording(w http.ResponseWriter, r *http.Request) {
 	var opt *engine.RecordingConfig
 	if r.ContentLength != 0 {
-		var o engine.RecordingConfig
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil && !errors.Is(err, io.EOF) {
-			Error(w, http.StatusBadRequest, "request body is not a valid recording setting: "+err.Error())
+		var o *engine.RecordingConfig
+		if !decodeBody(w, r, 4<<10, &o, "a valid recording setting", true) {
 			return
-		} else if err == nil {
-			opt = &o
 		}
+		opt = o
 	}
 	st, err := s.out.Rec.Start(r.PathValue("name"), opt)
 	switch {
@@ -555,10 +550,7 @@ func (s *Server) stopRecording(w http.ResponseWriter, r *http.Request) {
 // recordingSettings saves whether and how a stream is recorded.
 func (s *Server) recordingSettings(w http.ResponseWriter, r *http.Request) {
 	var rc engine.RecordingConfig
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rc); err != nil {
-		Error(w, http.StatusBadRequest, "request body is not a valid recording setting: "+err.Error())
+	if !decodeBody(w, r, 4<<10, &rc, "a valid recording setting", false) {
 		return
 	}
 	if err := s.hub.SetRecording(r.PathValue("name"), rc); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/pion/mediadevices/pkg/wave"
 
 	"chalkcast/engine"
+	sound "chalkcast/media/audio"
 	"chalkcast/sources/encode"
 )
 
@@ -129,7 +130,11 @@ func (k *kind) Run(ctx context.Context, s *engine.Stream) error {
 	}
 
 	info := engine.SourceInfo{Protocol: string(k.video)}
+	promised := src.Options[optMicrophone] != noMicrophone
 	return encode.Publish(ctx, k.pool, s, info, set, ar != nil, func(p *encode.Pipeline) error {
+		if promised && ar == nil {
+			s.SetSilent(sound.ReasonNoMicrophone) // the card and the API say so
+		}
 		errc := make(chan error, 2)
 		stop := make(chan struct{})
 		n := 1

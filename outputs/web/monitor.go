@@ -1,0 +1,78 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"chalkcast/engine"
+)
+
+// decodeBody reads a JSON request body of at most limit bytes into v,
+// refusing unknown fields; an empty body is allowed only when optional.
+// On failure it has answered 400 with what was expected.
+func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, what string, optional bool) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil || (optional && errors.Is(err, io.EOF)) {
+		return true
+	}
+	Error(w, http.StatusBadRequest, "request body is not "+what+": "+err.Error())
+	return false
+}
+
+// previewWait is how long preview.jpg waits for the first picture of a
+// stream nobody was looking at.
+const previewWait = 5 * time.Second
+
+// preview answers the newest picture of a live stream as a JPEG (admins
+// only: it shows the class).
+func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	b, err := s.cfg.Preview(r.Context(), name, previewWait)
+	switch {
+	case errors.Is(err, engine.ErrNotFound), errors.Is(err, engine.ErrNotLive):
+		Error(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		Error(w, http.StatusServiceUnavailable, err.Error())
+	default:
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+		_, _ = w.Write(b)
+	}
+}
+
+// audioRequest is the body of POST /api/v1/streams/<name>/audio.
+type audioRequest struct {
+	Muted *bool `json:"muted"`
+}
+
+// setAudio mutes or unmutes a stream: {"muted": true}.
+func (s *Server) setAudio(w http.ResponseWriter, r *http.Request) {
+	var req audioRequest
+	if !decodeBody(w, r, 1<<10, &req, `{"muted": true} or {"muted": false}`, false) {
+		return
+	}
+	if req.Muted == nil {
+		Error(w, http.StatusBadRequest, `request body must say {"muted": true} or {"muted": false}`)
+		return
+	}
+	name := r.PathValue("name")
+	if err := s.hub.SetMuted(name, *req.Muted); err != nil {
+		s.fail(w, err)
+		return
+	}
+	st, ok := s.hub.Get(name)
+	if !ok {
+		s.fail(w, engine.ErrNotFound)
+		return
+	}
+	s.log.Info("stream sound muted or unmuted", "stream", name, "muted", *req.Muted)
+	host, httpBase := s.Base()
+	writeJSON(w, http.StatusOK, s.view(st, host, httpBase, true, engine.StatsOptions{}))
+}
