@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"time"
 
@@ -149,6 +150,15 @@ func (h host) Recording(name string) ui.RecordingStatus {
 }
 
 func (h host) Version() string { return version }
+
+func (h host) Look(name string) func() { return h.in.mon.Look(name) }
+
+func (h host) Preview(name string) image.Image {
+	if p := h.in.mon.Picture(name); p != nil {
+		return p.Image
+	}
+	return nil
+}
 
 func (h host) Pushes(name string) []ui.PushStatus {
 	var out []ui.PushStatus

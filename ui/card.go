@@ -44,6 +44,7 @@ type card struct {
 	startStop                              *widget.Button
 	record                                 *recordControls
 	push                                   *pushControls
+	monitor                                *monitorView
 	last                                   snapshot
 }
 
@@ -97,7 +98,8 @@ func newCard(s *Studio, name string) *card {
 		container.NewBorder(nil, nil, nil, container.NewHBox(c.startStop, remove)))
 	c.record = newRecordControls(c)
 	c.push = newPushControls(c)
-	info := container.NewVBox(c.source, c.details, c.viewers,
+	c.monitor = newMonitorView(c)
+	info := container.NewVBox(c.monitor.box, c.source, c.details, c.viewers,
 		container.NewBorder(nil, nil, nil, c.rate, c.graph),
 		container.NewHBox(viewers, bigGraph), c.record.box)
 	share := container.NewVBox(
@@ -243,6 +245,7 @@ func (c *card) update(sn snapshot) {
 	}
 	c.record.update(sn)
 	c.push.update(sn)
+	c.monitor.update(sn)
 	url := c.s.watchURL(sn.Name)
 	if url != c.url {
 		c.url = url

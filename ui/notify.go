@@ -77,6 +77,8 @@ func (n *notifier) message(hub *engine.Hub, e engine.Event) (string, string) {
 			return "", ""
 		}
 		return recordingMessage(e)
+	case engine.EventNoSound:
+		return fmt.Sprintf(lang.L("No sound in “%s”"), e.Stream), lang.L("Students hear nothing") + ": " + lang.L(e.Error)
 	case engine.EventStreamDeleted:
 		delete(n.failed, e.Stream)
 		delete(n.reached, e.Stream)

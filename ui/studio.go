@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"slices"
 	"sort"
@@ -59,6 +60,12 @@ type Host interface {
 	Pushes(name string) []PushStatus
 	// Version is Chalkcast's version, shown in the window.
 	Version() string
+	// Look says the teacher looks at a stream's picture until release is
+	// called: its preview is decoded meanwhile.
+	Look(name string) (release func())
+	// Preview is the stream's newest preview picture, nil when there is
+	// none. A picture is never modified once returned.
+	Preview(name string) image.Image
 }
 
 // RecordingStatus is a stream's recording state.
@@ -207,6 +214,7 @@ func (s *Studio) Run(ctx context.Context) {
 			}
 		}
 	}()
+	s.every(monitorEvery, ctx.Done(), func() { fyne.Do(s.tickMonitors) })
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -263,8 +271,9 @@ func (s *Studio) apply(snaps []snapshot) {
 		}
 		c.update(sn)
 	}
-	for name := range s.cards {
+	for name, c := range s.cards {
 		if !seen[name] {
+			c.monitor.stop()
 			delete(s.cards, name)
 			changed = true
 		}
@@ -286,6 +295,17 @@ func (s *Studio) apply(snaps []snapshot) {
 	}
 	s.body.Refresh()
 	s.revealNew()
+}
+
+// tickMonitors brings the previews and meters of the cards on screen up
+// to date; cards scrolled out of view stop their previews.
+func (s *Studio) tickMonitors() {
+	inList := len(s.body.Objects) > 0 && s.body.Objects[0] == s.scroll
+	top, height := s.scroll.Offset.Y, s.scroll.Size().Height
+	for _, c := range s.cards {
+		y, h := c.root.Position().Y, c.root.Size().Height
+		c.monitor.tick(inList && c.root.Visible() && y < top+height && y+h > top)
+	}
 }
 
 // revealNew scrolls a stream the teacher just created into view, once its

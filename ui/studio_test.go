@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"maps"
 	"os"
@@ -23,6 +24,8 @@ import (
 	"chalkcast/engine"
 	"chalkcast/internal/nginxtest"
 	"chalkcast/internal/rtsptest"
+	"chalkcast/media/audio"
+	"chalkcast/media/monitor"
 	"chalkcast/outputs/push"
 	"chalkcast/outputs/record"
 	"chalkcast/sources/encode"
@@ -36,6 +39,7 @@ type testHost struct {
 	srcs *engine.Sources
 	rec  *record.Recorder
 	push *push.Pusher
+	mon  *monitor.Monitor
 }
 
 func (testHost) Addresses() []string { return []string{"127.0.0.1"} }
@@ -58,6 +62,14 @@ func (h testHost) Recording(name string) RecordingStatus {
 	return RecordingStatus{Active: st.Active, Duration: time.Duration(st.DurationS * float64(time.Second)), Bytes: st.Bytes, Error: st.Error}
 }
 func (testHost) Version() string { return "9.8.7" }
+
+func (h testHost) Look(name string) func() { return h.mon.Look(name) }
+func (h testHost) Preview(name string) image.Image {
+	if p := h.mon.Picture(name); p != nil {
+		return p.Image
+	}
+	return nil
+}
 
 func (h testHost) Pushes(name string) []PushStatus {
 	var out []PushStatus
@@ -92,7 +104,7 @@ func (h testHost) DeleteRecording(stream, file string) error {
 // (packaging/screenshot.sh).
 func newTestStudio(t *testing.T) (*Studio, *engine.Hub) {
 	t.Helper()
-	hub, err := engine.New(engine.Config{}, nil, nil)
+	hub, err := engine.New(engine.Config{Silence: audio.Silence}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,12 +127,16 @@ func studioOver(t *testing.T, hub *engine.Hub, kinds map[string]engine.SourceKin
 		t.Fatal(err)
 	}
 	pusher := push.New(hub, nil)
-	s := New(a, hub, testHost{srcs, rec, pusher}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func() {})
+	mon := monitor.New(hub, slog.New(slog.DiscardHandler))
+	ctx, stopMonitor := context.WithCancel(context.Background())
+	go mon.Run(ctx)
+	s := New(a, hub, testHost{srcs, rec, pusher, mon}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func() {})
 	s.notify.send = func(string, string) error { return errors.New("no notification service in tests") }
 	s.background = func(f func()) { f() }    // the test driver has no UI goroutine to come back to
 	s.later = func(time.Duration, func()) {} // for the same reason; tests that need it call it themselves
 	s.every = func(time.Duration, <-chan struct{}, func()) {}
 	t.Cleanup(func() {
+		stopMonitor()
 		pusher.Close()
 		rec.Close()
 		srcs.Close()
@@ -484,6 +500,7 @@ func TestEveryStringIsTranslated(t *testing.T) {
 	for _, p := range encode.Presets() {
 		keys[p.Description] = true
 	}
+	keys[audio.ReasonNoMicrophone], keys[audio.ReasonQuiet] = true, true // shown as the stream's silent reason
 	for _, language := range []string{"en", "zh_Hans"} {
 		b, err := os.ReadFile(filepath.Join("..", "assets", "translations", language+".json"))
 		if err != nil {
