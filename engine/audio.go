@@ -60,6 +60,9 @@ func (h *Hub) SetMuted(name string, muted bool) error {
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.cfg.Muted = muted
+	s.mu.Unlock()
 	s.c.muted.Store(muted)
 	kind := EventAudioUnmuted
 	if muted {

@@ -65,6 +65,39 @@ xdotool search --onlyvisible --name '^Chalkcast$' windowsize %@ 1000 760 >/dev/n
 sleep 2
 import -window root -crop 1000x760+0+0 "$OUT"
 echo "saved $OUT"
+# the card's preview must show the test pattern: somewhere in the picture
+# a row crosses the seven colour bars in order (white, yellow, cyan,
+# green, magenta, red, blue), each at least 12 pixels wide
+convert "$OUT" -depth 8 rgb:"$WORK/shot.rgb"
+python3 - "$WORK/shot.rgb" 1000 760 <<'PY'
+import sys
+data, w, h = open(sys.argv[1], "rb").read(), int(sys.argv[2]), int(sys.argv[3])
+want = ["W", "Y", "C", "G", "M", "R", "B"]
+def name(r, g, b):
+    on = tuple(v > 140 for v in (r, g, b))
+    off = tuple(v < 70 for v in (r, g, b))
+    for n, lit in zip(want, [(1,1,1), (1,1,0), (0,1,1), (0,1,0), (1,0,1), (1,0,0), (0,0,1)]):
+        if all(on[i] if lit[i] else off[i] for i in range(3)):
+            return n
+    return None
+for y in range(h):
+    row, runs, last, n = data[y*w*3:(y+1)*w*3], [], None, 0
+    for x in range(w):
+        c = name(*row[x*3:x*3+3])
+        if c == last:
+            n += 1
+            continue
+        if last and n >= 12:
+            runs.append(last)
+        last, n = c, 1
+    if last and n >= 12:
+        runs.append(last)
+    s = "".join(runs)
+    if "".join(want) in s:
+        print(f"the card shows the colour bars (row {y})")
+        sys.exit(0)
+sys.exit("the screenshot shows no colour bars: the card's preview is missing")
+PY
 kill -TERM $STUDIO; wait $STUDIO 2>/dev/null || true
 
 # the same stream, headless, for the same time

@@ -63,7 +63,7 @@ static uint8_t *frame_plane(const AVFrame *f, int i) { return f->extended_data[i
 // scaler context.
 static int scale(struct SwsContext **sws, const AVFrame *f, uint8_t *dst, int w, int h, int dst_stride) {
 	*sws = sws_getCachedContext(*sws, f->width, f->height, f->format, w, h, AV_PIX_FMT_RGBA,
-		SWS_BILINEAR, NULL, NULL, NULL);
+		SWS_FAST_BILINEAR, NULL, NULL, NULL);
 	if (!*sws) return AVERROR(EINVAL);
 	uint8_t *planes[4] = {dst, NULL, NULL, NULL};
 	int strides[4] = {dst_stride, 0, 0, 0};

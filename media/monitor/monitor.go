@@ -26,8 +26,8 @@ const (
 	// MaxWidth is the width of preview pictures.
 	MaxWidth = 640
 	// PictureEvery paces preview pictures (the decoder still decodes
-	// every frame): 15 a second from 30 fps video, every frame of slower.
-	PictureEvery = time.Second / 20
+	// every frame): 10 to 15 a second from 30 fps video.
+	PictureEvery = time.Second / 15
 	// Linger keeps a stream's decoder after the last look ends, so that
 	// scrolling past a card or polling preview.jpg does not restart it.
 	Linger = 3 * time.Second
