@@ -23,8 +23,9 @@ type Clip struct {
 
 // VideoClip encodes frames frames of the lavfi source src (for example
 // "smptebars=size=1280x720:rate=30") with ffmpeg's encoder enc
-// ("libx264" or "libx265"), without B-frames.
-func VideoClip(ctx context.Context, src, enc string, frames int) (*Clip, error) {
+// ("libx264" or "libx265"), without B-frames, at bitrate (as ffmpeg
+// writes it, "2500k"; "" for the encoder's constant quality).
+func VideoClip(ctx context.Context, src, enc string, frames int, bitrate string) (*Clip, error) {
 	c := engine.CodecH264
 	bsf, format, extra := "h264_metadata=aud=insert", "h264", []string{"-bf", "0", "-g", "30"}
 	if enc == "libx265" {
@@ -34,6 +35,9 @@ func VideoClip(ctx context.Context, src, enc string, frames int) (*Clip, error) 
 	}
 	args := append([]string{"-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", src,
 		"-frames:v", fmt.Sprint(frames), "-c:v", enc, "-pix_fmt", "yuv420p"}, extra...)
+	if bitrate != "" {
+		args = append(args, "-b:v", bitrate)
+	}
 	args = append(args, "-bsf:v", bsf, "-f", format, "-")
 	out, err := run(ctx, args)
 	if err != nil {

@@ -21,9 +21,10 @@ enum { AVERROR_EAGAIN_VALUE = AVERROR(EAGAIN), AVERROR_EOF_VALUE = AVERROR_EOF }
 
 // open makes a decoder context for codec id with extradata (copied, with
 // the padding libavcodec reads past the end), one thread, and for audio
-// the sample rate and channel count that G.711 needs.
+// the sample rate and channel count that G.711 needs; fast trades
+// invisible quality for speed.
 static AVCodecContext *open_decoder(enum AVCodecID id, const uint8_t *extra, int extra_len,
-		int rate, int channels, int *err) {
+		int rate, int channels, int fast, int *err) {
 	av_log_set_level(AV_LOG_QUIET);
 	const AVCodec *codec = avcodec_find_decoder(id);
 	if (!codec) { *err = AVERROR_DECODER_NOT_FOUND; return NULL; }
@@ -36,6 +37,12 @@ static AVCodecContext *open_decoder(enum AVCodecID id, const uint8_t *extra, int
 		ctx->extradata_size = extra_len;
 	}
 	ctx->thread_count = 1;
+	if (fast) {
+		// a preview shown at most 640 px wide: the deblocking filter's
+		// work (a third of H.264 decoding) would not show
+		ctx->skip_loop_filter = AVDISCARD_ALL;
+		ctx->flags2 |= AV_CODEC_FLAG2_FAST;
+	}
 	if (rate > 0) ctx->sample_rate = rate;
 	if (channels > 0) av_channel_layout_default(&ctx->ch_layout, channels);
 	*err = avcodec_open2(ctx, codec, NULL);
@@ -135,7 +142,11 @@ func (d *decoder) open(cfg *engine.CodecConfig) error {
 		}
 	}
 	var code C.int
-	d.ctx = C.open_decoder(id, extra, C.int(len(cfg.Record)), C.int(rate), C.int(channels), &code)
+	fast := C.int(0)
+	if cfg.Codec.IsVideo() {
+		fast = 1
+	}
+	d.ctx = C.open_decoder(id, extra, C.int(len(cfg.Record)), C.int(rate), C.int(channels), fast, &code)
 	if d.ctx == nil {
 		return averror("open "+cfg.Codec.String()+" decoder", code)
 	}

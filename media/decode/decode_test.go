@@ -26,7 +26,7 @@ func TestVideoDecodesColours(t *testing.T) {
 			defer cancel()
 			// Left half red, right half blue, 1280x720.
 			src := "color=c=red:size=640x720:rate=30[l];color=c=blue:size=640x720:rate=30[r];[l][r]hstack"
-			clip, err := mediatest.VideoClip(ctx, src, enc, 20)
+			clip, err := mediatest.VideoClip(ctx, src, enc, 20, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +70,7 @@ func TestVideoSurvivesDamage(t *testing.T) {
 	testkit.NeedTools(t, "ffmpeg")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	clip, err := mediatest.VideoClip(ctx, "testsrc2=size=320x240:rate=30", "libx264", 10)
+	clip, err := mediatest.VideoClip(ctx, "testsrc2=size=320x240:rate=30", "libx264", 10, "")
 	if err != nil {
 		t.Fatal(err)
 	}

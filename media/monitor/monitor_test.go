@@ -75,7 +75,7 @@ func TestPreviewShowsTheStream(t *testing.T) {
 	_, m, pub := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	clip, err := mediatest.VideoClip(ctx, "color=c=red:size=640x720:rate=30[l];color=c=blue:size=640x720:rate=30[r];[l][r]hstack", "libx264", 60)
+	clip, err := mediatest.VideoClip(ctx, "color=c=red:size=640x720:rate=30[l];color=c=blue:size=640x720:rate=30[r];[l][r]hstack", "libx264", 60, "")
 	if err != nil {
 		t.Fatal(err)
 	}
