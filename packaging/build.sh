@@ -4,7 +4,9 @@
 #       icon (fyne package), with a Makefile: "sudo make install", or
 #       "make user-install" into ~/.local
 #   dist/chalkcast-<version>-windows-amd64.exe  cross-built with Debian's
-#       mingw-w64, with the icon and version information
+#       mingw-w64, with the icon and version information (the C libraries
+#       Debian has no mingw build of are compiled from source once and kept
+#       in ~/.cache/chalkcast; JOBS=N sets FFmpeg's parallel jobs)
 # The Linux package is installed into a scratch prefix and its binary
 # started (--version); the Windows file must be a PE executable that needs
 # no DLL Windows lacks, and serve a stream under Wine (packaging/wine.sh).
@@ -62,6 +64,11 @@ if [ ! -s "$aacdir/lib/libvo-aacenc.a" ]; then
   mv "$WORK/aac/include" "$WORK/aac/lib" "$tmp/"
   mv -T "$tmp" "$aacdir" 2>/dev/null || rm -rf "$tmp"
 fi
+# FFmpeg's decoders (media/decode: the preview and the level meter) are
+# Debian's libavcodec on Linux; for Windows the same FFmpeg release is
+# cross-compiled, static and with only those decoders, once into a kept,
+# versioned folder (packaging/ffmpeg-mingw.sh).
+ffdir=$(packaging/ffmpeg-mingw.sh | tail -n 1)
 # icon and version information as a resource the Go linker picks up
 convert assets/icon.png -define icon:auto-resize=256,64,48,32,16 "$WORK/chalkcast.ico"
 IFS=. read -r major minor patch <<<"${VERSION%%[-+]*}" # 0.2.0-rc1: 0,2,0
@@ -95,8 +102,17 @@ exe="dist/chalkcast-$VERSION-windows-amd64.exe"
 # -extldflags=-static links MinGW's GCC and C++ runtimes (OpenH264 is C++)
 # into the program: Windows has no libgcc_s_seh-1.dll or libstdc++-6.dll,
 # and without them the program does not start at all.
+# cgo asks pkg-config for media/decode's flags: PKG_CONFIG_LIBDIR makes it
+# read the Windows FFmpeg's .pc files only, never this machine's Linux
+# ones. An FFmpeg built without shared libraries writes its system
+# libraries (-lbcrypt -lole32 -luser32 -lm -latomic) and libswresample
+# into Libs and Requires, not the .private fields, so plain --libs (all
+# cgo asks for) is already the static link line. Go's build cache does not
+# see pkg-config's answer (golang/go#24544): the folder is in CGO_CFLAGS
+# too, so that a new FFmpeg version or configuration rebuilds.
 CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ \
-  CGO_CFLAGS="-I$aacdir/include" CGO_LDFLAGS="-L$aacdir/lib" \
+  CGO_CFLAGS="-I$aacdir/include -I$ffdir/include" CGO_LDFLAGS="-L$aacdir/lib" \
+  PKG_CONFIG_LIBDIR="$ffdir/lib/pkgconfig" PKG_CONFIG_PATH= \
   "$GO" build -ldflags "-s -w -H windowsgui -X main.version=$VERSION -extldflags=-static" -o "$exe" .
 rm -f rsrc_windows_amd64.syso
 # a PE file: "MZ", and "PE\0\0" where the DOS header points

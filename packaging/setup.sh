@@ -10,24 +10,28 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 
 # Build: git and a C/C++ toolchain (g++ for the bundled OpenH264 H.264
-# encoder), the VisualOn AAC encoder (linked statically), the X11 headers
-# of the screen-capture driver, and the GL/X11 headers of the studio window
-# (Fyne). Test peers: ffmpeg/ffprobe publish and play; headless Chromium
-# with chromedriver plays the share page (with CJK fonts for the Chinese
-# text); Xvfb is the screen that screen capture and the window are tested
-# on, with xdotool to find the window and ImageMagick to photograph it;
-# GStreamer's RTSP server (driven from Python) plays the IP cameras, with
-# x264/x265, AAC and G.711 encoders; nginx with the RTMP module is the
-# server streams are pushed to; Node.js and npm fetch the player scripts.
+# encoder), the VisualOn AAC encoder (linked statically), FFmpeg's
+# libavcodec and libswscale (the decoders behind the preview and the level
+# meter), the X11 headers of the screen-capture driver, and the GL/X11
+# headers of the studio window (Fyne). Test peers: ffmpeg/ffprobe publish
+# and play; headless Chromium with chromedriver plays the share page (with
+# CJK fonts for the Chinese text); Xvfb is the screen that screen capture
+# and the window are tested on, with xdotool to find the window and
+# ImageMagick to photograph it; GStreamer's RTSP server (driven from
+# Python) plays the IP cameras, with x264/x265, AAC and G.711 encoders;
+# nginx with the RTMP module is the server streams are pushed to; Node.js
+# and npm fetch the player scripts.
 # Packaging: make and xz for the Linux package, mingw-w64 for the Windows
-# build, and Wine to start the Windows executable in CI.
-PACKAGES=(ca-certificates git curl gcc g++ libc6-dev pkg-config libvo-aacenc-dev
+# build (with nasm for the FFmpeg it compiles, from Debian's source
+# package checked with Debian's archive key), and Wine to start the
+# Windows executable in CI.
+PACKAGES=(ca-certificates git curl gcc g++ libc6-dev pkg-config libvo-aacenc-dev libavcodec-dev libswscale-dev
   libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev
   ffmpeg chromium chromium-driver fonts-noto-cjk xvfb xauth xdotool imagemagick
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   nginx libnginx-mod-rtmp make xz-utils gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 binutils-mingw-w64-x86-64
-  wine64)
+  nasm debian-archive-keyring wine64)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
