@@ -390,18 +390,8 @@ func (c *card) showViewers() {
 	scroll := container.NewVScroll(rows)
 	scroll.SetMinSize(fyne.NewSize(420, 300))
 	d := dialog.NewCustom(fmt.Sprintf(lang.L("Viewers of %s"), c.name), lang.L("Close"), scroll, c.s.win)
-	done := make(chan struct{})
-	d.SetOnClosed(func() { close(done) })
 	// the card's snapshot is renewed every second; the list follows it
-	c.s.every(listRefresh, done, func() {
-		fyne.Do(func() {
-			select {
-			case <-done:
-			default:
-				update()
-			}
-		})
-	})
+	c.s.whileOpen(d, listRefresh, update, nil)
 	c.s.showCustom(d)
 }
 
@@ -425,8 +415,6 @@ func (c *card) showGraph() {
 	plot := func(g *Graph) fyne.CanvasObject { return container.NewGridWrap(fyne.NewSize(600, 180), g) }
 	box := container.NewVBox(widget.NewLabel(lang.L("Bitrate")), plot(g), widget.NewLabel(lang.L("Watching")), plot(viewers))
 	d := dialog.NewCustom(fmt.Sprintf(lang.L("Bitrate and viewers of %s, last 5 minutes"), c.name), lang.L("Close"), box, c.s.win)
-	done := make(chan struct{})
-	d.SetOnClosed(func() { close(done) })
-	c.s.every(time.Second, done, func() { fyne.Do(update) })
+	c.s.whileOpen(d, time.Second, update, nil)
 	c.s.showCustom(d)
 }

@@ -159,8 +159,6 @@ func (c *card) showMonitor() {
 	box := container.NewVBox(container.NewStack(bg, pic), meter, sound)
 	d := dialog.NewCustom(fmt.Sprintf(lang.L("What students see and hear: %s"), c.name), lang.L("Close"), box, c.s.win)
 	release := c.s.host.Look(c.name)
-	done := make(chan struct{})
-	d.SetOnClosed(func() { close(done); release() })
 	var shown image.Image
 	update := func() {
 		if img := c.s.host.Preview(c.name); img != nil && img != shown {
@@ -180,15 +178,7 @@ func (c *card) showMonitor() {
 			sound.Refresh()
 		}
 	}
-	c.s.every(monitorEvery, done, func() {
-		fyne.Do(func() {
-			select {
-			case <-done:
-			default:
-				update()
-			}
-		})
-	})
+	c.s.whileOpen(d, monitorEvery, update, release)
 	c.s.showCustom(d)
 }
 

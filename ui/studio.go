@@ -319,6 +319,27 @@ func (s *Studio) revealNew() {
 	s.scroll.ScrollToOffset(fyne.NewPos(0, c.root.Position().Y))
 }
 
+// whileOpen calls update on the Fyne goroutine every d while dlg is
+// open, and closed (if not nil) once it is closed.
+func (s *Studio) whileOpen(dlg dialog.Dialog, d time.Duration, update, closed func()) {
+	done := make(chan struct{})
+	dlg.SetOnClosed(func() {
+		close(done)
+		if closed != nil {
+			closed()
+		}
+	})
+	s.every(d, done, func() {
+		fyne.Do(func() {
+			select {
+			case <-done:
+			default:
+				update()
+			}
+		})
+	})
+}
+
 // do runs a command on the engine off the Fyne goroutine and reports a
 // failure in a dialog. One that takes more than a moment shows that it is
 // working.
