@@ -67,12 +67,17 @@ func (s *Server) setAudio(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	s.log.Info("stream sound muted or unmuted", "stream", name, "muted", *req.Muted)
+	s.answerView(w, name)
+}
+
+// answerView answers a change with the stream's new view.
+func (s *Server) answerView(w http.ResponseWriter, name string) {
 	st, ok := s.hub.Get(name)
 	if !ok {
 		s.fail(w, engine.ErrNotFound)
 		return
 	}
-	s.log.Info("stream sound muted or unmuted", "stream", name, "muted", *req.Muted)
 	host, httpBase := s.Base()
 	writeJSON(w, http.StatusOK, s.view(st, host, httpBase, true, engine.StatsOptions{}))
 }

@@ -413,14 +413,8 @@ func (s *Server) stopStart(stop bool) http.HandlerFunc {
 			s.fail(w, err)
 			return
 		}
-		st, ok := s.hub.Get(name)
-		if !ok {
-			s.fail(w, engine.ErrNotFound)
-			return
-		}
 		s.log.Info("stream stopped or started", "stream", name, "stopped", stop)
-		host, httpBase := s.Base()
-		writeJSON(w, http.StatusOK, s.view(st, host, httpBase, true, engine.StatsOptions{}))
+		s.answerView(w, name)
 	}
 }
 
