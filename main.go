@@ -302,7 +302,8 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	httpLn, httpSrv := httpServer(httpLn, webSrv, hub.Config(), log)
 	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
 	monCtx, monStop := context.WithCancel(context.Background())
-	go mon.Run(monCtx)
+	monDone := make(chan struct{})
+	go func() { mon.Run(monCtx); close(monDone) }()
 	in = &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, push: pusher, mon: mon, web: webSrv, errc: make(chan error, 2)}
 	go func() { in.errc <- serveHTTP(httpSrv, httpLn) }()
 	go func() { in.errc <- rtmpSrv.Serve(rtmpLn) }()
@@ -323,6 +324,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 			rec.Close()                   // recordings are finished
 			pusher.Close()                // pushed servers get a clean end
 			monStop()                     // previews and meters stop
+			<-monDone                     // and their decoders are freed
 			hub.Close()                   // every viewer gets a clean end of stream
 			hlsOut.Close()
 			flvOut.Close()

@@ -151,7 +151,7 @@ func (h host) Recording(name string) ui.RecordingStatus {
 
 func (h host) Version() string { return version }
 
-func (h host) Look(name string) func() { return h.in.mon.Look(name) }
+func (h host) Look(name string, width int) func() { return h.in.mon.Look(name, width) }
 
 func (h host) Preview(name string) image.Image {
 	if p := h.in.mon.Picture(name); p != nil {

@@ -2,8 +2,9 @@
 # Runs the real Chalkcast studio in a real window on a virtual X server
 # (Xvfb), goes live with the test pattern, connects a viewer, and saves a
 # PNG of the window. It also measures how long the window takes to appear
-# and what the studio costs on top of the engine: the same stream is run
-# headless for the same time and the two CPU figures are compared.
+# and what the studio costs on top of the engine, shown and minimized: the
+# same stream is run headless for the same time and the CPU figures are
+# compared.
 #
 #   packaging/screenshot.sh [out.png]      (default: packaging/screenshot.png)
 set -euo pipefail
@@ -98,6 +99,13 @@ for y in range(h):
         sys.exit(0)
 sys.exit("the screenshot shows no colour bars: the card's preview is missing")
 PY
+# minimized (ICCCM's WM_STATE says Iconic, as a window manager sets it):
+# the previews stop decoding and the window stops repainting
+WIN=$(xdotool search --onlyvisible --name '^Chalkcast$' | head -n 1)
+xprop -id "$WIN" -f WM_STATE 32c -set WM_STATE 3
+sleep 5
+c0=$(cpu_of $STUDIO); sleep 20; c1=$(cpu_of $STUDIO)
+minimized_ms=$(( (c1 - c0) * 10 ))
 kill -TERM $STUDIO; wait $STUDIO 2>/dev/null || true
 
 # the same stream, headless, for the same time
@@ -116,3 +124,4 @@ echo "CPU over 20 s with one live 720p test-pattern stream and one viewer:"
 echo "  studio (window open): ${studio_ms} ms = $(( studio_ms / 200 )) % of a core, RSS $(( rss / 1024 )) MiB"
 echo "  headless:             ${serve_ms} ms = $(( serve_ms / 200 )) % of a core"
 echo "  the window's own cost: $(( (studio_ms - serve_ms) / 200 )) % of a core"
+echo "  studio, minimized:    ${minimized_ms} ms = $(( minimized_ms / 200 )) % of a core"

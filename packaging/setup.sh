@@ -16,7 +16,8 @@ export DEBIAN_FRONTEND=noninteractive
 # headers of the studio window (Fyne). Test peers: ffmpeg/ffprobe publish
 # and play; headless Chromium with chromedriver plays the share page (with
 # CJK fonts for the Chinese text); Xvfb is the screen that screen capture
-# and the window are tested on, with xdotool to find the window and
+# and the window are tested on, with xdotool to find the window, xprop
+# (x11-utils) to mark it minimized as a window manager does, and
 # ImageMagick to photograph it; GStreamer's RTSP server (driven from
 # Python) plays the IP cameras, with x264/x265, AAC and G.711 encoders;
 # nginx with the RTMP module is the server streams are pushed to; Node.js
@@ -27,7 +28,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Windows executable in CI.
 PACKAGES=(ca-certificates git curl gcc g++ libc6-dev pkg-config libvo-aacenc-dev libavcodec-dev libswscale-dev
   libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev
-  ffmpeg chromium chromium-driver fonts-noto-cjk xvfb xauth xdotool imagemagick
+  ffmpeg chromium chromium-driver fonts-noto-cjk xvfb xauth xdotool x11-utils imagemagick
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   nginx libnginx-mod-rtmp make xz-utils gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 binutils-mingw-w64-x86-64

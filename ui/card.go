@@ -98,7 +98,7 @@ func newCard(s *Studio, name string) *card {
 		container.NewBorder(nil, nil, nil, container.NewHBox(c.startStop, remove)))
 	c.record = newRecordControls(c)
 	c.push = newPushControls(c)
-	c.monitor = newMonitorView(c)
+	c.monitor = newMonitorView(c, fyne.NewSize(256, 144), c.showMonitor)
 	info := container.NewVBox(c.monitor.box, c.source, c.details, c.viewers,
 		container.NewBorder(nil, nil, nil, c.rate, c.graph),
 		container.NewHBox(viewers, bigGraph), c.record.box)

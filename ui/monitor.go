@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -23,9 +24,9 @@ import (
 // without a graphics card (or a virtual screen) does in software.
 const monitorEvery = time.Second / 10
 
-// monitorView is a card's picture and sound: the preview (a tap opens a
-// large monitor), the level meter, the mute button and, in plain words,
-// what students hear.
+// monitorView is a stream's picture and sound, on its card or in the
+// large monitor: the preview, the level meter, the mute button and, in
+// plain words, what students hear.
 type monitorView struct {
 	c       *card
 	pic     *canvas.Image
@@ -35,18 +36,24 @@ type monitorView struct {
 	mute    *widget.Button
 	box     fyne.CanvasObject
 	release func() // ends the look at the preview; nil while not looking
+	width   int    // the width the look asked for, in pixels
 	shown   image.Image
 }
 
-func newMonitorView(c *card) *monitorView {
+// newMonitorView shows c's stream at least size large; onTap, if not
+// nil, is what a tap on the picture does.
+func newMonitorView(c *card, size fyne.Size, onTap func()) *monitorView {
 	m := &monitorView{c: c}
 	m.pic = canvas.NewImageFromImage(nil)
 	m.pic.FillMode = canvas.ImageFillContain
-	m.pic.ScaleMode = canvas.ImageScaleFastest
+	m.pic.ScaleMode = canvas.ImageScaleFastest // the picture comes at the size it is shown
 	m.note = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
 	bg := canvas.NewRectangle(color.Black)
-	bg.SetMinSize(fyne.NewSize(256, 144))
-	screen := newTapArea(container.NewStack(bg, m.pic, container.NewCenter(m.note)), c.showMonitor)
+	bg.SetMinSize(size)
+	var screen fyne.CanvasObject = container.NewStack(bg, m.pic, container.NewCenter(m.note))
+	if onTap != nil {
+		screen = newTapArea(screen, onTap)
+	}
 	m.meter = NewMeter()
 	m.sound = canvas.NewText("", theme.Color(theme.ColorNameError))
 	m.sound.TextStyle = fyne.TextStyle{Bold: true}
@@ -109,23 +116,28 @@ func (m *monitorView) update(sn snapshot) {
 	}
 }
 
-// tick runs on the Fyne goroutine: it looks at the stream while its card
-// is on screen and shows the newest picture and level.
+// tick runs on the Fyne goroutine: it looks at the stream while its
+// picture is on screen and shows the newest picture and level.
 func (m *monitorView) tick(onScreen bool) {
 	live := m.c.last.State.Active()
-	if onScreen && live && m.release == nil {
-		m.release = m.c.s.host.Look(m.c.name)
-	} else if (!onScreen || !live) && m.release != nil {
+	width := m.shownWidth()
+	if m.release != nil && (!onScreen || !live || width != m.width) {
 		m.release()
 		m.release = nil
+	}
+	if onScreen && live && m.release == nil {
+		m.release, m.width = m.c.s.host.Look(m.c.name, width), width
 	}
 	if m.release == nil {
 		return
 	}
 	if img := m.c.s.host.Preview(m.c.name); img != nil && img != m.shown {
+		same := samePicture(img, m.shown) // a slide that stays: no repaint
 		m.shown = img
-		m.pic.Image = img
-		m.pic.Refresh()
+		if !same {
+			m.pic.Image = img
+			m.pic.Refresh()
+		}
 	}
 	if st, ok := m.c.s.hub.Get(m.c.name); ok {
 		l, have := st.AudioLevel()
@@ -133,7 +145,24 @@ func (m *monitorView) tick(onScreen bool) {
 	}
 }
 
-// stop ends the look (the card is gone).
+// samePicture reports whether two pictures have the same pixels. Each
+// new picture repaints the whole window, which costs far more than this
+// comparison.
+func samePicture(a, b image.Image) bool {
+	x, ok1 := a.(*image.RGBA)
+	y, ok2 := b.(*image.RGBA)
+	return ok1 && ok2 && x.Rect == y.Rect && bytes.Equal(x.Pix, y.Pix)
+}
+
+// shownWidth is how many pixels wide a 16:9 picture is shown: pictures
+// are made at this width, so that nothing is scaled twice.
+func (m *monitorView) shownWidth() int {
+	sz := m.pic.Size()
+	w := min(sz.Width, sz.Height*16/9)
+	return int(math.Ceil(float64(w * m.c.s.win.Canvas().Scale())))
+}
+
+// stop ends the look (the card or the large monitor is gone).
 func (m *monitorView) stop() {
 	if m.release != nil {
 		m.release()
@@ -149,36 +178,12 @@ func (c *card) toggleMute() {
 
 // showMonitor opens a large view of the stream's picture and sound.
 func (c *card) showMonitor() {
-	pic := canvas.NewImageFromImage(nil)
-	pic.FillMode = canvas.ImageFillContain
-	bg := canvas.NewRectangle(color.Black)
-	bg.SetMinSize(fyne.NewSize(640, 360))
-	meter := NewMeter()
-	sound := canvas.NewText("", theme.Color(theme.ColorNameError))
-	sound.TextStyle = fyne.TextStyle{Bold: true}
-	box := container.NewVBox(container.NewStack(bg, pic), meter, sound)
-	d := dialog.NewCustom(fmt.Sprintf(lang.L("What students see and hear: %s"), c.name), lang.L("Close"), box, c.s.win)
-	release := c.s.host.Look(c.name)
-	var shown image.Image
-	update := func() {
-		if img := c.s.host.Preview(c.name); img != nil && img != shown {
-			shown = img
-			pic.Image = img
-			pic.Refresh()
-		}
-		if st, ok := c.s.hub.Get(c.name); ok {
-			l, have := st.AudioLevel()
-			meter.Set(l, have && c.last.Audio != nil)
-		}
-		if text, col := soundText(c.last); sound.Text != text {
-			sound.Text = text
-			if col != nil {
-				sound.Color = col
-			}
-			sound.Refresh()
-		}
-	}
-	c.s.whileOpen(d, monitorEvery, update, release)
+	m := newMonitorView(c, fyne.NewSize(640, 360), nil)
+	d := dialog.NewCustom(fmt.Sprintf(lang.L("What students see and hear: %s"), c.name), lang.L("Close"), m.box, c.s.win)
+	c.s.whileOpen(d, monitorEvery, func() {
+		m.update(c.last)
+		m.tick(!c.s.minimized())
+	}, m.stop)
 	c.s.showCustom(d)
 }
 
@@ -201,13 +206,40 @@ func NewMeter() *Meter {
 }
 
 // Set shows a new level; have is false for a stream without measured
-// sound.
+// sound. The meter is repainted only when what it shows changes.
 func (m *Meter) Set(l engine.AudioLevel, have bool) {
-	if m.level == l && m.have == have {
-		return
-	}
+	old, oldHave := m.level, m.have
 	m.level, m.have = l, have
-	m.Refresh()
+	if m.looks(old, oldHave) != m.looks(l, have) {
+		m.Refresh()
+	}
+}
+
+// meterLook is what the meter shows of a level: the bar's and the peak
+// line's length in pixels, the colour and the text.
+type meterLook struct {
+	loud, peak int
+	col        color.Color
+	text       string
+}
+
+func (m *Meter) looks(l engine.AudioLevel, have bool) meterLook {
+	if !have {
+		return meterLook{text: "—"}
+	}
+	w := m.Size().Width
+	col := theme.Color(theme.ColorNameSuccess)
+	switch {
+	case l.Peak >= -1:
+		col = theme.Color(theme.ColorNameError) // clipping
+	case l.Peak >= -6:
+		col = theme.Color(theme.ColorNameWarning)
+	}
+	text := fmt.Sprintf("%.0f dB", math.Max(l.Peak, -99))
+	if l.Peak <= engine.SilenceFloor {
+		text = lang.L("silence")
+	}
+	return meterLook{int(w * fraction(l.Loudness)), int(w * fraction(l.Peak)), col, text}
 }
 
 // fraction is where a level sits on the scale.
@@ -266,19 +298,15 @@ func (r *meterRenderer) refresh() {
 	y := (h - bar) / 2
 	r.track.Move(fyne.NewPos(0, y))
 	r.track.Resize(fyne.NewSize(w, bar))
-	l := r.m.level
+	l, look := r.m.level, r.m.looks(r.m.level, r.m.have)
 	loud, peak := float32(0), float32(0)
 	if r.m.have {
 		loud, peak = fraction(l.Loudness), fraction(l.Peak)
 	}
-	col := theme.Color(theme.ColorNameSuccess)
-	switch {
-	case r.m.have && l.Peak >= -1:
-		col = theme.Color(theme.ColorNameError) // clipping
-	case r.m.have && l.Peak >= -6:
-		col = theme.Color(theme.ColorNameWarning)
+	r.loud.FillColor = theme.Color(theme.ColorNameSuccess)
+	if look.col != nil {
+		r.loud.FillColor = look.col
 	}
-	r.loud.FillColor = col
 	r.loud.Move(fyne.NewPos(0, y))
 	r.loud.Resize(fyne.NewSize(w*loud, bar))
 	r.peak.Move(fyne.NewPos(max(0, w*peak-2), y))
@@ -292,14 +320,7 @@ func (r *meterRenderer) refresh() {
 		t.r.Move(fyne.NewPos(w*fraction(t.db), y))
 		t.r.Resize(fyne.NewSize(1, bar))
 	}
-	text := "—"
-	if r.m.have {
-		text = fmt.Sprintf("%.0f dB", math.Max(l.Peak, -99))
-		if l.Peak <= engine.SilenceFloor {
-			text = lang.L("silence")
-		}
-	}
-	r.text.Text = text
+	r.text.Text = look.text
 	r.text.Move(fyne.NewPos(w+theme.Padding(), (h-r.text.MinSize().Height)/2))
 }
 

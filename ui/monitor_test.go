@@ -11,8 +11,8 @@ import (
 	"chalkcast/media/audio"
 )
 
-// TestCardMonitor: a live test pattern's card shows its moving picture
-// and level while on screen; Mute silences the stream and says so; a
+// TestCardMonitor: a live test pattern's card shows its moving picture,
+// made at the size it is shown, and level while on screen; Mute silences the stream and says so; a
 // missing microphone is said in plain words.
 func TestCardMonitor(t *testing.T) {
 	s, hub := newTestStudio(t)
@@ -27,8 +27,9 @@ func TestCardMonitor(t *testing.T) {
 		first = c.monitor.pic.Image
 		return first != nil
 	})
-	if b := first.Bounds(); b.Dx() != 640 || b.Dy() != 360 {
-		t.Errorf("preview %v", b)
+	// the picture comes at the size the card shows it
+	if b, sz := first.Bounds(), c.monitor.pic.Size(); b.Dx() != 256 || b.Dy() != 144 || sz.Height != 144 {
+		t.Errorf("preview %v shown at %v", b, sz)
 	}
 	eventually(t, s, "a new picture and a level", func() bool {
 		c.monitor.tick(true)

@@ -60,9 +60,9 @@ type Host interface {
 	Pushes(name string) []PushStatus
 	// Version is Chalkcast's version, shown in the window.
 	Version() string
-	// Look says the teacher looks at a stream's picture until release is
-	// called: its preview is decoded meanwhile.
-	Look(name string) (release func())
+	// Look says the teacher looks at a stream's picture, width pixels
+	// wide, until release is called: its preview is decoded meanwhile.
+	Look(name string, width int) (release func())
 	// Preview is the stream's newest preview picture, nil when there is
 	// none. A picture is never modified once returned.
 	Preview(name string) image.Image
@@ -120,6 +120,11 @@ type Studio struct {
 	empty   fyne.CanvasObject
 	address string // address shown in share links
 
+	// minimized tells whether the window is minimized (previews stop);
+	// Fyne goroutine only. closeMinimized frees what it uses.
+	minimized      func() bool
+	closeMinimized func()
+
 	kick chan struct{} // refresh now
 	// background runs work that must not hold up the UI goroutine (engine
 	// commands, device listing); its results come back through fyne.Do.
@@ -169,6 +174,7 @@ func New(a fyne.App, hub *engine.Hub, host Host, settings *Settings, log *slog.L
 		}
 	}
 	s.win = a.NewWindow("Chalkcast")
+	s.minimized, s.closeMinimized = minimizedCheck(s.win)
 	s.win.Canvas().SetOnTypedKey(s.typedKey)
 	s.list = container.NewVBox()
 	s.scroll = container.NewVScroll(s.list)
@@ -229,6 +235,7 @@ func (s *Studio) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
+			fyne.Do(s.closeMinimized)
 			return
 		case <-t.C:
 		case <-s.kick:
@@ -298,9 +305,10 @@ func (s *Studio) apply(snaps []snapshot) {
 }
 
 // tickMonitors brings the previews and meters of the cards on screen up
-// to date; cards scrolled out of view stop their previews.
+// to date; cards scrolled out of view, and all of them while the window
+// is minimized, stop their previews.
 func (s *Studio) tickMonitors() {
-	inList := len(s.body.Objects) > 0 && s.body.Objects[0] == s.scroll
+	inList := len(s.body.Objects) > 0 && s.body.Objects[0] == s.scroll && !s.minimized()
 	top, height := s.scroll.Offset.Y, s.scroll.Size().Height
 	for _, c := range s.cards {
 		y, h := c.root.Position().Y, c.root.Size().Height

@@ -63,7 +63,7 @@ func (h testHost) Recording(name string) RecordingStatus {
 }
 func (testHost) Version() string { return "9.8.7" }
 
-func (h testHost) Look(name string) func() { return h.mon.Look(name) }
+func (h testHost) Look(name string, width int) func() { return h.mon.Look(name, width) }
 func (h testHost) Preview(name string) image.Image {
 	if p := h.mon.Picture(name); p != nil {
 		return p.Image

@@ -15,6 +15,7 @@ import (
 	"image"
 	"image/jpeg"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,7 +24,8 @@ import (
 
 // Settings of the monitor.
 const (
-	// MaxWidth is the width of preview pictures.
+	// MaxWidth is the width of the largest preview pictures, those of
+	// preview.jpg; a look asks for the width it shows.
 	MaxWidth = 640
 	// PictureEvery paces preview pictures (the decoder still decodes
 	// every frame): 10 to 15 a second from 30 fps video.
@@ -45,6 +47,8 @@ type Monitor struct {
 
 	mu      sync.Mutex
 	streams map[string]*watch
+	stopped bool           // Run has ended: nothing more starts
+	wg      sync.WaitGroup // readers and their decoders
 }
 
 // watch is one stream's preview and meter.
@@ -53,8 +57,8 @@ type watch struct {
 	name string
 
 	mu        sync.Mutex
-	listening bool // a goroutine measures the sound
-	looks     int
+	listening bool  // a goroutine measures the sound
+	looks     []int // the width each look shows
 	video     *preview
 	linger    *time.Timer
 	picture   *Picture
@@ -66,6 +70,9 @@ type Picture struct {
 	// Published is when the engine got the frame it shows: now minus
 	// Published is how far the preview is behind the live stream.
 	Published time.Time
+	// For is the width the picture was made for (the widest look's); the
+	// picture itself is no wider than the stream's video.
+	For int
 }
 
 // New returns a monitor of hub's streams; Run starts it.
@@ -73,12 +80,30 @@ func New(hub *engine.Hub, log *slog.Logger) *Monitor {
 	return &Monitor{hub: hub, log: log.With("component", "monitor"), streams: map[string]*watch{}}
 }
 
-// Run measures the sound of every live stream until ctx ends.
+// Run measures the sound of every live stream until ctx ends, and
+// returns once every decoder is freed.
 func (m *Monitor) Run(ctx context.Context) {
 	m.mu.Lock()
 	m.ctx = ctx
 	m.mu.Unlock()
 	m.hub.WatchLive(ctx, func(s *engine.Stream) { m.get(s.Name()).listen(ctx, s) })
+	m.mu.Lock()
+	m.stopped = true
+	m.mu.Unlock()
+	m.wg.Wait()
+}
+
+// spawn runs f in a goroutine unless Run has ended; f must call done
+// once it has freed its decoder.
+func (m *Monitor) spawn(f func(done func())) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx == nil || m.stopped {
+		return false
+	}
+	m.wg.Add(1)
+	go f(m.wg.Done)
+	return true
 }
 
 func (m *Monitor) get(name string) *watch {
@@ -99,14 +124,18 @@ func (m *Monitor) context() context.Context {
 	return m.ctx
 }
 
-// Look says that somebody looks at the stream's picture (its card is on
-// screen, preview.jpg was asked for); the preview decodes until the
-// returned release is called (and Linger after). Release is safe to call
-// twice.
-func (m *Monitor) Look(name string) (release func()) {
+// Look says that somebody looks at the stream's picture, width pixels
+// wide (its card is on screen, preview.jpg was asked for; 0 means
+// MaxWidth); the preview decodes until the returned release is called (and
+// Linger after), making pictures as wide as the widest look. Release is
+// safe to call twice.
+func (m *Monitor) Look(name string, width int) (release func()) {
+	if width <= 0 || width > MaxWidth {
+		width = MaxWidth
+	}
 	w := m.get(name)
 	w.mu.Lock()
-	w.looks++
+	w.looks = append(w.looks, width)
 	if w.linger != nil {
 		w.linger.Stop()
 		w.linger = nil
@@ -114,24 +143,36 @@ func (m *Monitor) Look(name string) (release func()) {
 	w.startVideoLocked()
 	w.mu.Unlock()
 	var once sync.Once
-	return func() { once.Do(w.unlook) }
+	return func() { once.Do(func() { w.unlook(width) }) }
 }
 
-func (w *watch) unlook() {
+func (w *watch) unlook(width int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.looks--; w.looks > 0 || w.video == nil {
+	i := slices.Index(w.looks, width)
+	w.looks = slices.Delete(w.looks, i, i+1)
+	if len(w.looks) > 0 || w.video == nil {
 		return
 	}
 	w.linger = time.AfterFunc(Linger, func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		if w.looks == 0 && w.video != nil {
+		if len(w.looks) == 0 && w.video != nil {
 			w.video.stop()
 			w.video = nil
 			w.picture = nil
 		}
 	})
+}
+
+// width is what the widest look shows (MaxWidth while only lingering).
+func (w *watch) width() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.looks) == 0 {
+		return MaxWidth
+	}
+	return slices.Max(w.looks)
 }
 
 // startVideoLocked starts the preview of a live stream somebody looks at.
@@ -149,7 +190,9 @@ func (w *watch) startVideoLocked() {
 	if err != nil {
 		return // not live: Picture and Snapshot say so
 	}
-	w.video = startPreview(ctx, w, s, rd)
+	if w.video = startPreview(ctx, w, rd); w.video == nil {
+		rd.Close()
+	}
 }
 
 // Picture returns the stream's newest preview picture, or nil when there
@@ -159,7 +202,7 @@ func (m *Monitor) Picture(name string) *Picture {
 	w := m.get(name)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.looks > 0 {
+	if len(w.looks) > 0 {
 		w.startVideoLocked() // the stream may have gone live again
 	}
 	if w.video == nil {
@@ -193,14 +236,14 @@ func (m *Monitor) Snapshot(ctx context.Context, name string, wait time.Duration)
 	if !s.State().Active() {
 		return nil, fmt.Errorf("stream %s: %w", name, engine.ErrNotLive)
 	}
-	release := m.Look(name)
+	release := m.Look(name, MaxWidth)
 	defer release()
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if p := m.Picture(name); p != nil {
+		if p := m.Picture(name); p != nil && p.For == MaxWidth {
 			var b bytes.Buffer
 			if err := jpeg.Encode(&b, p.Image, &jpeg.Options{Quality: 80}); err != nil {
 				return nil, fmt.Errorf("preview of %s: %w", name, err)

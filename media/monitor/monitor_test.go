@@ -38,8 +38,16 @@ func setup(t *testing.T) (*engine.Hub, *Monitor, *engine.Publisher) {
 	}
 	m := New(hub, log)
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go m.Run(ctx)
+	ran := make(chan struct{})
+	go func() { m.Run(ctx); close(ran) }()
+	t.Cleanup(func() { // before hub.Close: the pool still runs
+		cancel()
+		select {
+		case <-ran:
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return (its decoders were not freed) after its context ended")
+		}
+	})
 	return hub, m, pub
 }
 
@@ -84,13 +92,14 @@ func TestPreviewShowsTheStream(t *testing.T) {
 	if p := m.Picture("class"); p != nil {
 		t.Fatal("a picture while nobody looks")
 	}
-	release := m.Look("class")
+	// a card 256 pixels wide gets pictures of its own size
+	release := m.Look("class", 256)
 	var first *Picture
 	testkit.WaitFor(t, 5*time.Second, "a preview picture", func() bool { first = m.Picture("class"); return first != nil })
-	if w := first.Image.Rect.Dx(); w != 640 {
-		t.Errorf("picture %d wide, want 640", w)
+	if w, h := first.Image.Rect.Dx(), first.Image.Rect.Dy(); w != 256 || h != 144 {
+		t.Errorf("picture %d×%d, want 256×144", w, h)
 	}
-	if c := first.Image.RGBAAt(100, 100); c.R < 200 || c.B > 60 {
+	if c := first.Image.RGBAAt(40, 40); c.R < 200 || c.B > 60 {
 		t.Errorf("left of the preview is %v, want red", c)
 	}
 	// it moves: at least 10 new pictures a second, each close to live
@@ -106,6 +115,7 @@ func TestPreviewShowsTheStream(t *testing.T) {
 	}
 	t.Logf("%d pictures in a second, at most %v behind the stream", len(seen), worst)
 
+	// preview.jpg is 640 wide meanwhile
 	b, err := m.Snapshot(ctx, "class", time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +123,9 @@ func TestPreviewShowsTheStream(t *testing.T) {
 	img, err := jpeg.Decode(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if w := img.Bounds().Dx(); w != MaxWidth {
+		t.Errorf("preview.jpg %d wide, want %d", w, MaxWidth)
 	}
 	r, g, bl, _ := img.At(500, 200).RGBA()
 	if c := (color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), 255}); c.B < 200 || c.R > 60 {

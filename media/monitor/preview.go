@@ -25,19 +25,25 @@ type preview struct {
 // seconds of 30 fps video, then the preview skips to the next keyframe.
 const pendingVideo = 90
 
-func startPreview(ctx context.Context, w *watch, s *engine.Stream, rd *engine.Reader) *preview {
+// startPreview decodes rd's video until ctx ends or stop; nil once the
+// monitor has stopped.
+func startPreview(ctx context.Context, w *watch, rd *engine.Reader) *preview {
 	ctx, cancel := context.WithCancel(ctx)
 	p := &preview{w: w, cancel: cancel, done: make(chan struct{}), needKey: true}
 	l := newLane(w.m.hub.Pool(), pendingVideo, p.decode)
-	go func() {
+	if !w.m.spawn(func(done func()) {
 		defer close(p.done)
 		feed(ctx, rd, l, func(pk *engine.Packet) bool { return pk.Track == engine.TrackVideo })
 		l.finish(func() {
 			if p.dec != nil {
 				p.dec.Close()
 			}
+			done()
 		})
-	}()
+	}) {
+		cancel()
+		return nil
+	}
 	return p
 }
 
@@ -79,13 +85,14 @@ func (p *preview) decode(batch []*engine.Packet, dropped bool) {
 		}
 		p.failed = false
 		if now := time.Now(); now.Sub(p.lastPic) >= PictureEvery {
-			img, err := p.dec.Picture(nil, MaxWidth)
+			width := p.w.width()
+			img, err := p.dec.Picture(nil, width)
 			if err != nil || img == nil {
 				p.fail("a video frame did not scale", err)
 				continue
 			}
 			p.lastPic = now
-			p.w.setPicture(&Picture{Image: img, Published: pk.Published})
+			p.w.setPicture(&Picture{Image: img, Published: pk.Published, For: width})
 		}
 	}
 }

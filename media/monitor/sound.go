@@ -28,14 +28,13 @@ const pendingAudio = 500
 func (w *watch) listen(ctx context.Context, s *engine.Stream) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.looks > 0 {
+	if len(w.looks) > 0 {
 		w.startVideoLocked()
 	}
 	if w.listening {
 		return
 	}
-	w.listening = true
-	go func() {
+	w.listening = w.m.spawn(func(done func()) {
 		snd := &sound{w: w, s: s}
 		l := newLane(w.m.hub.Pool(), pendingAudio, snd.decode)
 		for {
@@ -50,12 +49,13 @@ func (w *watch) listen(ctx context.Context, s *engine.Stream) {
 					if snd.dec != nil {
 						snd.dec.Close()
 					}
+					done()
 				})
 				return
 			}
 			w.mu.Unlock()
 		}
-	}()
+	})
 }
 
 // decode runs on the pool, one batch at a time per stream.
