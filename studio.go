@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -27,6 +30,7 @@ const appID = "app.chalkcast.studio"
 // studio runs Chalkcast with its window. Flags given on the command line
 // win over the saved settings.
 func studio(ctx context.Context, o options, set map[string]bool, log *slog.Logger) int {
+	env := os.Environ() // before the language setting changes it: what a restart starts with
 	a := app.NewWithID(appID)
 	settings := ui.LoadSettings(a.Preferences())
 	ui.ApplyLanguage(settings.Language)
@@ -62,7 +66,9 @@ func studio(ctx context.Context, o options, set map[string]bool, log *slog.Logge
 	defer in.stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := ui.New(a, in.hub, host{in}, settings, log, func() {
+	restart := false
+	s := ui.New(a, in.hub, host{in}, settings, log, func(again bool) {
+		restart = again
 		cancel()
 		a.Quit()
 	})
@@ -88,8 +94,29 @@ func studio(ctx context.Context, o options, set map[string]bool, log *slog.Logge
 	case <-failed:
 		return 1
 	default:
-		return 0
 	}
+	if restart {
+		in.stop() // the ports and the data folder are free for the new run
+		if err := relaunch(os.Args[1:], env); err != nil {
+			log.Error("chalkcast could not start again", "err", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// relaunch starts Chalkcast's program again, with args and env.
+func relaunch(args, env []string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding chalkcast's program: %w", err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", exe, err)
+	}
+	return cmd.Process.Release()
 }
 
 // host gives the studio what lives outside the engine.
@@ -117,8 +144,8 @@ func (h host) Devices(rescan bool) ui.Devices {
 	for _, c := range d.Cameras {
 		out.Cameras = append(out.Cameras, ui.Device{ID: c.ID, Name: c.Name})
 	}
-	for _, c := range d.Screens {
-		out.Screens = append(out.Screens, ui.Device{ID: c.ID, Name: c.Name})
+	for _, c := range d.Screens { // "Screen 1 · 1920×1080", the word translated
+		out.Screens = append(out.Screens, ui.Device{ID: c.ID, Name: lang.L("Screen") + strings.TrimPrefix(c.Name, "Screen")})
 	}
 	for _, c := range d.Microphones {
 		out.Microphones = append(out.Microphones, ui.Device{ID: c.ID, Name: c.Name})

@@ -168,11 +168,13 @@ func (f *newStreamForm) build(typ string) {
 	f.pullURL.SetPlaceHolder("rtmp://media.example.com/live/assembly")
 	pullItem := widget.NewFormItem(lang.L("Stream address"), f.pullURL)
 	pullItem.HintText = lang.L("rtmp://, rtmps:// or an http(s):// address ending in .flv")
+	// how to connect is a detail most cameras never need: folded away
+	details := widget.NewAccordion(widget.NewAccordionItem(lang.L("Connection details"),
+		widget.NewForm(widget.NewFormItem(lang.L("Network transport"), f.transport), widget.NewFormItem("", f.onDemand))))
 	cameraItems := []*widget.FormItem{
 		urlItem,
-		widget.NewFormItem(lang.L("Transport"), f.transport),
-		widget.NewFormItem("", f.onDemand),
 		widget.NewFormItem("", container.NewVBox(f.testBtn, f.tested)),
+		widget.NewFormItem("", details),
 	}
 	deviceItem := widget.NewFormItem(lang.L("Device"), f.device)
 	micItem := widget.NewFormItem(lang.L("Microphone"), container.NewVBox(f.mic, f.noMic))

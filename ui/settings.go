@@ -62,7 +62,8 @@ func ApplyLanguage(language string) {
 }
 
 // showSettings edits the settings. Address and notifications apply at
-// once; ports, folder and language on the next start.
+// once; ports, folder and language on the next start, which is offered
+// at once.
 func (s *Studio) showSettings() {
 	st := s.settings
 	httpPort := widget.NewEntry()
@@ -122,7 +123,7 @@ func (s *Studio) showSettings() {
 		}
 		st.Save()
 		if restart {
-			s.showInfo(lang.L("Settings"), lang.L("Ports, folder and language change when Chalkcast starts again."))
+			s.offerRestart()
 		}
 		s.kickRefresh()
 	}, s.win)
@@ -143,4 +144,14 @@ func (s *Studio) kickRefresh() {
 	case s.kick <- struct{}{}:
 	default:
 	}
+}
+
+// offerRestart offers to start Chalkcast again now, for settings that
+// apply only when it starts.
+func (s *Studio) offerRestart() {
+	msg := lang.L("Ports, folder and language change when Chalkcast starts again.")
+	if s.liveStreams() > 0 {
+		msg += "\n" + lang.L("Restarting stops the live streams for a few seconds; camera and screen streams wait until you start them again.")
+	}
+	s.confirm(lang.L("Restart Chalkcast?"), msg, lang.L("Restart now"), lang.L("Later"), s.doRestart)
 }

@@ -136,14 +136,15 @@ type Studio struct {
 	// (lists that refresh while their window is open).
 	every    func(d time.Duration, done <-chan struct{}, f func())
 	quitOnce sync.Once
-	quit     func() // stops the engine and ends the app
+	quit     func(restart bool) // stops the engine and ends the app, and starts it again with restart
 	// keys are the open dialogs' Enter and Esc, the newest last
 	keys []*dialogKeys
 }
 
 // New builds the studio window over hub; quit is called once when the
-// teacher quits.
-func New(a fyne.App, hub *engine.Hub, host Host, settings *Settings, log *slog.Logger, quit func()) *Studio {
+// teacher quits, with restart true when Chalkcast is to start again (for
+// settings that apply when it starts).
+func New(a fyne.App, hub *engine.Hub, host Host, settings *Settings, log *slog.Logger, quit func(restart bool)) *Studio {
 	s := &Studio{
 		app: a, hub: hub, host: host, settings: settings, log: log.With("component", "ui"),
 		cards: map[string]*card{}, kick: make(chan struct{}, 1), quit: quit,
@@ -388,12 +389,7 @@ func (s *Studio) do(what string, f func() error) {
 
 // confirmQuit asks before closing a window while streams are live.
 func (s *Studio) confirmQuit() {
-	live := 0
-	for _, st := range s.hub.Streams() {
-		if st.State().Active() {
-			live++
-		}
-	}
+	live := s.liveStreams()
 	if live == 0 {
 		s.doQuit()
 		return
@@ -405,4 +401,18 @@ func (s *Studio) confirmQuit() {
 	s.confirm(lang.L("Quit Chalkcast?"), msg, lang.L("Quit and end the class"), lang.L("Keep streaming"), s.doQuit)
 }
 
-func (s *Studio) doQuit() { s.quitOnce.Do(s.quit) }
+// liveStreams counts the streams students can watch now.
+func (s *Studio) liveStreams() int {
+	live := 0
+	for _, st := range s.hub.Streams() {
+		if st.State().Active() {
+			live++
+		}
+	}
+	return live
+}
+
+func (s *Studio) doQuit() { s.quitOnce.Do(func() { s.quit(false) }) }
+
+// doRestart ends the app and starts it again.
+func (s *Studio) doRestart() { s.quitOnce.Do(func() { s.quit(true) }) }

@@ -130,7 +130,7 @@ func studioOver(t *testing.T, hub *engine.Hub, kinds map[string]engine.SourceKin
 	mon := monitor.New(hub, slog.New(slog.DiscardHandler))
 	ctx, stopMonitor := context.WithCancel(context.Background())
 	go mon.Run(ctx)
-	s := New(a, hub, testHost{srcs, rec, pusher, mon}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func() {})
+	s := New(a, hub, testHost{srcs, rec, pusher, mon}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func(bool) {})
 	s.notify.send = func(string, string) error { return errors.New("no notification service in tests") }
 	s.background = func(f func()) { f() }    // the test driver has no UI goroutine to come back to
 	s.later = func(time.Duration, func()) {} // for the same reason; tests that need it call it themselves
@@ -280,6 +280,14 @@ func TestIPCameraFromTheStudio(t *testing.T) {
 	if !strings.Contains(result.Text, "✓ Video: H.264 640×360") || !strings.Contains(result.Text, "converted to AAC") {
 		t.Fatalf("test result %q", result.Text)
 	}
+	// how to connect is a detail, folded away until asked for
+	details, ok := find(overlay, func(a *widget.Accordion) bool { return len(a.Items) == 1 && a.Items[0].Title == "Connection details" })
+	if !ok || details.Items[0].Open {
+		t.Fatal("the connection details are not folded away")
+	}
+	details.Open(0)
+	transport, _ := find(overlay, func(r *widget.RadioGroup) bool { return slices.Contains(r.Options, "TCP") })
+	transport.SetSelected("TCP")
 	test.Tap(button(t, overlay, "Go live"))
 	var c *card
 	eventually(t, s, "a live camera card", func() bool {
@@ -289,7 +297,7 @@ func TestIPCameraFromTheStudio(t *testing.T) {
 	if strings.Contains(c.source.Text, "Cl4ss") || !strings.Contains(c.source.Text, "IP camera rtsp://127.0.0.1") {
 		t.Errorf("card shows source %q", c.source.Text)
 	}
-	if st, _ := hub.Get("class-1"); st.Config().Source.URL != cam.URL("admin:Cl4ss-room", "/h264pcmu") {
+	if st, _ := hub.Get("class-1"); st.Config().Source.URL != cam.URL("admin:Cl4ss-room", "/h264pcmu") || st.Config().Source.Options["transport"] != "tcp" {
 		t.Errorf("stream source %+v", st.Config().Source)
 	}
 }
@@ -739,5 +747,34 @@ func TestCardsFitIn640Pixels(t *testing.T) {
 	}
 	for _, c := range s.cards {
 		walk(c.root)
+	}
+}
+
+// A language change offers to start Chalkcast again at once; Later keeps
+// it running.
+func TestLanguageChangeOffersRestart(t *testing.T) {
+	s, _ := newTestStudio(t)
+	var restarts []bool
+	s.quit = func(restart bool) { restarts = append(restarts, restart) }
+	change := func() {
+		s.showSettings()
+		overlay := s.win.Canvas().Overlays().Top()
+		sel, ok := find(overlay, func(w *widget.Select) bool { return slices.Contains(w.Options, "简体中文") })
+		if !ok {
+			t.Fatal("no language choice")
+		}
+		sel.SetSelected(map[string]string{"": "简体中文", "zh": "English", "en": "简体中文"}[s.settings.Language])
+		test.Tap(button(t, overlay, "Save"))
+	}
+	change()
+	overlay := s.win.Canvas().Overlays().Top()
+	test.Tap(button(t, overlay, "Later"))
+	if len(restarts) != 0 || s.settings.Language != "zh" {
+		t.Fatalf("Later: restarts %v, language %q", restarts, s.settings.Language)
+	}
+	change()
+	test.Tap(button(t, s.win.Canvas().Overlays().Top(), "Restart now"))
+	if !slices.Equal(restarts, []bool{true}) || s.settings.Language != "en" {
+		t.Errorf("Restart now: restarts %v, language %q", restarts, s.settings.Language)
 	}
 }

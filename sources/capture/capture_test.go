@@ -245,6 +245,9 @@ func TestScreen(t *testing.T) {
 	if len(d.Screens) == 0 || len(d.Screens[0].Formats) == 0 || d.Screens[0].Formats[0].Width != 1024 {
 		t.Fatalf("screens: %+v", d.Screens)
 	}
+	if d.Screens[0].Name != "Screen 1 · 1024×768" { // not the driver's "X11Screen0"
+		t.Errorf("the screen is called %q", d.Screens[0].Name)
+	}
 	s := newStudio(t, m)
 	st := s.create(t, "slides", TypeScreen, map[string]string{"microphone": "AudioTest"})
 	waitState(t, st, engine.StateLive, 10*time.Second)

@@ -136,6 +136,9 @@ func (m *Manager) list(t driver.DeviceType) []Device {
 			m.release(t, info.Label)
 		}
 		dev.Formats = cached
+		if t == driver.Screen {
+			dev.Name = screenName(i, cached)
+		}
 		out = append(out, dev)
 	}
 	return out
@@ -146,6 +149,16 @@ func (m *Manager) list(t driver.DeviceType) []Device {
 // it can rather than in real time. It is not a microphone.
 func isNullDevice(info driver.Info) bool {
 	return info.DeviceType == driver.Microphone && info.Label == hex.EncodeToString([]byte("null"))
+}
+
+// screenName tells screens apart for people by number and size ("Screen
+// 1 · 1920×1080"), not by the driver's label ("X11Screen0").
+func screenName(i int, formats []Format) string {
+	name := fmt.Sprintf("Screen %d", i+1)
+	if len(formats) > 0 && formats[0].Width > 0 {
+		name += fmt.Sprintf(" · %d×%d", formats[0].Width, formats[0].Height)
+	}
+	return name
 }
 
 // displayName is a device's name for people: the driver's name without

@@ -22,9 +22,9 @@ type Preset struct {
 // Presets are the video presets, smallest first.
 func Presets() []Preset {
 	return []Preset{
-		{"480p", 854, 480, 30, 1000, "480p30 at 1 Mbit/s, for weak Wi-Fi"},
-		{"720p", 1280, 720, 30, 2000, "720p30 at 2 Mbit/s (recommended)"},
-		{"1080p", 1920, 1080, 30, 4000, "1080p30 at 4 Mbit/s, for a wired network"},
+		{"480p", 854, 480, 30, 1000, "Lighter, for weak Wi-Fi (480p, 1 Mbit/s)"},
+		{"720p", 1280, 720, 30, 2000, "Clear, recommended (720p, 2 Mbit/s)"},
+		{"1080p", 1920, 1080, 30, 4000, "Sharpest, for a wired network (1080p, 4 Mbit/s)"},
 	}
 }
 
