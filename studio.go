@@ -37,6 +37,9 @@ func studio(ctx context.Context, o options, set map[string]bool, log *slog.Logge
 	if err := lang.AddTranslationsFS(assets.Translations, "translations"); err != nil {
 		log.Warn("translations not loaded", "err", err)
 	}
+	if err := ui.UseChineseFonts(a); err != nil {
+		log.Warn("no Chinese font: Chinese text may mix two weights", "err", err)
+	}
 	if !set["http"] {
 		o.HTTPAddr = fmt.Sprintf(":%d", settings.HTTPPort)
 	}

@@ -89,6 +89,7 @@ func (m *monitorView) update(sn snapshot) {
 		}
 		m.sound.Refresh()
 	}
+	show(m.sound, text != "") // no empty line under the meter
 	label, icon := lang.L("Mute"), theme.VolumeMuteIcon()
 	if sn.Config.Muted { // the choice, live or not
 		label, icon = lang.L("Unmute"), theme.VolumeUpIcon()
