@@ -85,21 +85,26 @@ func (s *Studio) showNewStream(typ string, devices Devices) {
 	}
 	f := &newStreamForm{s: s, devices: devices}
 	f.build(typ)
-	d := dialog.NewForm(lang.L("New stream"), lang.L("Go live"), lang.L("Cancel"), f.items, func(ok bool) {
-		if ok {
-			f.submit()
-		}
-	}, s.win)
-	d.Resize(fyne.NewSize(560, 520))
-	s.showForm(d)
+	cancel := widget.NewButtonWithIcon(lang.L("Cancel"), theme.CancelIcon(), nil)
+	buttons := container.NewCenter(container.NewHBox(cancel, f.goLive))
+	d := dialog.NewCustomWithoutButtons(lang.L("New stream"), container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(f.body)), s.win)
+	cancel.OnTapped = d.Hide
 	f.dialog = d
+	d.Resize(fyne.NewSize(560, 520))
+	s.withKeys(d, f.goLive.OnTapped, d.Hide)
+	d.Show()
 }
 
-// newStreamForm is the new-stream dialog's fields.
+// newStreamForm is the new-stream dialog's fields. It shows only those
+// of the chosen source: the form is made again when the source changes
+// (a hidden form item would still show its label).
 type newStreamForm struct {
 	s      *Studio
 	dialog dialog.Dialog
-	items  []*widget.FormItem
+	body   *fyne.Container // the form
+	goLive *widget.Button
+	// the form's items, given the source
+	items func(typ string) []*widget.FormItem
 
 	name    *widget.Entry
 	title   *widget.Entry
@@ -179,50 +184,79 @@ func (f *newStreamForm) build(typ string) {
 	deviceItem := widget.NewFormItem(lang.L("Device"), f.device)
 	micItem := widget.NewFormItem(lang.L("Microphone"), container.NewVBox(f.mic, f.noMic))
 	presetItem := widget.NewFormItem(lang.L("Quality"), f.preset)
-	f.kind = widget.NewSelect(labels, func(string) {
-		t := f.types[f.kind.SelectedIndex()]
-		var names []string
+	f.kind = widget.NewSelect(labels, nil)
+	sourceItem := widget.NewFormItem(lang.L("Source"), f.kind)
+	f.items = func(t string) []*widget.FormItem {
+		items := []*widget.FormItem{sourceItem}
 		switch t {
-		case "camera":
-			for _, d := range f.devices.Cameras {
-				names = append(names, d.Name)
-			}
-		case "screen":
-			for _, d := range f.devices.Screens {
-				names = append(names, d.Name)
-			}
+		case "camera", "screen":
+			items = append(items, deviceItem, micItem, presetItem)
+		case "testpattern":
+			items = append(items, presetItem)
+		case "pull":
+			items = append(items, pullItem)
+		case "rtsp":
+			items = append(items, cameraItems...)
 		}
-		f.device.Options = names
-		f.device.ClearSelected()
-		if len(names) > 0 {
-			f.device.SetSelectedIndex(0)
-		} else {
-			f.device.PlaceHolder = lang.L("None found: plug one in, Chalkcast starts when it appears")
+		return append(items, widget.NewFormItem(lang.L("Name in the link"), f.name), widget.NewFormItem(lang.L("Title"), f.title))
+	}
+	f.goLive = widget.NewButtonWithIcon(lang.L("Go live"), theme.ConfirmIcon(), func() {
+		if f.form().Validate() == nil {
+			f.dialog.Hide()
+			f.submit()
 		}
-		f.device.Refresh()
-		local := t == "camera" || t == "screen"
-		show(deviceItem.Widget, local)
-		show(micItem.Widget, local)
-		show(f.noMic, local && len(f.devices.Microphones) == 0)
-		show(presetItem.Widget, t != "rtmp" && t != "rtsp" && t != "pull")
-		for _, it := range cameraItems {
-			show(it.Widget, t == "rtsp")
-		}
-		show(pullItem.Widget, t == "pull")
 	})
-	f.items = append([]*widget.FormItem{
-		widget.NewFormItem(lang.L("Source"), f.kind),
-		deviceItem, micItem, presetItem, pullItem}, cameraItems...)
-	f.items = append(f.items,
-		widget.NewFormItem(lang.L("Name in the link"), f.name),
-		widget.NewFormItem(lang.L("Title"), f.title),
-	)
+	f.goLive.Importance = widget.HighImportance
+	f.body = container.NewStack()
+	f.kind.OnChanged = func(string) { f.showFields(f.types[f.kind.SelectedIndex()]) }
 	for i, t := range f.types {
 		if t == typ {
 			f.kind.SetSelectedIndex(i)
 		}
 	}
 }
+
+// showFields makes the form for source t.
+func (f *newStreamForm) showFields(t string) {
+	var names []string
+	switch t {
+	case "camera":
+		for _, d := range f.devices.Cameras {
+			names = append(names, d.Name)
+		}
+	case "screen":
+		for _, d := range f.devices.Screens {
+			names = append(names, d.Name)
+		}
+	}
+	f.device.Options = names
+	f.device.ClearSelected()
+	if len(names) > 0 {
+		f.device.SetSelectedIndex(0)
+	} else {
+		f.device.PlaceHolder = lang.L("None found: plug one in, Chalkcast starts when it appears")
+	}
+	f.device.Refresh()
+	show(f.noMic, len(f.devices.Microphones) == 0)
+	form := widget.NewForm(f.items(t)...)
+	form.SetOnValidationChanged(func(err error) {
+		if err != nil {
+			f.goLive.Disable()
+		} else {
+			f.goLive.Enable()
+		}
+	})
+	if form.Validate() != nil {
+		f.goLive.Disable()
+	} else {
+		f.goLive.Enable()
+	}
+	f.body.Objects = []fyne.CanvasObject{form}
+	f.body.Refresh()
+}
+
+// form is the form on show.
+func (f *newStreamForm) form() *widget.Form { return f.body.Objects[0].(*widget.Form) }
 
 // transports are the IP camera transport choices and their option values.
 var transports = []struct{ label, value string }{

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -776,5 +777,62 @@ func TestLanguageChangeOffersRestart(t *testing.T) {
 	test.Tap(button(t, s.win.Canvas().Overlays().Top(), "Restart now"))
 	if !slices.Equal(restarts, []bool{true}) || s.settings.Language != "en" {
 		t.Errorf("Restart now: restarts %v, language %q", restarts, s.settings.Language)
+	}
+}
+
+// The new-stream form shows only the fields of the chosen source, and
+// changes with the choice; Go live waits for a valid name.
+func TestNewStreamFormShowsOnlyItsSourcesFields(t *testing.T) {
+	s, _ := newTestStudio(t)
+	var shown func(o fyne.CanvasObject) []string // the texts on screen
+	shown = func(o fyne.CanvasObject) (out []string) {
+		if !o.Visible() {
+			return nil
+		}
+		switch c := o.(type) {
+		case *canvas.Text:
+			return []string{c.Text}
+		case *fyne.Container:
+			for _, ch := range c.Objects {
+				out = append(out, shown(ch)...)
+			}
+		case fyne.Widget:
+			for _, ch := range test.WidgetRenderer(c).Objects() {
+				out = append(out, shown(ch)...)
+			}
+		}
+		return out
+	}
+	labels := func() []string { return shown(s.win.Canvas().Overlays().Top()) }
+	all := []string{"Device", "Microphone", "Quality", "Stream address", "Camera address", "Network transport"}
+	want := map[string][]string{
+		"camera":      {"Device", "Microphone", "Quality"},
+		"screen":      {"Device", "Microphone", "Quality"},
+		"testpattern": {"Quality"},
+		"rtmp":        {},
+		"pull":        {"Stream address"},
+		"rtsp":        {"Camera address"}, // the transport is folded away
+	}
+	s.showNewStream("testpattern", s.host.Devices(false))
+	kind, _ := find(s.win.Canvas().Overlays().Top(), func(sel *widget.Select) bool { return sel.Selected == "Test pattern" })
+	for _, typ := range []string{"camera", "screen", "testpattern", "rtmp", "pull", "rtsp"} {
+		kind.SetSelected(sourceText(engine.Source{Type: typ}))
+		got := labels()
+		for _, l := range all {
+			if slices.Contains(got, l) != slices.Contains(want[typ], l) {
+				t.Errorf("%s: the form shows %q: %v", typ, l, got)
+			}
+		}
+		for _, l := range []string{"Source", "Name in the link", "Title"} {
+			if !slices.Contains(got, l) {
+				t.Errorf("%s: no %q in the form", typ, l)
+			}
+		}
+	}
+	name, _ := find(s.win.Canvas().Overlays().Top(), func(e *widget.Entry) bool { return e.Text == "class-1" })
+	goLive := button(t, s.win.Canvas().Overlays().Top(), "Go live")
+	test.Type(name, " bad name")
+	if !goLive.Disabled() {
+		t.Error("Go live is open to a bad name")
 	}
 }
