@@ -56,3 +56,20 @@ func TestCardMonitor(t *testing.T) {
 		t.Error("a card off screen still looks at its stream")
 	}
 }
+
+// A picture with the same pixels as the one shown (a slide that stays)
+// does not repaint the window; any other does.
+func TestSamePicture(t *testing.T) {
+	a := image.NewRGBA(image.Rect(0, 0, 16, 9))
+	b := image.NewRGBA(image.Rect(0, 0, 16, 9))
+	if !samePicture(a, b) {
+		t.Error("two black pictures differ")
+	}
+	b.Pix[100] = 1
+	if samePicture(a, b) {
+		t.Error("a changed pixel is the same picture")
+	}
+	if samePicture(a, image.NewRGBA(image.Rect(0, 0, 32, 18))) || samePicture(a, nil) {
+		t.Error("pictures of other sizes, or none, are the same")
+	}
+}
