@@ -125,3 +125,4 @@ echo "  studio (window open): ${studio_ms} ms = $(( studio_ms / 200 )) % of a co
 echo "  headless:             ${serve_ms} ms = $(( serve_ms / 200 )) % of a core"
 echo "  the window's own cost: $(( (studio_ms - serve_ms) / 200 )) % of a core"
 echo "  studio, minimized:    ${minimized_ms} ms = $(( minimized_ms / 200 )) % of a core"
+echo "  previews and painting (shown minus minimized): $(( (studio_ms - minimized_ms) / 200 )) % of a core"
