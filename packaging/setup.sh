@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs what Chalkcast needs to build, run and test on Debian or Ubuntu:
-# system packages from apt and, when no recent Go is on the machine, Go.
+# Installs what Chalkcast needs on Debian or Ubuntu: system packages from
+# apt and, when no recent Go is on the machine, Go.
+#   packaging/setup.sh run    what building and running the app needs
+#   packaging/setup.sh        that, and the peers the tests talk to and
+#                             the tools the packages are built with
 # Safe to run again: it installs only what is missing. Prints the Go
 # binary to use on its last line.
 set -euo pipefail
@@ -9,15 +12,19 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 
-# Build: git and a C/C++ toolchain (g++ for the bundled OpenH264 H.264
-# encoder), the VisualOn AAC encoder (linked statically), FFmpeg's
+# Build and run: git and a C/C++ toolchain (g++ for the bundled OpenH264
+# H.264 encoder), the VisualOn AAC encoder (linked statically), FFmpeg's
 # libavcodec and libswscale (the decoders behind the preview and the level
-# meter), the X11 headers of the screen-capture driver, and the GL/X11
-# headers of the studio window (Fyne). Test peers: ffmpeg/ffprobe publish
-# and play; headless Chromium with chromedriver plays the share page (with
-# CJK fonts for the Chinese text); Xvfb is the screen that screen capture
-# and the window are tested on, with xdotool to find the window, xprop
-# (x11-utils) to mark it minimized as a window manager does, and
+# meter), the X11 headers of the screen-capture driver, the GL/X11
+# headers of the studio window (Fyne), and CJK fonts for the studio in
+# Chinese.
+PACKAGES=(ca-certificates git curl gcc g++ libc6-dev pkg-config libvo-aacenc-dev libavcodec-dev libswscale-dev
+  libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev
+  fonts-noto-cjk)
+# Test peers: ffmpeg/ffprobe publish and play; headless Chromium with
+# chromedriver plays the share page; Xvfb is the screen that screen
+# capture and the window are tested on, with xdotool to find the window,
+# xprop (x11-utils) to mark it minimized as a window manager does, and
 # ImageMagick to photograph it; GStreamer's RTSP server (driven from
 # Python) plays the IP cameras, with x264/x265, AAC and G.711 encoders;
 # nginx with the RTMP module is the server streams are pushed to; Node.js
@@ -26,13 +33,13 @@ export DEBIAN_FRONTEND=noninteractive
 # build (with nasm for the FFmpeg it compiles, from Debian's source
 # package checked with Debian's archive key), and Wine to start the
 # Windows executable in CI.
-PACKAGES=(ca-certificates git curl gcc g++ libc6-dev pkg-config libvo-aacenc-dev libavcodec-dev libswscale-dev
-  libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev
-  ffmpeg chromium chromium-driver fonts-noto-cjk xvfb xauth xdotool x11-utils imagemagick
-  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  nginx libnginx-mod-rtmp make xz-utils gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 binutils-mingw-w64-x86-64
-  nasm debian-archive-keyring wine64)
+if [ "${1:-all}" != run ]; then
+  PACKAGES+=(ffmpeg chromium chromium-driver xvfb xauth xdotool x11-utils imagemagick
+    python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+    gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+    nginx libnginx-mod-rtmp make xz-utils gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 binutils-mingw-w64-x86-64
+    nasm debian-archive-keyring wine64)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -40,7 +47,9 @@ for p in "${PACKAGES[@]}"; do
 done
 # A machine may have Node.js from elsewhere (with npm inside): only ask
 # apt for it when there is no npm at all.
-command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ "${1:-all}" != run ]; then
+  command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+fi
 updated=0
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
