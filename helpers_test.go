@@ -20,9 +20,9 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/engine/codec"
-	"chalkcast/engine/flv"
 	"chalkcast/internal/rtsptest"
 	"chalkcast/internal/testkit"
+	"chalkcast/media/flv"
 )
 
 // server is a Chalkcast started in-process on loopback ports the OS chose.

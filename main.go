@@ -200,16 +200,24 @@ type instance struct {
 // start starts the engine, the sources, the RTMP server and the HTTP
 // server. stop ends them all, viewers getting a clean end of stream.
 func start(o options, log *slog.Logger) (in *instance, err error) {
+	// What start has started, ended newest first: by stop, or at once
+	// when a later step fails.
+	var started closers
+	defer func() {
+		if err != nil {
+			started.close()
+		}
+	}()
 	// Two Chalkcasts on one folder would overwrite each other's streams.
 	lock, err := store.LockFolder(o.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			lock.Close()
+	started.add(func() {
+		if err := lock.Close(); err != nil {
+			log.Warn("data folder lock", "err", err)
 		}
-	}()
+	})
 	st, err := store.New(o.DataDir)
 	if err != nil {
 		return nil, err
@@ -219,91 +227,85 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	if err != nil {
 		return nil, err
 	}
+	started.add(hub.Close)
 	devices := capture.NewManager()
 	kinds := devices.Kinds(hub.Pool())
 	if o.HoldCapture {
 		// before the sources are supervised: no camera switches on by itself
 		if err := hub.StopTypes(slices.Collect(maps.Keys(kinds))...); err != nil {
-			hub.Close()
 			return nil, err
 		}
 	}
 	httpLn, err := net.Listen("tcp", o.HTTPAddr)
 	if err != nil {
-		hub.Close()
 		return nil, fmt.Errorf("http: listen on %s: %w", o.HTTPAddr, err)
 	}
+	started.add(func() { httpLn.Close() })
 	rtmpLn, err := net.Listen("tcp", o.RTMPAddr)
 	if err != nil {
-		hub.Close()
-		httpLn.Close()
 		return nil, fmt.Errorf("rtmp: listen on %s: %w", o.RTMPAddr, err)
 	}
+	started.add(func() { rtmpLn.Close() })
+	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
+	started.add(func() { _ = rtmpSrv.Close() })
 	hlsOut, err := hls.New(hub, o.HLS, log)
 	if err != nil {
-		hub.Close()
-		httpLn.Close()
-		rtmpLn.Close()
 		return nil, err
 	}
+	started.add(hlsOut.Close)
 	flvOut := httpflv.New(hub, httpflv.Config{}, log)
+	started.add(flvOut.Close)
 	var rtspOut *rtsp.Output
 	rtspPort := 0
 	if o.RTSP.Address != "" {
 		if rtspOut, err = rtsp.New(hub, o.RTSP, log); err != nil {
-			hub.Close()
-			hlsOut.Close()
-			flvOut.Close()
-			httpLn.Close()
-			rtmpLn.Close()
 			return nil, err
 		}
+		started.add(rtspOut.Close)
 		rtspPort = port(rtspOut.Addr())
 	}
+	// on stop, the streams end before the outputs and the RTMP server
+	// close: every viewer gets a clean end of stream
+	started.add(hub.Close)
+	mon := monitor.New(hub, log)
+	monCtx, monStop := context.WithCancel(context.Background())
+	monDone := make(chan struct{})
+	go func() { mon.Run(monCtx); close(monDone) }()
+	started.add(func() { monStop(); <-monDone }) // previews and meters stop, their decoders freed
+	pusher := push.New(hub, log)
+	started.add(pusher.Close) // pushed servers get a clean end
+	rec, err := record.New(hub, record.Config{Dir: filepath.Join(o.DataDir, "recordings")}, log)
+	if err != nil {
+		return nil, err
+	}
+	started.add(rec.Close) // recordings are finished
 	kinds[testpattern.Type] = testpattern.New(hub.Pool())
 	kinds[ipcam.Type] = ipcam.New(log)
 	kinds[pull.Type] = pull.New(log)
 	srcs := engine.NewSources(hub, kinds, log)
-	pusher := push.New(hub, log)
-	mon := monitor.New(hub, log)
-	rec, err := record.New(hub, record.Config{Dir: filepath.Join(o.DataDir, "recordings")}, log)
-	var webSrv *web.Server
-	if err == nil {
-		webSrv, err = web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, Rec: rec, Push: pusher}, web.Config{
-			AdminToken:  o.AdminToken,
-			PublicURL:   o.PublicURL,
-			HTTPPort:    port(httpLn.Addr()),
-			RTMPPort:    port(rtmpLn.Addr()),
-			RTSPPort:    rtspPort,
-			SourceTypes: append([]string{"rtmp"}, srcs.Types()...),
-			CheckSource: srcs.Check,
-			TestSource:  srcs.Test,
-			Devices:     func(rescan bool) any { return devices.List(rescan) },
-			Version:     version,
-			Preview:     mon.Snapshot,
-		}, log)
-	}
+	started.add(srcs.Close) // sources leave cleanly
+	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, Rec: rec, Push: pusher}, web.Config{
+		AdminToken:  o.AdminToken,
+		PublicURL:   o.PublicURL,
+		HTTPPort:    port(httpLn.Addr()),
+		RTMPPort:    port(rtmpLn.Addr()),
+		RTSPPort:    rtspPort,
+		SourceTypes: append([]string{"rtmp"}, srcs.Types()...),
+		CheckSource: srcs.Check,
+		TestSource:  srcs.Test,
+		Devices:     func(rescan bool) any { return devices.List(rescan) },
+		Version:     version,
+		Preview:     mon.Snapshot,
+	}, log)
 	if err != nil {
-		if rec != nil {
-			rec.Close()
-		}
-		pusher.Close()
-		srcs.Close()
-		hub.Close()
-		hlsOut.Close()
-		flvOut.Close()
-		if rtspOut != nil {
-			rtspOut.Close()
-		}
-		httpLn.Close()
-		rtmpLn.Close()
 		return nil, err
 	}
 	httpLn, httpSrv := httpServer(httpLn, webSrv, hub.Config(), log)
-	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
-	monCtx, monStop := context.WithCancel(context.Background())
-	monDone := make(chan struct{})
-	go func() { mon.Run(monCtx); close(monDone) }()
+	started.add(func() { // stop accepting; API requests finish
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = httpSrv.Shutdown(ctx)
+	})
 	in = &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, push: pusher, mon: mon, web: webSrv, errc: make(chan error, 2)}
 	go func() { in.errc <- serveHTTP(httpSrv, httpLn) }()
 	go func() { in.errc <- rtmpSrv.Serve(rtmpLn) }()
@@ -317,27 +319,21 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	in.stop = func() {
 		once.Do(func() {
 			log.Info("stopping")
-			shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = httpSrv.Shutdown(shutCtx) // stop accepting; API requests finish
-			srcs.Close()                  // sources leave cleanly
-			rec.Close()                   // recordings are finished
-			pusher.Close()                // pushed servers get a clean end
-			monStop()                     // previews and meters stop
-			<-monDone                     // and their decoders are freed
-			hub.Close()                   // every viewer gets a clean end of stream
-			hlsOut.Close()
-			flvOut.Close()
-			if rtspOut != nil {
-				rtspOut.Close()
-			}
-			_ = rtmpSrv.Close()
-			if err := lock.Close(); err != nil {
-				log.Warn("data folder lock", "err", err)
-			}
+			started.close()
 		})
 	}
 	return in, nil
+}
+
+// closers are what start started, to be ended newest first.
+type closers []func()
+
+func (c *closers) add(f func()) { *c = append(*c, f) }
+
+func (c closers) close() {
+	for _, f := range slices.Backward(c) {
+		f()
+	}
 }
 
 // run starts Chalkcast headless, calls ready with its addresses, and stops

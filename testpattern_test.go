@@ -13,7 +13,7 @@ import (
 	"chalkcast/engine"
 	"chalkcast/internal/mediatest"
 	"chalkcast/internal/testkit"
-	"chalkcast/sources/encode"
+	"chalkcast/media/encode"
 )
 
 // createSource makes a stream with a source Chalkcast runs itself.

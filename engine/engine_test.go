@@ -1040,7 +1040,7 @@ func TestStatsFollowANewVideoConfig(t *testing.T) {
 }
 
 // TestEngineDependencies keeps the engine free of GUI, source and output
-// code.
+// code, formats and protocols.
 func TestEngineDependencies(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -1048,7 +1048,7 @@ func TestEngineDependencies(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, "list", "-deps", ".", "./flv", "./codec", "./store")
+	cmd := exec.CommandContext(ctx, goBin, "list", "-deps", ".", "./codec", "./store")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -1061,7 +1061,7 @@ func TestEngineDependencies(t *testing.T) {
 		if d == "chalkcast/engine" {
 			found = true
 		}
-		for _, bad := range []string{"fyne", "chalkcast/ui", "chalkcast/sources", "chalkcast/outputs"} {
+		for _, bad := range []string{"fyne", "chalkcast/ui", "chalkcast/sources", "chalkcast/outputs", "chalkcast/media", "rtmp", "gortsplib", "gohlslib", "webrtc"} {
 			if strings.Contains(d, bad) {
 				t.Errorf("the engine depends on %s", d)
 			}

@@ -91,6 +91,7 @@ type StreamStats struct {
 	LiveSince   *time.Time    `json:"live_since,omitempty"`
 	UptimeSec   float64       `json:"uptime_s"`
 	LastError   string        `json:"last_error,omitempty"`
+	Publisher   *SourceInfo   `json:"publisher,omitempty"` // who sends now
 	BitrateKbps float64       `json:"bitrate_kbps"`
 	BytesIn     uint64        `json:"bytes_in"`
 	BytesOut    uint64        `json:"bytes_out"`
@@ -134,6 +135,10 @@ func (s *Stream) Stats(opt StatsOptions) StreamStats {
 		t := s.liveSince
 		st.LiveSince = &t
 		st.UptimeSec = time.Since(t).Seconds()
+	}
+	if s.pub != nil {
+		src := s.pub.src
+		st.Publisher = &src
 	}
 	skips := s.c.skips.Load()
 	for _, v := range s.viewers {

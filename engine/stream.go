@@ -26,13 +26,12 @@ func (st State) Active() bool { return st == StateLive || st == StateReconnectin
 
 // Errors callers turn into protocol answers.
 var (
-	ErrNotFound    = errors.New("stream not found")
-	ErrNotLive     = errors.New("stream is not live")
-	ErrBusy        = errors.New("stream already has a publisher")
-	ErrLimit       = errors.New("limit reached")
-	ErrExists      = errors.New("stream already exists")
-	ErrStreamEnded = errors.New("stream ended")
-	ErrStopped     = errors.New("stream is stopped")
+	ErrNotFound = errors.New("stream not found")
+	ErrNotLive  = errors.New("stream is not live")
+	ErrBusy     = errors.New("stream already has a publisher")
+	ErrLimit    = errors.New("limit reached")
+	ErrExists   = errors.New("stream already exists")
+	ErrStopped  = errors.New("stream is stopped")
 )
 
 // Stream is one named stream: at most one publisher, any number of readers.
@@ -114,10 +113,11 @@ func (s *Stream) State() State {
 	return s.state
 }
 
-// SourceInfo describes a publisher for statistics and logs.
+// SourceInfo describes a publisher for statistics (the stream's
+// "publisher").
 type SourceInfo struct {
-	Protocol string // "rtmp", "rtsp", "testpattern"...
-	Remote   string // remote address, if any
+	Protocol string `json:"protocol"`         // "rtmp", "rtsp", "testpattern"...
+	Remote   string `json:"remote,omitempty"` // remote address, if any
 }
 
 // Publish makes p the stream's publisher. A stream has one publisher at a

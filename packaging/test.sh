@@ -26,7 +26,7 @@ fi
 "$GO" test -race -p 1 -count=1 -timeout 20m ./...
 # Frame rates and keyframe spacing of the capture path, which the race
 # detector's slowdown of per-pixel code hides (internal/mediatest).
-"$GO" test -count=1 -timeout 5m ./sources/capture ./sources/encode
+"$GO" test -count=1 -timeout 5m ./sources/capture ./media/encode
 
 # The real studio in a real window (Xvfb): it must come up, go live and be
 # photographed.

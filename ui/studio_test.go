@@ -26,10 +26,10 @@ import (
 	"chalkcast/internal/nginxtest"
 	"chalkcast/internal/rtsptest"
 	"chalkcast/media/audio"
+	"chalkcast/media/encode"
 	"chalkcast/media/monitor"
 	"chalkcast/outputs/push"
 	"chalkcast/outputs/record"
-	"chalkcast/sources/encode"
 	"chalkcast/sources/ipcam"
 	"chalkcast/sources/testpattern"
 )

@@ -39,9 +39,9 @@ import (
 
 	"github.com/yutopp/go-rtmp/handshake"
 
-	"chalkcast/engine/flv"
 	"chalkcast/internal/loadkit"
 	"chalkcast/internal/rtmpguard"
+	"chalkcast/media/flv"
 )
 
 type config struct {

@@ -33,8 +33,8 @@ import (
 	gortmp "github.com/yutopp/go-rtmp"
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
-	"chalkcast/engine/flv"
 	"chalkcast/internal/loadkit"
+	"chalkcast/media/flv"
 )
 
 type config struct {

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
-	"chalkcast/engine/flv"
+	"chalkcast/media/flv"
 )
 
 // Config configures the output. Zero fields take the stated defaults.

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"chalkcast/engine"
-	"chalkcast/engine/flv"
 	"chalkcast/internal/rtmpclient"
+	"chalkcast/media/flv"
 )
 
 // Target states.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
-	"chalkcast/sources/encode"
+	"chalkcast/media/encode"
 )
 
 // BenchmarkFMP4 measures the MP4 writer's cost per second of a 720p30

@@ -11,7 +11,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/engine/codec"
-	"chalkcast/engine/flv"
+	"chalkcast/media/flv"
 )
 
 // container turns packets into a file's bytes. Every slice it returns is

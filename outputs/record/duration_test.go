@@ -8,7 +8,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/internal/testkit"
-	"chalkcast/sources/encode"
+	"chalkcast/media/encode"
 )
 
 // recordingSeed is two seconds of a recording as the recorder writes it in

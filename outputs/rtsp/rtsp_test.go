@@ -11,7 +11,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/internal/mediatest"
-	"chalkcast/sources/encode"
+	"chalkcast/media/encode"
 	"chalkcast/sources/testpattern"
 )
 

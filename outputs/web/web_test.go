@@ -18,8 +18,8 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/engine/codec"
-	"chalkcast/engine/flv"
 	"chalkcast/internal/logbuf"
+	"chalkcast/media/flv"
 	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
 	"chalkcast/outputs/record"
@@ -410,7 +410,8 @@ func TestKeysAreSecret(t *testing.T) {
 
 	// A live stream with a viewer, so that admins have a viewer list.
 	s, _ := e.hub.Get("math")
-	pub, err := s.Publish(engine.SourceInfo{Protocol: "test"})
+	const publisherAddr = "203.0.113.7:50000"
+	pub, err := s.Publish(engine.SourceInfo{Protocol: "rtmp", Remote: publisherAddr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +437,7 @@ func TestKeysAreSecret(t *testing.T) {
 				t.Fatalf("%s GET %s: status %d", c.name, path, rec.Code)
 			}
 			body := rec.Body.String()
-			for _, secret := range []string{key, `"publish"`, `"viewer_list"`, viewerAddr, "test-agent"} {
+			for _, secret := range []string{key, `"publish"`, `"viewer_list"`, viewerAddr, "test-agent", `"publisher"`, publisherAddr} {
 				if strings.Contains(body, secret) {
 					t.Errorf("%s GET %s: body contains %q:\n%s", c.name, path, secret, body)
 				}
@@ -457,6 +458,9 @@ func TestKeysAreSecret(t *testing.T) {
 		vl, _ := out["viewer_list"].([]any)
 		if len(vl) != 1 || vl[0].(map[string]any)["remote"] != viewerAddr || vl[0].(map[string]any)["protocol"] != "flv" {
 			t.Errorf("admin (%s) viewer_list = %v", r.remote, out["viewer_list"])
+		}
+		if p, _ := out["publisher"].(map[string]any); p["protocol"] != "rtmp" || p["remote"] != publisherAddr {
+			t.Errorf("admin (%s) publisher = %v", r.remote, out["publisher"])
 		}
 	}
 	// The list shows admins every stream's publish details.

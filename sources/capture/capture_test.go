@@ -20,8 +20,8 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/internal/mediatest"
+	"chalkcast/media/encode"
 	"chalkcast/outputs/httpflv"
-	"chalkcast/sources/encode"
 )
 
 // studio is an engine with the capture kinds and an HTTP-FLV output.

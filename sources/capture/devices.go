@@ -1,6 +1,6 @@
 // Package capture turns the teacher's own devices into streams: a camera
 // (a webcam or a USB document camera) or the screen (for slides), each with
-// a microphone, encoded to H.264 and AAC through sources/encode. Devices
+// a microphone, encoded to H.264 and AAC through media/encode. Devices
 // come from github.com/pion/mediadevices' drivers: V4L2 cameras on Linux,
 // the X11 screen, and the system's microphones.
 package capture
@@ -18,7 +18,7 @@ import (
 	"github.com/pion/mediadevices/pkg/driver/screen"
 	"github.com/pion/mediadevices/pkg/prop"
 
-	"chalkcast/sources/encode"
+	"chalkcast/media/encode"
 )
 
 // Device is one camera, screen or microphone as the API and the GUI show

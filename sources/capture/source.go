@@ -18,7 +18,7 @@ import (
 
 	"chalkcast/engine"
 	sound "chalkcast/media/audio"
-	"chalkcast/sources/encode"
+	"chalkcast/media/encode"
 )
 
 // Source types in the API.

@@ -20,7 +20,7 @@ import (
 	"chalkcast/internal/logbuf"
 	"chalkcast/internal/rtsptest"
 	"chalkcast/internal/testkit"
-	"chalkcast/sources/encode"
+	"chalkcast/media/encode"
 )
 
 func TestParse(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/engine/codec"
-	"chalkcast/sources/encode"
+	"chalkcast/media/encode"
 )
 
 // videoClock is the RTP clock rate of H.264 and H.265.

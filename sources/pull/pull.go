@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
-	"chalkcast/engine/flv"
+	"chalkcast/media/flv"
 )
 
 // Type is the source type of pulled streams in the API.
@@ -160,36 +160,14 @@ func (k *Kind) newFeed(s *engine.Stream, u *url.URL) *feed {
 	}
 }
 
-func (f *feed) tag(video bool, ts uint32, body []byte) error {
-	var (
-		p       *engine.Packet
-		changed bool
-		err     error
-	)
-	t := engine.TrackAudio
-	if video {
-		t = engine.TrackVideo
-		p, changed, err = f.dep.Video(ts, body)
-	} else {
-		p, changed, err = f.dep.Audio(ts, body)
-	}
-	if err != nil {
-		return fmt.Errorf("the stream is broken: %w", err)
-	}
+func (f *feed) tag(video bool, ts uint32, body []byte) (err error) {
 	if f.pub == nil {
 		if f.pub, err = f.publish(); err != nil {
 			return err
 		}
 	}
-	if changed {
-		cfg := f.dep.AudioConfig
-		if video {
-			cfg = f.dep.VideoConfig
-		}
-		f.pub.SetConfig(t, cfg)
-	}
-	if p != nil {
-		f.pub.WritePacket(p)
+	if _, err := f.dep.Tag(f.pub, video, ts, body); err != nil {
+		return fmt.Errorf("the stream is broken: %w", err)
 	}
 	return nil
 }

@@ -14,8 +14,8 @@ import (
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"chalkcast/engine"
-	"chalkcast/engine/flv"
 	"chalkcast/internal/rtmpguard"
+	"chalkcast/media/flv"
 )
 
 // Chunk stream ids for media sent to players (as other servers use).
@@ -104,50 +104,28 @@ func (h *handler) publisher() (*engine.Publisher, error) {
 	return h.pub, nil
 }
 
-func (h *handler) OnVideo(ts uint32, payload io.Reader) error {
-	p, err := h.publisher()
-	if err != nil {
-		return h.failed(err)
-	}
-	b, err := readBody(payload)
-	if err != nil {
-		return h.failed(fmt.Errorf("rtmp: read video: %w", err))
-	}
-	pkt, changed, err := h.dep.Video(ts, b)
-	if err != nil {
-		return h.failed(fmt.Errorf("rtmp: stream %s: %w", h.stream, err))
-	}
-	if changed {
-		cfg := h.dep.VideoConfig
-		p.SetConfig(engine.TrackVideo, cfg)
-		h.log.Info("video", "codec", cfg.Codec, "width", cfg.Width, "height", cfg.Height, "profile", cfg.Profile)
-	}
-	if pkt != nil {
-		p.WritePacket(pkt)
-	}
-	return nil
-}
+func (h *handler) OnVideo(ts uint32, payload io.Reader) error { return h.media(true, ts, payload) }
 
-func (h *handler) OnAudio(ts uint32, payload io.Reader) error {
+func (h *handler) OnAudio(ts uint32, payload io.Reader) error { return h.media(false, ts, payload) }
+
+// media publishes one video or audio message.
+func (h *handler) media(video bool, ts uint32, payload io.Reader) error {
 	p, err := h.publisher()
 	if err != nil {
 		return h.failed(err)
 	}
 	b, err := readBody(payload)
 	if err != nil {
-		return h.failed(fmt.Errorf("rtmp: read audio: %w", err))
+		return h.failed(fmt.Errorf("rtmp: read media: %w", err))
 	}
-	pkt, changed, err := h.dep.Audio(ts, b)
-	if err != nil {
+	cfg, err := h.dep.Tag(p, video, ts, b)
+	switch {
+	case err != nil:
 		return h.failed(fmt.Errorf("rtmp: stream %s: %w", h.stream, err))
-	}
-	if changed {
-		cfg := h.dep.AudioConfig
-		p.SetConfig(engine.TrackAudio, cfg)
+	case cfg != nil && video:
+		h.log.Info("video", "codec", cfg.Codec, "width", cfg.Width, "height", cfg.Height, "profile", cfg.Profile)
+	case cfg != nil:
 		h.log.Info("audio", "codec", cfg.Codec, "rate", cfg.SampleRate, "channels", cfg.Channels)
-	}
-	if pkt != nil {
-		p.WritePacket(pkt)
 	}
 	return nil
 }

@@ -20,8 +20,8 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/engine/codec"
-	"chalkcast/engine/flv"
 	"chalkcast/internal/logbuf"
+	"chalkcast/media/flv"
 	"chalkcast/sources/rtmp"
 )
 

@@ -11,8 +11,8 @@ import (
 	"github.com/yutopp/go-rtmp/handshake"
 
 	"chalkcast/engine"
-	"chalkcast/engine/flv"
 	"chalkcast/internal/rtmpguard"
+	"chalkcast/media/flv"
 	"chalkcast/sources/rtmp"
 )
 

@@ -10,7 +10,7 @@ import (
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"chalkcast/engine"
-	"chalkcast/engine/flv"
+	"chalkcast/media/flv"
 	"chalkcast/sources/rtmp"
 )
 

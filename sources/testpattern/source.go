@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
-	"chalkcast/sources/encode"
+	"chalkcast/media/encode"
 )
 
 // Type is the source type of the test pattern in the API.

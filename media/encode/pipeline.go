@@ -1,3 +1,8 @@
+// Package encode is the media stage that turns raw pictures and PCM into
+// engine packets: H.264 with OpenH264 and AAC with VisualOn's encoder,
+// encoded on the engine's pool. The sources that capture (camera, screen,
+// test pattern) use it, and so will scenes and renditions. It must not
+// import a source, an output, a protocol or the GUI.
 package encode
 
 import (

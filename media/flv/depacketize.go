@@ -112,3 +112,31 @@ func (d *Depacketizer) Audio(ts uint32, b []byte) (p *engine.Packet, changed boo
 		Keyframe: true, Payload: a.Data, Config: d.AudioConfig,
 	}, changed, nil
 }
+
+// Tag takes one video or audio tag body, like Video and Audio, and writes
+// what it gives to pub: a new configuration (SetConfig) before the packet.
+// It returns the configuration when it changed, for the caller to log,
+// and nil otherwise. RTMP publishers and pulled streams are fed through
+// it alike.
+func (d *Depacketizer) Tag(pub *engine.Publisher, video bool, ts uint32, body []byte) (*engine.CodecConfig, error) {
+	track, take := engine.TrackAudio, d.Audio
+	if video {
+		track, take = engine.TrackVideo, d.Video
+	}
+	p, changed, err := take(ts, body)
+	if err != nil {
+		return nil, err
+	}
+	var cfg *engine.CodecConfig
+	if changed {
+		cfg = d.AudioConfig
+		if video {
+			cfg = d.VideoConfig
+		}
+		pub.SetConfig(track, cfg)
+	}
+	if p != nil {
+		pub.WritePacket(p)
+	}
+	return cfg, nil
+}
