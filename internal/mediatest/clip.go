@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os/exec"
+	"sort"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
@@ -188,4 +190,40 @@ func isKey(c engine.Codec, typ int) bool {
 		return typ == 5
 	}
 	return typ >= 16 && typ <= 21
+}
+
+// Play writes the clips' packets to pub in real time, video and audio
+// interleaved in time order, in a loop, until ctx ends. The clips have no
+// B-frames and at least two packets each: each packet's PTS is its DTS.
+func Play(ctx context.Context, pub *engine.Publisher, clips ...*Clip) {
+	// a loop lasts as long as the shortest clip (its last packet and one
+	// packet's time more), so that keyframes stay evenly spaced
+	length := time.Duration(math.MaxInt64)
+	for _, c := range clips {
+		if n := len(c.Packets); n >= 2 {
+			length = min(length, 2*c.Packets[n-1].DTS-c.Packets[n-2].DTS)
+		}
+	}
+	var all []*engine.Packet
+	for _, c := range clips {
+		for _, p := range c.Packets {
+			if p.DTS < length {
+				all = append(all, p)
+			}
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].DTS < all[j].DTS })
+	start := time.Now()
+	for loop := time.Duration(0); ; loop += length {
+		for _, p := range all {
+			at := loop + p.DTS
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Until(start.Add(at))):
+			}
+			pub.WritePacket(&engine.Packet{Track: p.Track, Codec: p.Codec, PTS: at, DTS: at,
+				Keyframe: p.Keyframe, Payload: p.Payload, Config: p.Config})
+		}
+	}
 }

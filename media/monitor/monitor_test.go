@@ -51,34 +51,6 @@ func setup(t *testing.T) (*engine.Hub, *Monitor, *engine.Publisher) {
 	return hub, m, pub
 }
 
-// play writes clips' packets in real time, in a loop, until ctx ends.
-func play(ctx context.Context, pub *engine.Publisher, clips ...*mediatest.Clip) {
-	var all []*engine.Packet
-	for _, c := range clips {
-		all = append(all, c.Packets...)
-	}
-	// in time order, video and audio interleaved
-	for i := 1; i < len(all); i++ {
-		for j := i; j > 0 && all[j].DTS < all[j-1].DTS; j-- {
-			all[j], all[j-1] = all[j-1], all[j]
-		}
-	}
-	length := all[len(all)-1].DTS + 40*time.Millisecond
-	start := time.Now()
-	for loop := time.Duration(0); ; loop += length {
-		for _, p := range all {
-			at := loop + p.DTS
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Until(start.Add(at))):
-			}
-			pub.WritePacket(&engine.Packet{Track: p.Track, Codec: p.Codec, PTS: at, DTS: at,
-				Keyframe: p.Keyframe, Payload: p.Payload, Config: p.Config})
-		}
-	}
-}
-
 func TestPreviewShowsTheStream(t *testing.T) {
 	_, m, pub := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -87,7 +59,7 @@ func TestPreviewShowsTheStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go play(ctx, pub, clip)
+	go mediatest.Play(ctx, pub, clip)
 
 	if p := m.Picture("class"); p != nil {
 		t.Fatal("a picture while nobody looks")
@@ -170,7 +142,7 @@ func TestMeterMuteAndSilence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go play(ctx, pub, tone)
+	go mediatest.Play(ctx, pub, tone)
 	s, _ := hub.Get("class")
 	level(t, s, 5*time.Second, "the tone's level", func(l engine.AudioLevel) bool { return math.Abs(l.SecondPeak+6) < 1 })
 	// the clip starts with the encoder's priming: the loudest window counts
@@ -211,7 +183,7 @@ func TestNoSound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go play(ctx, pub, quiet)
+	go mediatest.Play(ctx, pub, quiet)
 	s, _ := hub.Get("class")
 	start := time.Now()
 	testkit.WaitFor(t, QuietFor+5*time.Second, "the no-sound state", func() bool { return s.Silent() == audio.ReasonQuiet })
