@@ -10,16 +10,20 @@ import (
 )
 
 // BenchmarkPreview720p30 is the preview's work for one frame of a 720p30
-// stream at 2.5 Mbit/s: decode every frame, scale every second one to
-// 640 px (15 pictures a second). The core% metric is what 30 such frames
-// a second cost.
+// stream at 2.5 Mbit/s: decode every frame, scale every second one (15
+// pictures a second) to the width it is shown at: 256 px on a card, 640
+// px in the large monitor and preview.jpg. The core% metric is what 30
+// such frames a second cost.
 func BenchmarkPreview720p30(b *testing.B) {
 	for _, c := range []struct {
-		name     string
-		enc      string
-		pictures bool
-	}{{"h264", "libx264", true}, {"h264-decode-only", "libx264", false}, {"h265", "libx265", true}} {
-		enc, pictures := c.enc, c.pictures
+		name  string
+		enc   string
+		width int // 0: no pictures
+	}{
+		{"h264-card", "libx264", 256}, {"h264-large", "libx264", 640}, {"h264-decode-only", "libx264", 0},
+		{"h265-card", "libx265", 256},
+	} {
+		enc, width := c.enc, c.width
 		b.Run(c.name, func(b *testing.B) {
 			testkit.NeedTools(b, "ffmpeg")
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -39,8 +43,8 @@ func BenchmarkPreview720p30(b *testing.B) {
 				if _, err := v.Decode(clip.Packets[i%len(clip.Packets)].Payload); err != nil {
 					b.Fatal(err)
 				}
-				if pictures && i%2 == 0 {
-					if _, err := v.Picture(nil, 640); err != nil {
+				if width > 0 && i%2 == 0 {
+					if _, err := v.Picture(nil, width); err != nil {
 						b.Fatal(err)
 					}
 				}
