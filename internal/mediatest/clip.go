@@ -8,6 +8,7 @@ import (
 	"math"
 	"os/exec"
 	"sort"
+	"testing"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
@@ -226,4 +227,26 @@ func Play(ctx context.Context, pub *engine.Publisher, clips ...*Clip) {
 				Keyframe: p.Keyframe, Payload: p.Payload, Config: p.Config})
 		}
 	}
+}
+
+// Live publishes to s, until the test ends, two seconds of 320×180 H.264
+// at 30 fps (a keyframe a second) and mono AAC, looped in real time.
+func Live(t testing.TB, s *engine.Stream) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	video, err := VideoClip(ctx, "testsrc2=size=320x180:rate=30", "libx264", 60, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sound, err := AACClip(ctx, "sine=frequency=440", 1, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := s.Publish(engine.SourceInfo{Protocol: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close(nil) })
+	go Play(ctx, pub, video, sound)
 }

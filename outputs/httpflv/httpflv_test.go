@@ -51,27 +51,10 @@ func newEnv(t *testing.T, cfg engine.Config) *env {
 	return &env{hub: hub, out: out, url: srv.URL}
 }
 
-// live starts sending 320×180 H.264 at 30 fps (a keyframe a second) and
-// mono AAC to "class" until the test ends.
+// live sends ffmpeg's clips to "class" until the test ends.
 func (e *env) live(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	video, err := mediatest.VideoClip(ctx, "testsrc2=size=320x180:rate=30", "libx264", 60, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sound, err := mediatest.AACClip(ctx, "sine=frequency=440", 1, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
 	s, _ := e.hub.Get("class")
-	pub, err := s.Publish(engine.SourceInfo{Protocol: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pub.Close(nil) })
-	go mediatest.Play(ctx, pub, video, sound)
+	mediatest.Live(t, s)
 }
 
 // ffprobe, a real player, reads the stream: H.264 of the right size and

@@ -13,8 +13,8 @@ import (
 	"chalkcast/internal/testkit"
 )
 
-// live makes a hub whose stream "class" sends 320×180 H.264 at 30 fps
-// (a keyframe a second) and mono AAC from ffmpeg's clips.
+// live makes a hub whose stream "class" sends ffmpeg's clips
+// (mediatest.Live).
 func live(t *testing.T) *engine.Hub {
 	t.Helper()
 	testkit.NeedTools(t, "ffmpeg", "ffprobe")
@@ -27,22 +27,7 @@ func live(t *testing.T) *engine.Hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	video, err := mediatest.VideoClip(ctx, "testsrc2=size=320x180:rate=30", "libx264", 60, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sound, err := mediatest.AACClip(ctx, "sine=frequency=440", 1, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := s.Publish(engine.SourceInfo{Protocol: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pub.Close(nil) })
-	go mediatest.Play(ctx, pub, video, sound)
+	mediatest.Live(t, s)
 	return hub
 }
 
