@@ -1,6 +1,7 @@
 // Command chalkcast is a live-streaming studio for classrooms: a camera,
-// the screen, a test pattern or an RTMP push becomes a stream that students
-// watch over HTTP-FLV, HLS or RTMP from one share link.
+// the screen, an IP camera, a test pattern, a pulled stream or an RTMP
+// push becomes a stream that students watch over HTTP-FLV, HLS, RTSP or
+// RTMP from one share link. It only wires the parts together.
 //
 //	chalkcast            the studio window
 //	chalkcast serve      headless server, for servers, tests and benchmarks
