@@ -3,6 +3,7 @@
 // library's own client can publish but not play, and waits for the server
 // without a deadline. Here every step has one, pings are answered and
 // acknowledgements sent, so servers such as nginx-rtmp keep the connection.
+// It knows no streams: it must not import the engine.
 package rtmpclient
 
 import (

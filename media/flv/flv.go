@@ -3,6 +3,7 @@
 // use them. It supports H.264 and AAC as in the original specification,
 // H.265 as Enhanced RTMP ('hvc1') and the legacy codec id 12, and G.711.
 // It is shared by sources (parsing) and outputs (muxing) and holds no state.
+// It must not import a source, an output or the GUI.
 package flv
 
 import (

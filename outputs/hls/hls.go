@@ -7,6 +7,8 @@
 // session is redirected to one carrying ?s=<id>, gohlslib repeats that
 // query in every URL it hands out, and a session that has made no request
 // for a while (see Config.SessionTimeout) is gone.
+// Like every output it only reads streams from the engine: it must not
+// import a source or the GUI.
 package hls
 
 import (

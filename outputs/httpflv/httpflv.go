@@ -5,6 +5,8 @@
 // every viewer; a viewer's goroutine only copies packet pointers from its
 // cursor and writes them to its own socket with one writev per batch, so a
 // slow viewer slows nobody else.
+// Like every output it only reads streams from the engine: it must not
+// import a source or the GUI.
 package httpflv
 
 import (

@@ -3,6 +3,8 @@
 // share page (/watch/<name>) with its embedded player scripts, the list of
 // live streams (/) and QR codes (/qr/<name>.png). It builds the URLs a
 // teacher shares.
+// It must not import a source or the GUI: sources come in through Config
+// (CheckSource, TestSource, Devices).
 package web
 
 import (

@@ -3,6 +3,8 @@
 // a microphone, encoded to H.264 and AAC through media/encode. Devices
 // come from github.com/pion/mediadevices' drivers: V4L2 cameras on Linux,
 // the X11 screen, and the system's microphones.
+// Like every source it only publishes into the engine: it must not import an
+// output or the GUI.
 package capture
 
 import (

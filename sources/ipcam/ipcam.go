@@ -2,6 +2,8 @@
 // gortsplib: H.264 or H.265 video, AAC audio passed through and G.711
 // audio re-encoded to AAC, over TCP or UDP, RTSP or RTSPS, reconnecting when
 // the camera drops, optionally only while somebody watches.
+// Like every source it only publishes into the engine: it must not import an
+// output or the GUI.
 package ipcam
 
 import (

@@ -1,6 +1,8 @@
 // Package pull takes a stream produced elsewhere (another Chalkcast, SRS,
 // livego, nginx-rtmp, a CDN) as a stream's source, playing it over RTMP(S)
 // or HTTP(S)-FLV and calling again when it drops.
+// Like every source it only publishes into the engine: it must not import an
+// output or the GUI.
 package pull
 
 import (

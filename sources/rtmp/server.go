@@ -4,6 +4,8 @@
 // public name (rtmp://HOST:1935/live/<name>). Publishing is this package's
 // purpose; playing lives here too because RTMP clients expect both on the
 // same port and connection handshake.
+// Like every source it only publishes into the engine: it must not import an
+// output or the GUI (RTMP play reads the stream as viewers do).
 package rtmp
 
 import (

@@ -3,6 +3,8 @@
 // beep every second in step with a white flash. It goes through the same
 // encoders as a camera, so it is what a new user tries first and what tests
 // and benchmarks publish; the beep and flash let anyone check lip sync.
+// Like every source it only publishes into the engine: it must not import an
+// output or the GUI.
 package testpattern
 
 import (
