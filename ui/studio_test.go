@@ -509,7 +509,7 @@ func TestEveryStringIsTranslated(t *testing.T) {
 	for _, p := range encode.Presets() {
 		keys[p.Description] = true
 	}
-	keys[audio.ReasonNoMicrophone], keys[audio.ReasonQuiet] = true, true // shown as the stream's silent reason
+	keys[audio.ReasonNoMicrophone], keys[audio.ReasonMicrophoneInUse], keys[audio.ReasonQuiet] = true, true, true // shown as the stream's silent reason
 	for _, language := range []string{"en", "zh_Hans"} {
 		b, err := os.ReadFile(filepath.Join("..", "assets", "translations", language+".json"))
 		if err != nil {

@@ -83,6 +83,9 @@ func DBFS(a float64) float64 {
 const (
 	// ReasonNoMicrophone: the source promised a microphone and found none.
 	ReasonNoMicrophone = "no microphone was found"
+	// ReasonMicrophoneInUse: the source promised the default microphone,
+	// and another stream has it.
+	ReasonMicrophoneInUse = "the microphone is used by another stream"
 	// ReasonQuiet: the sound stayed below -50 dBFS for 10 seconds.
 	ReasonQuiet = "only silence for 10 seconds"
 )

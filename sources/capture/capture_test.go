@@ -20,6 +20,8 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/internal/mediatest"
+	"chalkcast/internal/testkit"
+	sound "chalkcast/media/audio"
 	"chalkcast/media/encode"
 	"chalkcast/outputs/httpflv"
 )
@@ -253,4 +255,15 @@ func TestScreen(t *testing.T) {
 	waitState(t, st, engine.StateLive, 10*time.Second)
 	// a 4:3 screen in a 16:9 stream, at the screen's 15 fps default
 	s.probe(t, "slides", 5*time.Second, 1280, 720, 15, true)
+
+	// the default microphone while another stream has it: the screen goes
+	// live without sound and says why
+	if err := s.hub.Delete("slides"); err != nil {
+		t.Fatal(err)
+	}
+	cam := s.create(t, "cam", TypeCamera, map[string]string{"camera": "VideoTest", "microphone": "AudioTest", "preset": "480p"})
+	waitState(t, cam, engine.StateLive, 10*time.Second)
+	st = s.create(t, "slides2", TypeScreen, nil)
+	waitState(t, st, engine.StateLive, 10*time.Second)
+	testkit.WaitFor(t, 5*time.Second, "the reason for no sound", func() bool { return st.Silent() == sound.ReasonMicrophoneInUse })
 }

@@ -103,6 +103,7 @@ func (k *kind) Run(ctx context.Context, s *engine.Stream) error {
 
 	var ar audio.Reader
 	var adev *openDevice
+	busy := false // the default microphone is another stream's
 	if mic := src.Options[optMicrophone]; mic != noMicrophone {
 		md, err := find(driver.Microphone, mic)
 		var none *noDeviceError
@@ -114,7 +115,8 @@ func (k *kind) Run(ctx context.Context, s *engine.Stream) error {
 		default:
 			if adev, err = k.open(md); err != nil {
 				if mic == "" && k.m.held(md.Info()) {
-					break // the default microphone is another stream's: video only
+					busy = true // video only
+					break
 				}
 				return err
 			}
@@ -132,8 +134,11 @@ func (k *kind) Run(ctx context.Context, s *engine.Stream) error {
 	info := engine.SourceInfo{Protocol: string(k.video)}
 	promised := src.Options[optMicrophone] != noMicrophone
 	return encode.Publish(ctx, k.pool, s, info, set, ar != nil, func(p *encode.Pipeline) error {
-		if promised && ar == nil {
-			s.SetSilent(sound.ReasonNoMicrophone) // the card and the API say so
+		switch { // the card and the API say why there is no sound
+		case promised && busy:
+			s.SetSilent(sound.ReasonMicrophoneInUse)
+		case promised && ar == nil:
+			s.SetSilent(sound.ReasonNoMicrophone)
 		}
 		errc := make(chan error, 2)
 		stop := make(chan struct{})
