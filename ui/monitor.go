@@ -183,7 +183,7 @@ func (c *card) showMonitor() {
 	d := dialog.NewCustom(fmt.Sprintf(lang.L("What students see and hear: %s"), c.name), lang.L("Close"), m.box, c.s.win)
 	c.s.whileOpen(d, monitorEvery, func() {
 		m.update(c.last)
-		m.tick(!c.s.minimized())
+		m.tick(!c.s.hidden)
 	}, m.stop)
 	c.s.showCustom(d)
 }

@@ -120,10 +120,12 @@ type Studio struct {
 	empty   fyne.CanvasObject
 	address string // address shown in share links
 
-	// minimized tells whether the window is minimized (previews stop);
-	// Fyne goroutine only. closeMinimized frees what it uses.
+	// minimized asks whether the window is minimized (previews stop);
+	// Fyne goroutine only. closeMinimized frees what it uses. hidden is
+	// its answer at the last monitor tick, for the large monitor.
 	minimized      func() bool
 	closeMinimized func()
+	hidden         bool
 
 	kick chan struct{} // refresh now
 	// background runs work that must not hold up the UI goroutine (engine
@@ -309,7 +311,8 @@ func (s *Studio) apply(snaps []snapshot) {
 // to date; cards scrolled out of view, and all of them while the window
 // is minimized, stop their previews.
 func (s *Studio) tickMonitors() {
-	inList := len(s.body.Objects) > 0 && s.body.Objects[0] == s.scroll && !s.minimized()
+	s.hidden = len(s.cards) > 0 && s.minimized() // one question to the window system a tick, none without cards
+	inList := len(s.body.Objects) > 0 && s.body.Objects[0] == s.scroll && !s.hidden
 	top, height := s.scroll.Offset.Y, s.scroll.Size().Height
 	for _, c := range s.cards {
 		y, h := c.root.Position().Y, c.root.Size().Height
