@@ -40,7 +40,7 @@ import (
 	"github.com/yutopp/go-rtmp/handshake"
 
 	"chalkcast/internal/loadkit"
-	"chalkcast/internal/rtmpguard"
+	"chalkcast/internal/rtmpconn"
 	"chalkcast/media/flv"
 )
 
@@ -329,7 +329,7 @@ func bogusRTMP(ctx context.Context, addr string, i int, n *counts) {
 	case 1: // connect, 1, strict array of 0x7fffffff
 		body := append([]byte{2, 0, 7}, "connect"...)
 		body = binary.BigEndian.AppendUint64(append(body, 0), math.Float64bits(1))
-		msg = rtmpguard.AppendChunks(nil, 3, 0, 20, 0, 128, append(body, 0x0a, 0x7f, 0xff, 0xff, 0xff))
+		msg = rtmpconn.AppendChunks(nil, 3, 0, 20, 0, 128, append(body, 0x0a, 0x7f, 0xff, 0xff, 0xff))
 	case 2: // 16 MiB messages on 48 chunk streams
 		for cs := range 48 {
 			msg = append(msg, 3+byte(cs), 0, 0, 0, 0xff, 0xff, 0xff, 9, 1, 0, 0, 0)

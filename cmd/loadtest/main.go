@@ -1,13 +1,14 @@
 //go:build linux
 
-// Command loadtest measures Chalkcast's HTTP-FLV fan-out: it starts the
-// chalkcast binary on loopback, publishes a real H.264 + AAC clip into it
-// over RTMP at real-time pace, opens N HTTP-FLV viewers from this separate
-// process, and reports the server's CPU and memory, the latency it adds to
-// every video frame, and how long a new viewer waits for its first
-// keyframe.
+// Command loadtest measures Chalkcast's fan-out: it starts the chalkcast
+// binary on loopback, publishes a real H.264 + AAC clip into it over RTMP
+// at real-time pace, opens N HTTP-FLV or RTMP-play viewers from this
+// separate process, and reports the server's CPU and memory, the latency
+// it adds to every video frame, and how long a new viewer waits for its
+// first keyframe. With -protocols flv,rtmp both are measured in one run,
+// one after the other, against the same server and publisher.
 //
-//	go build -o /tmp/chalkcast . && go run ./cmd/loadtest -bin /tmp/chalkcast -steps 100,500,1000
+//	go build -o /tmp/chalkcast . && go run ./cmd/loadtest -bin /tmp/chalkcast -steps 100,500,1000 -protocols flv,rtmp
 package main
 
 import (
@@ -34,6 +35,7 @@ import (
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"chalkcast/internal/loadkit"
+	"chalkcast/internal/rtmpconn"
 	"chalkcast/media/flv"
 )
 
@@ -41,6 +43,7 @@ type config struct {
 	bin       string
 	clip      string
 	steps     []int
+	protocols []string
 	settle    time.Duration
 	warmup    time.Duration
 	hold      time.Duration
@@ -57,6 +60,7 @@ func main() {
 	flag.StringVar(&c.bin, "bin", "", "chalkcast binary to measure (required)")
 	flag.StringVar(&c.clip, "clip", "", "FLV clip (H.264 + AAC) to publish; default: made with ffmpeg")
 	flag.StringVar(&steps, "steps", "100,500,1000", "viewer counts to measure, in order")
+	protocols := flag.String("protocols", "flv", "viewer protocols to measure, one after the other: flv, rtmp")
 	flag.DurationVar(&c.settle, "settle", 3*time.Second, "wait after the viewers of a step connect")
 	flag.DurationVar(&c.warmup, "warmup", 16*time.Second, "publish this long before the zero-viewer baseline, so the server's ring is full")
 	flag.DurationVar(&c.hold, "hold", 15*time.Second, "measuring window per step")
@@ -72,6 +76,12 @@ func main() {
 			fatal(fmt.Errorf("bad -steps %q", steps))
 		}
 		c.steps = append(c.steps, n)
+	}
+	for _, p := range strings.Split(*protocols, ",") {
+		if p = strings.TrimSpace(p); p != "flv" && p != "rtmp" {
+			fatal(fmt.Errorf("bad -protocols %q: flv or rtmp", *protocols))
+		}
+		c.protocols = append(c.protocols, strings.TrimSpace(p))
 	}
 	if c.bin == "" {
 		fatal(errors.New("-bin is required"))
@@ -220,7 +230,7 @@ func publish(ctx context.Context, addr, key string, tags []tag, dur time.Duratio
 	}
 }
 
-// viewer is one HTTP-FLV client.
+// viewer is one HTTP-FLV or RTMP client.
 type viewer struct {
 	frames    atomic.Int64
 	bytes     atomic.Int64
@@ -228,10 +238,52 @@ type viewer struct {
 	mu        sync.Mutex
 }
 
-// watch reads FLV from the server; with firstKey it returns as soon as
+// watcher is one viewer's connection while it reads.
+type watcher struct {
+	v         *viewer
+	st        *sendTimes
+	measuring *atomic.Bool
+	firstKey  bool
+	start     time.Time
+}
+
+// tag counts one FLV tag of size bytes whose body starts with head; with
+// firstKey it reports the wait for the first video keyframe (done).
+func (w *watcher) tag(typ byte, ts uint32, head []byte, size int) (wait time.Duration, done bool) {
+	if w.v != nil {
+		w.v.bytes.Add(int64(size))
+	}
+	if typ != flv.TagVideo || len(head) < 2 || head[1] != 1 { // a coded frame, not a sequence header
+		return 0, false
+	}
+	now := time.Now()
+	if w.firstKey && head[0]>>4 == 1 {
+		return now.Sub(w.start), true
+	}
+	if w.v != nil {
+		w.v.frames.Add(1)
+		if w.measuring.Load() {
+			if sent, ok := w.st.get(ts); ok {
+				w.v.mu.Lock()
+				w.v.latencies = append(w.v.latencies, now.Sub(sent))
+				w.v.mu.Unlock()
+			}
+		}
+	}
+	return 0, false
+}
+
+// watch reads the stream over proto; with firstKey it returns as soon as
 // the first video keyframe has arrived, giving the time that took.
-func watch(ctx context.Context, addr, name string, v *viewer, st *sendTimes, measuring *atomic.Bool, firstKey bool) (time.Duration, error) {
-	start := time.Now()
+func watch(ctx context.Context, proto string, c config, v *viewer, st *sendTimes, measuring *atomic.Bool, firstKey bool) (time.Duration, error) {
+	w := &watcher{v: v, st: st, measuring: measuring, firstKey: firstKey, start: time.Now()}
+	if proto == "rtmp" {
+		return w.rtmp(ctx, c.rtmpAddr)
+	}
+	return w.flv(ctx, c.httpAddr)
+}
+
+func (w *watcher) flv(ctx context.Context, addr string) (time.Duration, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -240,7 +292,7 @@ func watch(ctx context.Context, addr, name string, v *viewer, st *sendTimes, mea
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	fmt.Fprintf(c, "GET /live/%s.flv HTTP/1.1\r\nHost: %s\r\nUser-Agent: chalkcast-loadtest\r\n\r\n", name, addr)
+	fmt.Fprintf(c, "GET /live/load.flv HTTP/1.1\r\nHost: %s\r\nUser-Agent: chalkcast-loadtest\r\n\r\n", addr)
 	br := bufio.NewReaderSize(c, 64<<10)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -262,33 +314,48 @@ func watch(ctx context.Context, addr, name string, v *viewer, st *sendTimes, mea
 		}
 		size := int(h[1])<<16 | int(h[2])<<8 | int(h[3])
 		ts := uint32(h[7])<<24 | uint32(h[4])<<16 | uint32(h[5])<<8 | uint32(h[6])
+		head := h[11:11]
 		if h[0] == flv.TagVideo && size >= 2 {
 			if _, err := io.ReadFull(body, h[11:13]); err != nil {
 				return 0, err
 			}
-			size -= 2
-			if h[12] == 1 { // a coded frame, not a sequence header
-				now := time.Now()
-				if firstKey && h[11]>>4 == 1 {
-					return now.Sub(start), nil
-				}
-				if v != nil {
-					v.frames.Add(1)
-					if measuring.Load() {
-						if sent, ok := st.get(ts); ok {
-							v.mu.Lock()
-							v.latencies = append(v.latencies, now.Sub(sent))
-							v.mu.Unlock()
-						}
-					}
-				}
-			}
+			head = h[11:13]
 		}
-		if _, err := body.Discard(size + 4); err != nil {
+		if wait, done := w.tag(h[0], ts, head, size+15); done {
+			return wait, nil
+		}
+		if _, err := body.Discard(size + 4 - len(head)); err != nil {
 			return 0, err
 		}
-		if v != nil {
-			v.bytes.Add(int64(size + 15))
+	}
+}
+
+func (w *watcher) rtmp(ctx context.Context, addr string) (time.Duration, error) {
+	c, name, err := rtmpconn.Dial(ctx, "rtmp://"+addr+"/live/load")
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := c.Play(name); err != nil {
+		return 0, err
+	}
+	for {
+		m, err := c.ReadMessage()
+		if err != nil {
+			return 0, err
+		}
+		typ := byte(flv.TagAudio)
+		switch m.Type {
+		case rtmpconn.TypeVideo:
+			typ = flv.TagVideo
+		case rtmpconn.TypeAudio:
+		default:
+			continue
+		}
+		if wait, done := w.tag(typ, m.Timestamp, m.Body, len(m.Body)+12); done {
+			return wait, nil
 		}
 	}
 }
@@ -336,10 +403,21 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("stream: %.0f kbit/s H.264 + AAC (%s), server pid %d, baseline RSS %.1f MiB\n\n",
+	fmt.Printf("stream: %.0f kbit/s H.264 + AAC (%s), server pid %d, baseline RSS %.1f MiB\n",
 		streamKbps, filepath.Base(c.clip), pid, float64(baseRSS)/(1<<20))
-	fmt.Println("viewers  served  server-CPU  (kernel)  CPU-ms/Mbit  RSS-MiB  KiB/viewer  lat-p50  lat-p95  lat-p99  first-key-p50  first-key-p95  loadgen-CPU  delivered-Mbit/s")
+	for _, proto := range c.protocols {
+		if err := c.measure(ctx, proto, pid, baseRSS, st, pubErr); err != nil {
+			return fmt.Errorf("%s: %w", proto, err)
+		}
+	}
+	return nil
+}
 
+// measure runs every step with viewers of proto, then lets them go.
+func (c config) measure(ctx context.Context, proto string, pid int, baseRSS int64, st *sendTimes, pubErr chan error) error {
+	fmt.Printf("\n%s viewers\n", proto)
+	fmt.Println("viewers  served  server-CPU  (kernel)  CPU-ms/Mbit  RSS-MiB  KiB/viewer  lat-p50  lat-p95  lat-p99  first-key-p50  first-key-p95  loadgen-CPU  delivered-Mbit/s")
+	ctx, cancel := context.WithCancel(ctx)
 	var measuring atomic.Bool
 	var viewers []*viewer
 	var wg sync.WaitGroup
@@ -354,7 +432,7 @@ func run(c config) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := watch(ctx, c.httpAddr, "load", v, st, &measuring, false)
+				_, err := watch(ctx, proto, c, v, st, &measuring, false)
 				if err != nil && ctx.Err() == nil {
 					fmt.Fprintln(os.Stderr, "viewer:", err)
 				}
@@ -364,6 +442,7 @@ func run(c config) error {
 		time.Sleep(c.settle)
 		select {
 		case err := <-pubErr:
+			pubErr <- err
 			return fmt.Errorf("publisher: %w", err)
 		default:
 		}
@@ -388,7 +467,7 @@ func run(c config) error {
 		for i := range c.joins {
 			time.Sleep(c.hold / time.Duration(c.joins+1))
 			jctx, jcancel := context.WithTimeout(ctx, 5*time.Second)
-			d, err := watch(jctx, c.httpAddr, "load", nil, st, &measuring, true)
+			d, err := watch(jctx, proto, c, nil, st, &measuring, true)
 			jcancel()
 			if err != nil {
 				return fmt.Errorf("join %d: %w", i, err)

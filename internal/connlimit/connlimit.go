@@ -121,6 +121,17 @@ type Conn struct {
 // Release and Close may both be called, in any order.
 func (c *Conn) Release() { c.once.Do(func() { c.l.release(c.ip) }) }
 
+// Socket is what to write batches to for nc: the connection under a
+// Conn, since a net.Buffers write is one writev only on the socket itself
+// (through a wrapper it is one write per buffer). Close still goes
+// through nc, which gives the slot back.
+func Socket(nc net.Conn) net.Conn {
+	if c, ok := nc.(*Conn); ok {
+		return c.Conn
+	}
+	return nc
+}
+
 // Close closes the connection and gives its slot back.
 func (c *Conn) Close() error {
 	c.Release()

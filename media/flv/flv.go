@@ -222,9 +222,22 @@ func SequenceTag(cfg *engine.CodecConfig, ts time.Duration) []byte {
 	return nil
 }
 
+// HeaderBody is the body of the sequence-header tag for cfg, or nil for
+// codecs without one.
+func HeaderBody(cfg *engine.CodecConfig) []byte {
+	if cfg.Codec.IsVideo() {
+		return VideoHeaderBody(cfg)
+	}
+	return AudioHeaderBody(cfg)
+}
+
 // BodyPrefix returns the bytes that precede p's payload in its tag body;
 // the body is BodyPrefix(p) followed by p.Payload.
-func BodyPrefix(p *engine.Packet) []byte {
+func BodyPrefix(p *engine.Packet) []byte { return AppendBodyPrefix(nil, p) }
+
+// AppendBodyPrefix appends BodyPrefix(p) to b; b is unchanged for a codec
+// FLV cannot carry.
+func AppendBodyPrefix(b []byte, p *engine.Packet) []byte {
 	switch p.Codec {
 	case engine.CodecH264, engine.CodecH265:
 		ft := byte(2)
@@ -233,11 +246,11 @@ func BodyPrefix(p *engine.Packet) []byte {
 		}
 		c := ms(p.PTS - p.DTS)
 		if p.Codec == engine.CodecH265 {
-			return []byte{0x80 | ft<<4 | exCodedFrames, 'h', 'v', 'c', '1', byte(c >> 16), byte(c >> 8), byte(c)}
+			return append(b, 0x80|ft<<4|exCodedFrames, 'h', 'v', 'c', '1', byte(c>>16), byte(c>>8), byte(c))
 		}
-		return []byte{ft<<4 | codecAVC, 1, byte(c >> 16), byte(c >> 8), byte(c)}
+		return append(b, ft<<4|codecAVC, 1, byte(c>>16), byte(c>>8), byte(c))
 	case engine.CodecAAC:
-		return []byte{0xaf, 1}
+		return append(b, 0xaf, 1)
 	case engine.CodecPCMA, engine.CodecPCMU:
 		f := byte(soundPCMA)
 		if p.Codec == engine.CodecPCMU {
@@ -247,9 +260,9 @@ func BodyPrefix(p *engine.Packet) []byte {
 		if p.Config != nil && p.Config.Channels == 2 {
 			ch = 1
 		}
-		return []byte{f<<4 | 1<<1 | ch}
+		return append(b, f<<4|1<<1|ch)
 	}
-	return nil
+	return b
 }
 
 // PacketTag is the whole FLV tag (with its PreviousTagSize) for p, or nil

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
+	"chalkcast/internal/connlimit"
 	"chalkcast/media/flv"
 )
 
@@ -130,7 +131,7 @@ func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail
 	// The viewer lives in a fresh goroutine so that net/http's connection
 	// goroutine, its stack and its buffers are released now: a viewer
 	// costs a cursor, two small goroutines and its socket.
-	vw := &viewer{o: o, conn: conn, v: v, rd: rd, chunked: r.ProtoAtLeast(1, 1)}
+	vw := &viewer{o: o, conn: conn, out: connlimit.Socket(conn), v: v, rd: rd, chunked: r.ProtoAtLeast(1, 1)}
 	v.OnEvict(func() { conn.Close() }) // a client that stopped reading gives its place to a new one
 	o.wg.Add(1)
 	go func() {
@@ -142,11 +143,13 @@ func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail
 type viewer struct {
 	o       *Output
 	conn    net.Conn
+	out     net.Conn // the socket under conn: one writev per batch
 	v       *engine.Viewer
 	rd      *engine.Reader
 	chunked bool
 	bufs    net.Buffers // the next write: [prefix] [chunk size] tags... [CRLF]
-	size    []byte      // chunk size line
+	sending net.Buffers
+	size    []byte // chunk size line
 	// deadline is the write deadline set on conn; it is moved forward only
 	// when less than half of WriteTimeout is left, which bounds a stalled
 	// write between WriteTimeout/2 and WriteTimeout without a timer update
@@ -285,11 +288,11 @@ func (vw *viewer) flush() error {
 	vw.lastWrite = now
 	if vw.deadline.Sub(now) < vw.o.cfg.WriteTimeout/2 {
 		vw.deadline = now.Add(vw.o.cfg.WriteTimeout)
-		_ = vw.conn.SetWriteDeadline(vw.deadline)
+		_ = vw.out.SetWriteDeadline(vw.deadline)
 	}
-	bufs := vw.bufs // WriteTo consumes its receiver
+	vw.sending = vw.bufs // WriteTo consumes its receiver; a field, so that nothing escapes
 	vw.v.Writing()
-	if _, err := bufs.WriteTo(vw.conn); err != nil {
+	if _, err := vw.sending.WriteTo(vw.out); err != nil {
 		return err
 	}
 	vw.v.AddBytes(n)

@@ -15,8 +15,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
-	"chalkcast/internal/rtmpclient"
-	"chalkcast/media/flv"
+	"chalkcast/internal/rtmpconn"
 )
 
 // Target states.
@@ -238,11 +237,11 @@ func (t *target) run(ctx context.Context) {
 // (nil) or the server fails.
 func (t *target) push(ctx context.Context, rd *engine.Reader) error {
 	t.set(StateConnecting, nil)
-	conn, name, err := rtmpclient.Dial(ctx, t.cfg.URL)
+	conn, name, err := rtmpconn.Dial(ctx, t.cfg.URL)
 	if err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, conn.Close)
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	defer conn.Close()
 	if err := conn.Publish(name); err != nil {
@@ -250,14 +249,10 @@ func (t *target) push(ctx context.Context, rd *engine.Reader) error {
 	}
 	t.set(StateLive, nil)
 	t.log.Info("pushing")
-	var (
-		batch        []*engine.Packet
-		video, audio *engine.CodecConfig
-		base         time.Duration
-		based        bool
-		skips        = rd.Skips()
-	)
-	for {
+	out := conn.NewSender()
+	var batch []*engine.Packet
+	skips := rd.Skips()
+	for based := false; ; {
 		batch, err = rd.Next(ctx, batch[:0])
 		if err != nil {
 			return nil // the stream ended (the server gets a clean end) or ctx did
@@ -269,47 +264,17 @@ func (t *target) push(ctx context.Context, rd *engine.Reader) error {
 		if !based && len(batch) > 0 {
 			// time zero: the earliest packet of the first batch (audio
 			// may be stamped just before the keyframe)
-			base, based = batch[0].DTS, true
+			base := batch[0].DTS
 			for _, p := range batch {
 				base = min(base, p.DTS)
 			}
+			out.Rebase(base)
+			based = true
 		}
-		for _, p := range batch {
-			if !flv.Carries(p.Codec) {
-				continue
-			}
-			ts := uint32(max(p.DTS-base, 0) / time.Millisecond)
-			cfg := &audio
-			if p.Track == engine.TrackVideo {
-				cfg = &video
-			}
-			if p.Config != nil && !p.Config.Equal(*cfg) {
-				*cfg = p.Config // a sequence header before the first packet and at every change
-				if err := t.write(conn, p.Track, ts, headerBody(p.Config)); err != nil {
-					return err
-				}
-			}
-			if err := t.write(conn, p.Track, ts, append(flv.BodyPrefix(p), p.Payload...)); err != nil {
-				return err
-			}
+		n, err := out.Send(batch)
+		if err != nil {
+			return fmt.Errorf("the server stopped taking the stream (%v)", err)
 		}
+		t.bytes.Add(uint64(n))
 	}
-}
-
-func headerBody(cfg *engine.CodecConfig) []byte {
-	if cfg.Codec.IsVideo() {
-		return flv.VideoHeaderBody(cfg)
-	}
-	return flv.AudioHeaderBody(cfg)
-}
-
-func (t *target) write(conn *rtmpclient.Conn, track engine.Track, ts uint32, body []byte) error {
-	if body == nil {
-		return nil
-	}
-	if err := conn.WriteMedia(track == engine.TrackVideo, ts, body); err != nil {
-		return fmt.Errorf("the server stopped taking the stream (%v)", err)
-	}
-	t.bytes.Add(uint64(len(body)))
-	return nil
 }

@@ -2,18 +2,14 @@ package pull
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	rtmpmsg "github.com/yutopp/go-rtmp/message"
-
 	"chalkcast/engine"
-	"chalkcast/internal/rtmpclient"
+	"chalkcast/internal/rtmpconn"
 )
 
 // runRTMP plays u into s until ctx ends or the stream fails. The stream
@@ -23,7 +19,7 @@ func (k *Kind) runRTMP(ctx context.Context, s *engine.Stream, u *url.URL) (err e
 	shown := engine.RedactURL(u.String())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	conn, name, err := rtmpclient.Dial(ctx, u.String())
+	conn, name, err := rtmpconn.Dial(ctx, u.String())
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -31,7 +27,7 @@ func (k *Kind) runRTMP(ctx context.Context, s *engine.Stream, u *url.URL) (err e
 		return fmt.Errorf("%s: %w", shown, err)
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, conn.Close)
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	if err := conn.Play(name); err != nil {
 		return fmt.Errorf("%s: %w", shown, err)
@@ -43,11 +39,9 @@ func (k *Kind) runRTMP(ctx context.Context, s *engine.Stream, u *url.URL) (err e
 	f := k.newFeed(s, u)
 	defer func() { f.close(err) }()
 	for {
-		m, ts, rerr := conn.Read()
+		m, rerr := conn.ReadMessage()
 		switch {
 		case rerr == nil:
-		case errors.Is(rerr, rtmpclient.ErrReadLimit):
-			return rerr
 		case stalled.Load():
 			return fmt.Errorf("%s sent nothing for %v", shown, stallAfter)
 		case ctx.Err() != nil:
@@ -55,36 +49,22 @@ func (k *Kind) runRTMP(ctx context.Context, s *engine.Stream, u *url.URL) (err e
 		default:
 			return fmt.Errorf("%s closed the connection (%v)", shown, rerr)
 		}
-		switch m := m.(type) {
-		case *rtmpmsg.CommandMessage:
-			code, text := rtmpclient.Status(m)
-			if strings.HasSuffix(code, "StreamNotFound") || strings.HasSuffix(code, ".Failed") ||
-				code == "NetStream.Play.UnpublishNotify" || code == "NetStream.Play.Stop" {
-				return fmt.Errorf("%s: %s", shown, text)
+		switch m.Type {
+		case rtmpconn.TypeCommand:
+			cmd, err := rtmpconn.ParseCommand(m.Body)
+			if err != nil || cmd.Name != "onStatus" {
+				continue
 			}
-		case *rtmpmsg.VideoMessage, *rtmpmsg.AudioMessage:
+			if code := cmd.Status(); strings.HasSuffix(code, "StreamNotFound") || strings.HasSuffix(code, ".Failed") ||
+				code == "NetStream.Play.UnpublishNotify" || code == "NetStream.Play.Stop" {
+				return fmt.Errorf("%s: %s", shown, cmd.Reason())
+			}
+		case rtmpconn.TypeVideo, rtmpconn.TypeAudio:
 			stall.Reset(stallAfter)
-			if err = f.tag(isVideo(m), ts, body(m)); err != nil {
+			// the body is the connection's no more: packets keep it
+			if err = f.tag(m.Type == rtmpconn.TypeVideo, m.Timestamp, m.Body); err != nil {
 				return fmt.Errorf("%s: %w", shown, err)
 			}
 		}
 	}
-}
-
-func isVideo(m rtmpmsg.Message) bool {
-	_, ok := m.(*rtmpmsg.VideoMessage)
-	return ok
-}
-
-// body copies a media message's payload: the library reuses its buffers.
-func body(m rtmpmsg.Message) []byte {
-	var r io.Reader
-	switch m := m.(type) {
-	case *rtmpmsg.VideoMessage:
-		r = m.Payload
-	case *rtmpmsg.AudioMessage:
-		r = m.Payload
-	}
-	b, _ := io.ReadAll(r) // an in-memory buffer: reading cannot fail
-	return b
 }

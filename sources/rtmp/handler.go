@@ -1,275 +1,190 @@
 package rtmp
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
+	"net"
 	"strings"
-	"time"
-
-	gortmp "github.com/yutopp/go-rtmp"
-	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"chalkcast/engine"
-	"chalkcast/internal/rtmpguard"
+	"chalkcast/internal/rtmpconn"
 	"chalkcast/media/flv"
 )
 
-// Chunk stream ids for media sent to players (as other servers use).
-const (
-	csAudio = 4
-	csVideo = 6
-)
-
-// handler serves one RTMP connection: either a publisher or a player.
-type handler struct {
-	gortmp.DefaultHandler
-	srv *Server
-	c   *conn
-	log *slog.Logger
-	rc  *gortmp.Conn
-
-	// publishing
-	pub    *engine.Publisher
-	stream string
-	dep    flv.Depacketizer // readBody copies each message, so packets may keep it
-
-	// playing
-	play *stopper
-
-	err error // why the connection ended, when it was our decision
-}
-
-// failed remembers the first error that ends the connection, so that the
-// stream shows the reason rather than an unexplained disconnect.
-func (h *handler) failed(err error) error {
-	if h.err == nil {
-		h.err = err
-	}
-	return err
-}
-
-func (h *handler) OnServe(c *gortmp.Conn) { h.rc = c }
-
-// OnPublish admits a publisher whose stream name is a stream's key.
-func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetStreamPublish) error {
-	if h.pub != nil || h.play != nil {
-		return errors.New("rtmp: publish on a connection already in use")
-	}
-	key, _, _ := strings.Cut(cmd.PublishingName, "?") // OBS and some CDNs append parameters
-	s, ok := h.srv.hub.ByKey(key)
+// publish admits a publisher whose stream name is a stream's key and
+// feeds its media into the stream until it leaves or fails.
+func (cn *conn) publish(req rtmpconn.Request) {
+	key, _, _ := strings.Cut(req.Name, "?") // OBS and some CDNs append parameters
+	s, ok := cn.srv.hub.ByKey(key)
 	if !ok {
 		// The key itself is a secret: never log it.
-		h.log.Warn("publish refused: wrong or missing stream key")
-		return errors.New("rtmp: wrong stream key")
+		cn.log.Warn("publish refused: wrong or missing stream key")
+		_ = cn.c.Refuse(req, "wrong stream key")
+		return
 	}
 	if t := s.Config().Source.Type; t != "rtmp" {
 		// the stream's media comes from its own source (a camera, a test
 		// pattern); a push would fight it for the stream
-		h.log.Warn("publish refused: the stream does not take RTMP pushes", "stream", s.Name(), "source", t)
-		return fmt.Errorf("rtmp: stream %s takes its media from its %s source, not from an RTMP push", s.Name(), t)
+		cn.log.Warn("publish refused: the stream does not take RTMP pushes", "stream", s.Name(), "source", t)
+		_ = cn.c.Refuse(req, fmt.Sprintf("stream %s takes its media from its %s source, not from an RTMP push", s.Name(), t))
+		return
 	}
-	p, err := s.Publish(engine.SourceInfo{Protocol: "rtmp", Remote: h.c.remote})
+	p, err := s.Publish(engine.SourceInfo{Protocol: "rtmp", Remote: cn.remote})
 	if err != nil {
-		h.log.Warn("publish refused", "stream", s.Name(), "err", err)
-		return fmt.Errorf("rtmp: publish %s: %w", s.Name(), err)
+		cn.log.Warn("publish refused", "stream", s.Name(), "err", err)
+		_ = cn.c.Refuse(req, err.Error())
+		return
 	}
-	h.pub, h.stream = p, s.Name()
-	h.c.admit(rtmpguard.Publisher)
-	h.log = h.log.With("stream", s.Name())
-	h.dep.Log = h.log
-	h.log.Info("publisher connected")
-	return nil
+	cn.admit(rtmpconn.Publisher)
+	log := cn.log.With("stream", s.Name())
+	dep := flv.Depacketizer{Log: log}
+	err = cn.c.Start(req)
+	if err == nil {
+		log.Info("publisher connected")
+		err = cn.feed(p, &dep, s.Name())
+	}
+	if cn.c.TimedOut() {
+		err = fmt.Errorf("rtmp: no data from the publisher for %v", cn.srv.cfg.ReadTimeout)
+	}
+	var v *rtmpconn.Violation
+	if errors.As(err, &v) && cn.srv.violations.allow() {
+		log.Warn("connection ended: the client broke a limit", "reason", v.Reason)
+	}
+	if p.Closed() || isGone(err) {
+		err = nil // our decision, or the publisher hung up
+	}
+	p.Close(err)
+	if err != nil {
+		log.Warn("publisher dropped", "err", err, "dropped_before_config", dep.Dropped)
+	} else {
+		log.Info("publisher left", "dropped_before_config", dep.Dropped)
+	}
 }
 
-// readBody copies a message payload: go-rtmp recycles its buffers, while
-// packets are shared by readers for as long as they need them.
-func readBody(r io.Reader) ([]byte, error) {
-	if b, ok := r.(*bytes.Buffer); ok {
-		return bytes.Clone(b.Bytes()), nil
-	}
-	return io.ReadAll(r)
-}
-
-func (h *handler) publisher() (*engine.Publisher, error) {
-	if h.pub == nil {
-		return nil, errors.New("rtmp: media before publish")
-	}
-	if h.pub.Closed() {
-		return nil, errors.New("rtmp: publishing session ended (the key was reset or the stream deleted)")
-	}
-	return h.pub, nil
-}
-
-func (h *handler) OnVideo(ts uint32, payload io.Reader) error { return h.media(true, ts, payload) }
-
-func (h *handler) OnAudio(ts uint32, payload io.Reader) error { return h.media(false, ts, payload) }
-
-// media publishes one video or audio message.
-func (h *handler) media(video bool, ts uint32, payload io.Reader) error {
-	p, err := h.publisher()
-	if err != nil {
-		return h.failed(err)
-	}
-	b, err := readBody(payload)
-	if err != nil {
-		return h.failed(fmt.Errorf("rtmp: read media: %w", err))
-	}
-	cfg, err := h.dep.Tag(p, video, ts, b)
-	switch {
-	case err != nil:
-		return h.failed(fmt.Errorf("rtmp: stream %s: %w", h.stream, err))
-	case cfg != nil && video:
-		h.log.Info("video", "codec", cfg.Codec, "width", cfg.Width, "height", cfg.Height, "profile", cfg.Profile)
-	case cfg != nil:
-		h.log.Info("audio", "codec", cfg.Codec, "rate", cfg.SampleRate, "channels", cfg.Channels)
-	}
-	return nil
-}
-
-// OnPlay admits a player of a stream by its public name.
-func (h *handler) OnPlay(sctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetStreamPlay) error {
-	if h.pub != nil || h.play != nil {
-		return errors.New("rtmp: play on a connection already in use")
-	}
-	name, _, _ := strings.Cut(cmd.StreamName, "?")
-	s, ok := h.srv.hub.Get(name)
-	if !ok {
-		h.log.Info("play refused: no such stream", "stream", name)
-		return fmt.Errorf("rtmp: play %s: %w", name, engine.ErrNotFound)
-	}
-	v, err := s.Join(engine.ViewerInfo{Protocol: "rtmp", Remote: h.c.remote})
-	if err != nil {
-		h.log.Warn("play refused", "stream", name, "err", err)
-		return fmt.Errorf("rtmp: play %s: %w", name, err)
-	}
-	s.AwaitLive(context.Background(), engine.AwaitStart) // an on-demand camera connects now
-	rd, err := s.NewReader(v)
-	if err != nil {
-		v.Leave()
-		return fmt.Errorf("rtmp: play %s: %w", name, err)
-	}
-	h.c.admit(rtmpguard.Player)
-	v.OnEvict(func() { h.c.Conn.Close() }) // a client that stopped reading gives its place to a new one
-	ctx, cancel := context.WithCancel(context.Background())
-	h.play = &stopper{cancel: cancel, done: make(chan struct{})}
-	// A player only listens: no read timeout from now on.
-	h.c.readTimeout.Store(0)
-	_ = h.c.Conn.SetReadDeadline(time.Time{})
-	h.log = h.log.With("stream", name)
-	go func() {
-		defer close(h.play.done)
-		defer v.Leave()
-		defer rd.Close()
-		err := h.sendMedia(ctx, rd, v, sctx.StreamID)
-		if ctx.Err() == nil {
-			// The stream ended or the player stalled: close the socket so
-			// the connection's read loop ends and OnClose runs.
-			h.log.Info("player done", "reason", err)
-			h.c.Conn.Close()
-		}
-	}()
-	return nil
-}
-
-// sendMedia writes the stream to a player, starting with the codec
-// configurations and sending new ones whenever they change.
-func (h *handler) sendMedia(ctx context.Context, rd *engine.Reader, v *engine.Viewer, streamID uint32) error {
-	var sent flv.Sent
-	var batch []*engine.Packet
+// feed reads the publisher's messages until it unpublishes (nil) or the
+// connection fails.
+func (cn *conn) feed(p *engine.Publisher, dep *flv.Depacketizer, name string) error {
 	for {
-		var err error
-		batch, err = rd.Next(ctx, batch[:0])
-		for _, p := range batch {
-			if !flv.Carries(p.Codec) {
-				continue
+		m, err := cn.c.ReadMessage()
+		if err != nil {
+			return err
+		}
+		if p.Closed() {
+			return errors.New("rtmp: publishing session ended (the key was reset or the stream deleted)")
+		}
+		switch m.Type {
+		case rtmpconn.TypeAudio, rtmpconn.TypeVideo:
+			video := m.Type == rtmpconn.TypeVideo
+			cfg, err := dep.Tag(p, video, m.Timestamp, m.Body) // the body is ours to keep
+			switch {
+			case err != nil:
+				return fmt.Errorf("rtmp: stream %s: %w", name, err)
+			case cfg != nil && video:
+				dep.Log.Info("video", "codec", cfg.Codec, "width", cfg.Width, "height", cfg.Height, "profile", cfg.Profile)
+			case cfg != nil:
+				dep.Log.Info("audio", "codec", cfg.Codec, "rate", cfg.SampleRate, "channels", cfg.Channels)
 			}
-			if sent.NeedsHeader(p) {
-				if err := h.writeConfig(ctx, p, streamID, v); err != nil {
-					return err
-				}
-			}
-			if err := h.write(ctx, p.Track, uint32(p.DTS.Milliseconds()), streamID, v, flv.BodyPrefix(p), p.Payload); err != nil {
+		default:
+			if err := cn.c.During(m); err != nil {
 				return err
 			}
 		}
+	}
+}
+
+// isGone reports whether err is the client leaving, or the server
+// closing, rather than a failure.
+func isGone(err error) bool {
+	return errors.Is(err, rtmpconn.ErrLeft) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
+}
+
+// play admits a player of a stream by its public name and sends it the
+// stream until either side ends. A second goroutine reads what the
+// player sends, so that a player that closes or stops is noticed at once.
+func (cn *conn) play(req rtmpconn.Request) {
+	name, _, _ := strings.Cut(req.Name, "?")
+	s, ok := cn.srv.hub.Get(name)
+	if !ok {
+		cn.log.Info("play refused: no such stream", "stream", name)
+		_ = cn.c.Refuse(req, fmt.Sprintf("no stream named %q", name))
+		return
+	}
+	v, err := s.Join(engine.ViewerInfo{Protocol: "rtmp", Remote: cn.remote})
+	if err != nil {
+		cn.log.Warn("play refused", "stream", name, "err", err)
+		_ = cn.c.Refuse(req, err.Error())
+		return
+	}
+	defer v.Leave()
+	cn.admit(rtmpconn.Player)
+	cn.c.SetReadTimeout(0)              // a player only listens
+	v.OnEvict(func() { cn.nc.Close() }) // a client that stopped reading gives its place to a new one
+	log := cn.log.With("stream", name)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	read := make(chan error, 1)
+	go func() {
+		defer cancel()
+		read <- cn.listen()
+	}()
+	// An on-demand camera connects now; the player is told only then
+	// whether the stream plays.
+	s.AwaitLive(ctx, engine.AwaitStart)
+	rd, err := s.NewReader(v)
+	if err != nil {
+		_ = cn.c.Refuse(req, err.Error())
+	} else {
+		err = cn.c.Start(req)
+		if err == nil {
+			err = cn.send(ctx, rd, v, req.StreamID)
+		}
+		rd.Close()
+	}
+	cn.nc.Close() // ends the reading goroutine
+	if rerr := <-read; ctx.Err() != nil && rerr != nil {
+		err = rerr
+	}
+	log.Info("player done", "reason", err)
+}
+
+// listen reads a player's messages until it leaves or the connection
+// ends; players send acknowledgements, buffer lengths and goodbyes.
+func (cn *conn) listen() error {
+	for {
+		m, err := cn.c.ReadMessage()
 		if err != nil {
+			var v *rtmpconn.Violation
+			if errors.As(err, &v) && cn.srv.violations.allow() {
+				cn.log.Warn("connection ended: the client broke a limit", "reason", v.Reason)
+			}
+			return err
+		}
+		if err := cn.c.During(m); err != nil {
 			return err
 		}
 	}
 }
 
-func (h *handler) writeConfig(ctx context.Context, p *engine.Packet, streamID uint32, v *engine.Viewer) error {
-	var body []byte
-	if p.Track == engine.TrackVideo {
-		body = flv.VideoHeaderBody(p.Config)
-	} else {
-		body = flv.AudioHeaderBody(p.Config)
-	}
-	if body == nil {
-		return nil
-	}
-	return h.write(ctx, p.Track, uint32(p.DTS.Milliseconds()), streamID, v, body)
-}
-
-func (h *handler) write(ctx context.Context, t engine.Track, ts, streamID uint32, v *engine.Viewer, parts ...[]byte) error {
-	readers := make([]io.Reader, len(parts))
-	n := 0
-	for i, p := range parts {
-		readers[i] = bytes.NewReader(p)
-		n += len(p)
-	}
-	var msg rtmpmsg.Message
-	cs := csVideo
-	if t == engine.TrackVideo {
-		msg = &rtmpmsg.VideoMessage{Payload: io.MultiReader(readers...)}
-	} else {
-		msg = &rtmpmsg.AudioMessage{Payload: io.MultiReader(readers...)}
-		cs = csAudio
-	}
-	h.c.encMu.Lock()
-	v.Writing()
-	err := h.rc.Write(ctx, cs, ts, &gortmp.ChunkMessage{StreamID: streamID, Message: msg})
-	h.c.encMu.Unlock()
-	if err != nil {
-		return fmt.Errorf("rtmp: write to player: %w", err)
-	}
-	v.AddBytes(n)
-	return nil
-}
-
-func (h *handler) OnClose() {
-	// OnClose runs on the read loop's goroutine, which may have stopped
-	// on an error while holding the encoder lock (see conn).
-	if h.c.readerHolds {
-		h.c.readerHolds = false
-		h.c.encMu.Unlock()
-	}
-	h.c.admitTimer.Stop()
-	var v *rtmpguard.Violation
-	if errors.As(h.c.front.Err(), &v) {
-		if h.srv.violations.allow() {
-			h.log.Warn("connection ended: the client broke a limit", "reason", v.Reason)
+// send writes the stream to the player until it ends, ctx ends or the
+// player stalls.
+func (cn *conn) send(ctx context.Context, rd *engine.Reader, v *engine.Viewer, streamID uint32) error {
+	out := cn.c.NewSender(streamID)
+	var batch []*engine.Packet
+	var err error
+	for {
+		batch, err = rd.Next(ctx, batch[:0])
+		if len(batch) > 0 {
+			v.Writing()
+			n, werr := out.Send(batch)
+			if werr != nil {
+				return fmt.Errorf("rtmp: write to player: %w", werr)
+			}
+			v.AddBytes(n)
 		}
-		h.failed(v)
-	}
-	if h.pub != nil {
-		reason := h.err
-		if reason == nil && h.c.timedOut {
-			reason = fmt.Errorf("rtmp: no data from the publisher for %v", h.srv.cfg.ReadTimeout)
-		}
-		h.pub.Close(reason)
-		if reason != nil {
-			h.log.Warn("publisher dropped", "err", reason, "dropped_before_config", h.dep.Dropped)
-		} else {
-			h.log.Info("publisher left", "dropped_before_config", h.dep.Dropped)
+		if err != nil {
+			return err
 		}
 	}
-	if h.play != nil {
-		h.play.stop()
-	}
-	h.srv.untrack(h.c)
 }

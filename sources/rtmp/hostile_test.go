@@ -11,14 +11,14 @@ import (
 	"github.com/yutopp/go-rtmp/handshake"
 
 	"chalkcast/engine"
-	"chalkcast/internal/rtmpguard"
+	"chalkcast/internal/rtmpconn"
 	"chalkcast/media/flv"
 	"chalkcast/sources/rtmp"
 )
 
 // rawChunks is one message as a peer sends it, in chunks of size.
 func rawChunks(csid byte, typ byte, streamID uint32, size int, body []byte) []byte {
-	return rtmpguard.AppendChunks(nil, uint32(csid), 0, typ, streamID, size, body)
+	return rtmpconn.AppendChunks(nil, uint32(csid), 0, typ, streamID, size, body)
 }
 
 // declared is only the first chunk of a message that says it has n bytes.

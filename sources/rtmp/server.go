@@ -9,22 +9,15 @@
 package rtmp
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/sirupsen/logrus"
-	gortmp "github.com/yutopp/go-rtmp"
 
 	"chalkcast/engine"
 	"chalkcast/internal/connlimit"
-	"chalkcast/internal/rtmpguard"
+	"chalkcast/internal/rtmpconn"
 )
 
 // Config configures the server. Zero fields take the stated defaults.
@@ -46,21 +39,22 @@ type Config struct {
 	MaxPendingPerAddr int
 }
 
-// Server accepts RTMP connections for a hub.
+// Server accepts RTMP connections for a hub. Each connection is one
+// linear conversation on its own goroutine: the handshake, the commands up
+// to publish or play, then the publisher's media, or the player's media
+// with a second goroutine that only reads.
 type Server struct {
 	hub *engine.Hub
 	cfg Config
 	log *slog.Logger
-	srv *gortmp.Server
-	ln  net.Listener
 
 	violations logLimit // a flood of hostile clients is logged in part
 
 	mu     sync.Mutex
-	conns  map[*conn]struct{}
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
 	closed bool
-	wg     sync.WaitGroup // one per connection, from OnConnect to OnClose
-	served chan struct{}
+	wg     sync.WaitGroup // one per connection
 }
 
 // New returns a server for hub; call Serve, then Close.
@@ -80,33 +74,8 @@ func New(hub *engine.Hub, cfg Config, log *slog.Logger) *Server {
 	if cfg.MaxPendingPerAddr <= 0 {
 		cfg.MaxPendingPerAddr = 16
 	}
-	s := &Server{hub: hub, cfg: cfg, log: log.With("component", "rtmp"), conns: map[*conn]struct{}{}, served: make(chan struct{})}
+	s := &Server{hub: hub, cfg: cfg, log: log.With("component", "rtmp"), conns: map[net.Conn]struct{}{}}
 	s.violations.log = s.log
-	quiet := logrus.New()
-	quiet.Out = io.Discard
-	s.srv = gortmp.NewServer(&gortmp.ServerConfig{
-		OnConnect: func(nc net.Conn) (io.ReadWriteCloser, *gortmp.ConnConfig) {
-			c := &conn{Conn: nc, srv: s, remote: nc.RemoteAddr().String()}
-			c.log = s.log.With("remote", c.remote)
-			c.front = rtmpguard.NewReader(socket{c}, rtmpguard.HandshakeSize, rtmpguard.Pending)
-			c.writeTimeout = cfg.WriteTimeout
-			// Until it is admitted as a player, a client must keep talking.
-			c.readTimeout.Store(int64(cfg.ReadTimeout))
-			c.admitTimer = time.AfterFunc(cfg.AdmitTimeout, func() {
-				c.log.Warn("connection ended: not publishing or playing in time", "after", cfg.AdmitTimeout)
-				nc.Close()
-			})
-			s.track(c)
-			return c, &gortmp.ConnConfig{
-				Handler: &handler{srv: s, c: c, log: c.log},
-				ControlState: gortmp.StreamControlStateConfig{
-					DefaultBandwidthWindowSize: 6 * 1024 * 1024 / 8,
-					MaxMessageSize:             16 << 20,
-				},
-				Logger: quiet,
-			}
-		},
-	})
 	return s
 }
 
@@ -121,126 +90,139 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.mu.Unlock()
-	defer close(s.served)
-	err := s.srv.Serve(ln)
-	if errors.Is(err, gortmp.ErrClosed) {
-		return nil
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// out of file descriptors and the like: wait and go on, as
+			// net/http does
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		if !s.track(nc) {
+			nc.Close()
+			return nil
+		}
+		go func() {
+			defer s.untrack(nc)
+			s.serve(nc)
+		}()
 	}
-	return fmt.Errorf("rtmp: serve: %w", err)
 }
 
-// Close stops accepting, ends every connection and waits for their
-// handlers to finish.
+// Close stops accepting, ends every connection and waits for them.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	ln := s.ln
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
+	for nc := range s.conns {
+		nc.Close()
 	}
 	s.mu.Unlock()
-	err := s.srv.Close()
+	var err error
 	if ln != nil {
-		// go-rtmp closes the listener only once its Serve registered it;
-		// closing it here too covers a Close that comes just before.
-		ln.Close()
-	}
-	for _, c := range conns {
-		c.Conn.Close()
+		if err = ln.Close(); errors.Is(err, net.ErrClosed) {
+			err = nil
+		}
 	}
 	s.wg.Wait()
-	if ln != nil {
-		<-s.served
-	}
 	return err
 }
 
-func (s *Server) track(c *conn) {
+func (s *Server) track(nc net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.wg.Add(1)
-	s.conns[c] = struct{}{}
 	if s.closed {
-		c.Conn.Close()
+		return false
 	}
+	s.wg.Add(1)
+	s.conns[nc] = struct{}{}
+	return true
 }
 
-func (s *Server) untrack(c *conn) {
+func (s *Server) untrack(nc net.Conn) {
+	nc.Close()
 	s.mu.Lock()
-	delete(s.conns, c)
+	delete(s.conns, nc)
 	s.mu.Unlock()
 	s.wg.Done()
 }
 
-// conn bounds how long a read or a write may block, so that a vanished
-// publisher ends its session and a stalled player frees its slot, and
-// reads through the bounded front (rtmpguard), so that go-rtmp only ever
-// decodes checked messages.
-//
-// It also serialises message encoding: go-rtmp encodes every outgoing
-// message with one shared encoder, used by its read loop (command
-// replies, acknowledgements) and by our player goroutine (media). The read
-// loop holds encMu from the moment a Read returns data until it asks for
-// more, that is while it handles what it read; the player goroutine takes
-// encMu for each message. This also makes media wait until the reply to
-// "play" has gone out.
+// serve is one connection's conversation, up to its end.
+func (s *Server) serve(nc net.Conn) {
+	log := s.log.With("remote", nc.RemoteAddr().String())
+	// Until it is admitted, a client must keep talking, and be publishing
+	// or playing by the admission deadline.
+	admitBy := time.Now().Add(s.cfg.AdmitTimeout)
+	shake := time.Now().Add(s.cfg.ReadTimeout) // the handshake is 3 KiB in one go
+	if admitBy.Before(shake) {
+		shake = admitBy
+	}
+	_ = nc.SetDeadline(shake)
+	c, err := rtmpconn.Accept(nc, rtmpconn.Pending, s.cfg.WriteTimeout)
+	if err != nil {
+		s.pendingEnded(log, nil, err, admitBy)
+		return
+	}
+	c.SetReadTimeout(s.cfg.ReadTimeout)
+	c.SetReadBy(admitBy)
+	req, err := c.Await()
+	if err != nil {
+		s.pendingEnded(log, c, err, admitBy)
+		return
+	}
+	cn := &conn{srv: s, c: c, nc: nc, log: log, remote: nc.RemoteAddr().String()}
+	if req.Publish {
+		cn.publish(req)
+	} else {
+		cn.play(req)
+	}
+}
+
+// pendingEnded logs why a connection ended before it was admitted.
+func (s *Server) pendingEnded(log *slog.Logger, c *rtmpconn.Conn, err error, admitBy time.Time) {
+	var v *rtmpconn.Violation
+	var ne net.Error
+	switch {
+	case errors.As(err, &v):
+		if s.violations.allow() {
+			log.Warn("connection ended: the client broke a limit", "reason", v.Reason)
+		}
+	case errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(admitBy):
+		log.Warn("connection ended: not publishing or playing in time", "after", s.cfg.AdmitTimeout)
+	case c != nil && c.TimedOut():
+		log.Info("connection ended: the client sent nothing", "for", s.cfg.ReadTimeout)
+	default:
+		log.Debug("connection ended before publishing or playing", "err", err)
+	}
+}
+
+// conn is an admitted connection: a publisher or a player.
 type conn struct {
-	net.Conn
-	srv          *Server
-	remote       string
-	log          *slog.Logger
-	front        *rtmpguard.Reader // touched only by the read loop
-	admitTimer   *time.Timer
-	readTimeout  atomic.Int64 // 0 once admitted as a player, who only listens
-	writeTimeout time.Duration
-	timedOut     bool // a read timed out; touched only by the read loop
-	encMu        sync.Mutex
-	readerHolds  bool // touched only by the read loop
-}
-
-func (c *conn) Read(b []byte) (int, error) {
-	if c.readerHolds {
-		c.readerHolds = false
-		c.encMu.Unlock()
-	}
-	n, err := c.front.Read(b)
-	if err == nil {
-		c.encMu.Lock()
-		c.readerHolds = true
-	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		c.timedOut = true
-	}
-	return n, err
-}
-
-// socket is what the front reads: the connection, with the read timeout
-// renewed before every read from it, so that a publisher that keeps
-// sending is never timed out however long one message (a big keyframe on
-// a slow link) takes to arrive whole.
-type socket struct{ c *conn }
-
-func (s socket) Read(b []byte) (int, error) {
-	if t := s.c.readTimeout.Load(); t > 0 {
-		_ = s.c.Conn.SetReadDeadline(time.Now().Add(time.Duration(t)))
-	}
-	return s.c.Conn.Read(b)
+	srv    *Server
+	c      *rtmpconn.Conn
+	nc     net.Conn
+	log    *slog.Logger
+	remote string
 }
 
 // admit lifts the limits of a client that is now publishing or playing,
-// and frees its place among the pending connections. It runs on the read
-// loop.
-func (c *conn) admit(lim rtmpguard.Limits) {
-	c.admitTimer.Stop()
-	c.front.SetLimits(lim)
-	if lc, ok := c.Conn.(*connlimit.Conn); ok {
+// and frees its place among the pending connections.
+func (cn *conn) admit(lim rtmpconn.Limits) {
+	cn.c.SetReadBy(time.Time{})
+	cn.c.SetLimits(lim)
+	if lc, ok := cn.nc.(*connlimit.Conn); ok {
 		lc.Release()
 	}
-}
-
-func (c *conn) Write(b []byte) (int, error) {
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.writeTimeout))
-	return c.Conn.Write(b)
 }
 
 // logLimit allows 10 log lines a second and counts the rest, which the
@@ -267,15 +249,4 @@ func (l *logLimit) allow() bool {
 		return false
 	}
 	return true
-}
-
-// stopper is the part of a play session that OnClose must end and wait for.
-type stopper struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func (st *stopper) stop() {
-	st.cancel()
-	<-st.done
 }

@@ -1,4 +1,4 @@
-package rtmpguard
+package rtmpconn
 
 import (
 	"bytes"
@@ -8,9 +8,6 @@ import (
 	"math"
 	"strings"
 	"testing"
-
-	gortmp "github.com/yutopp/go-rtmp"
-	rtmpmsg "github.com/yutopp/go-rtmp/message"
 )
 
 // chunks writes RTMP chunks the way a peer does, in every header form.
@@ -80,45 +77,34 @@ func command(name string, tid float64, rest ...byte) []byte {
 	return append(b, rest...)
 }
 
-// got is one message as go-rtmp decoded it from a Reader's output.
+// got is one message as the Reader yields it.
 type got struct {
-	id   int
 	ts   uint32
 	typ  string
 	body []byte
 }
 
-// readAll decodes everything r passes on with go-rtmp's own chunk reader,
-// the consumer a Reader is for, until r fails.
+// readAll reads messages from r until it fails.
 func readAll(t *testing.T, r *Reader) ([]got, error) {
 	t.Helper()
-	cs := gortmp.NewChunkStreamer(r, io.Discard, nil)
-	defer cs.Close()
 	var out []got
 	for {
-		var cm gortmp.ChunkMessage
-		id, ts, err := cs.Read(&cm)
+		m, err := r.ReadMessage()
 		if err != nil {
-			if r.Err() == nil || !errors.Is(err, r.Err()) {
-				t.Logf("go-rtmp: %v", err)
-			}
-			return out, r.Err()
+			return out, err
 		}
-		g := got{id: id, ts: ts}
-		switch m := cm.Message.(type) {
-		case *rtmpmsg.SetChunkSize:
-			if err := cs.PeerState().SetChunkSize(m.ChunkSize); err != nil {
-				t.Fatalf("go-rtmp refused the announced chunk size: %v", err)
-			}
-			continue
-		case *rtmpmsg.VideoMessage:
+		g := got{ts: m.Timestamp, body: m.Body}
+		switch m.Type {
+		case TypeVideo:
 			g.typ = "video"
-			g.body, _ = io.ReadAll(m.Payload)
-		case *rtmpmsg.AudioMessage:
+		case TypeAudio:
 			g.typ = "audio"
-			g.body, _ = io.ReadAll(m.Payload)
-		case *rtmpmsg.CommandMessage:
-			g.typ = "command:" + m.CommandName
+		case TypeCommand:
+			cmd, err := ParseCommand(m.Body)
+			if err != nil {
+				t.Fatalf("a checked command does not parse: %v", err)
+			}
+			g.typ, g.body = "command:"+cmd.Name, nil
 		default:
 			g.typ = "other"
 		}
@@ -129,60 +115,45 @@ func readAll(t *testing.T, r *Reader) ([]got, error) {
 func TestReaderPassesWhatPeersSend(t *testing.T) {
 	big := bytes.Repeat([]byte{0x17, 1, 2, 3, 4, 5, 6, 7, 8}, 1000) // 9000 bytes: many chunks
 	var c chunks
-	c.msg(3, 0, 0, typeCommandAMF0, 0, command("connect", 1, amfNull))
+	c.msg(3, 0, 0, TypeCommand, 0, command("connect", 1, amfNull))
 	c.setChunkSize(4096)
-	c.msg(6, 0, 1000, typeVideo, 1, big)
-	c.msg(4, 0, 1000, typeAudio, 1, []byte{0xaf, 1, 9})
-	c.msg(6, 2, 33, typeVideo, 1, big)               // delta only: the same length
-	c.msg(6, 1, 34, typeVideo, 1, big[:5000])        // delta, new length
-	c.msg(6, 3, 0, typeVideo, 1, big[:5000])         // everything as before: the delta again
-	c.msg(4, 0, 0x1000000, typeAudio, 1, big[:6000]) // extended timestamp, repeated on type 3 chunks
-	c.msg(330, 0, 7, typeVideo, 1, []byte{0x27, 1})  // a three-byte chunk stream id
-	c.msg(4, 0, 1, typeAudio, 1, nil)                // empty: go-rtmp cannot read it, nothing is passed on
+	c.msg(6, 0, 1000, TypeVideo, 1, big)
+	c.msg(4, 0, 1000, TypeAudio, 1, []byte{0xaf, 1, 9})
+	c.msg(6, 2, 33, TypeVideo, 1, big)               // delta only: the same length
+	c.msg(6, 1, 34, TypeVideo, 1, big[:5000])        // delta, new length
+	c.msg(6, 3, 0, TypeVideo, 1, big[:5000])         // everything as before: the delta again
+	c.msg(4, 0, 0x1000000, TypeAudio, 1, big[:6000]) // extended timestamp, repeated on type 3 chunks
+	c.msg(330, 0, 7, TypeVideo, 1, []byte{0x27, 1})  // a three-byte chunk stream id
+	c.msg(4, 0, 1, TypeAudio, 1, nil)                // empty: says nothing, nothing is passed on
 	want := []got{
-		{3, 0, "command:connect", nil},
-		{4, 1000, "video", big}, // chunk stream ids numbered in order of use
-		{5, 1000, "audio", []byte{0xaf, 1, 9}},
-		{4, 1033, "video", big},
-		{4, 1067, "video", big[:5000]},
-		{4, 1101, "video", big[:5000]},
-		{5, 0x1000000, "audio", big[:6000]},
-		{6, 7, "video", []byte{0x27, 1}},
+		{0, "command:connect", nil},
+		{1000, "video", big},
+		{1000, "audio", []byte{0xaf, 1, 9}},
+		{1033, "video", big},
+		{1067, "video", big[:5000]},
+		{1101, "video", big[:5000]},
+		{0x1000000, "audio", big[:6000]},
+		{7, "video", []byte{0x27, 1}},
 	}
-	r := NewReader(&c, 0, Publisher)
+	r := NewReader(&c, Publisher)
 	msgs, err := readAll(t, r)
 	if !errors.Is(err, io.EOF) {
 		t.Fatalf("ended with %v, want EOF", err)
 	}
 	if len(msgs) != len(want) {
 		for _, g := range msgs {
-			t.Logf("chunk stream %d, ts %d, %s, %d bytes", g.id, g.ts, g.typ, len(g.body))
+			t.Logf("ts %d, %s, %d bytes", g.ts, g.typ, len(g.body))
 		}
 		t.Fatalf("got %d messages, want %d", len(msgs), len(want))
 	}
 	for i, w := range want {
 		g := msgs[i]
-		if g.id != w.id || g.ts != w.ts || g.typ != w.typ || (w.body != nil && !bytes.Equal(g.body, w.body)) {
-			t.Errorf("message %d: chunk stream %d, ts %d, %s, %d bytes; want %d, %d, %s, %d bytes", i, g.id, g.ts, g.typ, len(g.body), w.id, w.ts, w.typ, len(w.body))
+		if g.ts != w.ts || g.typ != w.typ || (w.body != nil && !bytes.Equal(g.body, w.body)) {
+			t.Errorf("message %d: ts %d, %s, %d bytes; want %d, %s, %d bytes", i, g.ts, g.typ, len(g.body), w.ts, w.typ, len(w.body))
 		}
 	}
 	if p := r.Peak(); p > 9000+128 {
 		t.Errorf("held %d bytes at most, want about one message", p)
-	}
-}
-
-func TestReaderHandshakePassesThrough(t *testing.T) {
-	hs := bytes.Repeat([]byte{3}, HandshakeSize)
-	var c chunks
-	c.msg(3, 0, 0, typeCommandAMF0, 0, command("connect", 1))
-	r := NewReader(io.MultiReader(bytes.NewReader(hs), &c), HandshakeSize, Pending)
-	b := make([]byte, HandshakeSize)
-	if _, err := io.ReadFull(r, b); err != nil || !bytes.Equal(b, hs) {
-		t.Fatalf("handshake: %v", err)
-	}
-	msgs, _ := readAll(t, r)
-	if len(msgs) != 1 || msgs[0].typ != "command:connect" {
-		t.Fatalf("after the handshake: %+v", msgs)
 	}
 }
 
@@ -191,7 +162,7 @@ func TestReaderHandshakePassesThrough(t *testing.T) {
 // million nested objects behind a raised chunk size.
 func strictArrayBomb() []byte {
 	var c chunks
-	c.msg(3, 0, 0, typeCommandAMF0, 0, command("connect", 1, amfStrictArray, 0x7f, 0xff, 0xff, 0xff))
+	c.msg(3, 0, 0, TypeCommand, 0, command("connect", 1, amfStrictArray, 0x7f, 0xff, 0xff, 0xff))
 	return c.Bytes()
 }
 
@@ -202,7 +173,7 @@ func nestedBomb(depth int) []byte {
 	for range depth {
 		body = append(body, amfObject, 0, 1, 'a')
 	}
-	c.msg(3, 0, 0, typeCommandAMF0, 0, body)
+	c.msg(3, 0, 0, TypeCommand, 0, body)
 	return c.Bytes()
 }
 
@@ -210,7 +181,7 @@ func TestReaderRefuses(t *testing.T) {
 	var manyStreams chunks
 	manyStreams.setChunkSize(8 << 20)
 	for i := range 48 {
-		manyStreams.msg(uint32(10+i), 0, 0, typeVideo, 1, make([]byte, 1<<20))
+		manyStreams.msg(uint32(10+i), 0, 0, TypeVideo, 1, make([]byte, 1<<20))
 	}
 	// the first chunk of a 1 MiB message on each of 48 chunk streams
 	var partial chunks
@@ -218,23 +189,23 @@ func TestReaderRefuses(t *testing.T) {
 	for i := range 48 {
 		var one chunks
 		one.size = 65536
-		one.msg(uint32(10+i), 0, 0, typeVideo, 1, make([]byte, 1<<20))
+		one.msg(uint32(10+i), 0, 0, TypeVideo, 1, make([]byte, 1<<20))
 		partial.Write(one.Bytes()[:12+65536])
 	}
 	var bigMessages chunks
 	bigMessages.setChunkSize(65536)
-	bigMessages.msg(10, 0, 0, typeVideo, 1, make([]byte, 16<<20-1))
+	bigMessages.msg(10, 0, 0, TypeVideo, 1, make([]byte, 16<<20-1))
 	var interleaved chunks
-	interleaved.msg(6, 0, 0, typeVideo, 1, make([]byte, 200))
+	interleaved.msg(6, 0, 0, TypeVideo, 1, make([]byte, 200))
 	interleaved.Truncate(interleaved.Len() - 73) // the second chunk
-	interleaved.msg(6, 0, 0, typeVideo, 1, make([]byte, 10))
+	interleaved.msg(6, 0, 0, TypeVideo, 1, make([]byte, 10))
 	var amf3 chunks
 	amf3.msg(3, 0, 0, typeCommandAMF3, 0, append([]byte{0}, command("connect", 1)...))
 	var deep chunks
-	deep.msg(3, 0, 0, typeCommandAMF0, 0, append(command("connect", 1), bytes.Repeat([]byte{amfStrictArray, 0, 0, 0, 1}, 40)...))
+	deep.msg(3, 0, 0, TypeCommand, 0, append(command("connect", 1), bytes.Repeat([]byte{amfStrictArray, 0, 0, 0, 1}, 40)...))
 	var tooMany chunks
 	tooMany.setChunkSize(65536)
-	tooMany.msg(3, 0, 0, typeCommandAMF0, 0, append(command("connect", 1), bytes.Repeat([]byte{amfNull}, 5000)...))
+	tooMany.msg(3, 0, 0, TypeCommand, 0, append(command("connect", 1), bytes.Repeat([]byte{amfNull}, 5000)...))
 	var chunk0 chunks
 	chunk0.msg(2, 0, 0, typeSetChunkSize, 0, []byte{0, 0, 0, 0})
 	var noHeader chunks
@@ -263,7 +234,7 @@ func TestReaderRefuses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := NewReader(bytes.NewReader(tc.in), 0, tc.lim)
+			r := NewReader(bytes.NewReader(tc.in), tc.lim)
 			_, err := readAll(t, r)
 			var v *Violation
 			if !errors.As(err, &v) || !strings.Contains(v.Reason, tc.reason) {
@@ -278,11 +249,11 @@ func TestReaderRefuses(t *testing.T) {
 
 func TestReaderAbort(t *testing.T) {
 	var c chunks
-	c.msg(6, 0, 0, typeVideo, 1, make([]byte, 300))
+	c.msg(6, 0, 0, TypeVideo, 1, make([]byte, 300))
 	c.Truncate(c.Len() - 45) // without its last chunk
 	c.msg(2, 0, 0, typeAbort, 0, binary.BigEndian.AppendUint32(nil, 6))
-	c.msg(6, 0, 5, typeVideo, 1, []byte{0x17, 1})
-	msgs, err := readAll(t, NewReader(&c, 0, Publisher))
+	c.msg(6, 0, 5, TypeVideo, 1, []byte{0x17, 1})
+	msgs, err := readAll(t, NewReader(&c, Publisher))
 	if !errors.Is(err, io.EOF) || len(msgs) != 1 || msgs[0].ts != 5 {
 		t.Fatalf("after an abort: %+v, %v", msgs, err)
 	}
@@ -293,8 +264,8 @@ func TestAppendChunksIsWhatPeersSend(t *testing.T) {
 	for _, ts := range []uint32{5, 0x1000001} {
 		for _, id := range []uint32{3, 100, 400} {
 			var c chunks
-			c.msg(id, 0, ts, typeVideo, 1, body)
-			if got := AppendChunks(nil, id, ts, typeVideo, 1, 128, body); !bytes.Equal(got, c.Bytes()) {
+			c.msg(id, 0, ts, TypeVideo, 1, body)
+			if got := AppendChunks(nil, id, ts, TypeVideo, 1, 128, body); !bytes.Equal(got, c.Bytes()) {
 				t.Errorf("chunk stream %d, ts %d: %x, want %x", id, ts, got, c.Bytes())
 			}
 		}

@@ -1,30 +1,24 @@
-// Package rtmpguard bounds what an RTMP peer can make a connection hold
-// before go-rtmp reads it. A Reader sits between the socket and go-rtmp's
-// chunk streamer: it parses the peer's chunk stream itself, within limits
-// on chunk size, message size, chunk streams, buffered bytes and AMF0
-// nesting and counts, and hands go-rtmp only whole, checked messages, each
-// as one chunk in a canonical form. go-rtmp therefore never sees a
-// declared length it would allocate from, a nesting that would overflow
-// its decoder's stack, or a framing it would parse differently.
+// Package rtmpconn holds Chalkcast's RTMP conversations, server and
+// client side, on one chunk layer of its own:
 //
-// The package decodes no command and keeps no conversation state beyond
-// the chunk layer: the conversation stays go-rtmp's.
-package rtmpguard
+//   - Reader parses the peer's chunk stream within limits on chunk size,
+//     message size, chunk streams, buffered bytes and AMF0 nesting and
+//     counts, and yields whole, checked messages;
+//   - Conn answers the chunk layer's control messages (acknowledgements,
+//     pings) and writes messages in chunks with one writev;
+//   - Dial and Accept run the client's and the server's side of the
+//     NetConnection commands; Sender writes engine packets to a player or
+//     to a server pushed to, sharing each packet's once-built bytes.
+//
+// go-rtmp is used for the handshake only. The package knows RTMP and FLV
+// tags, not streams: it must not import a source, an output or the GUI.
+package rtmpconn
 
 import (
 	"encoding/binary"
 	"fmt"
 	"io"
 )
-
-// HandshakeSize is what a client sends before its first chunk: C0, C1 and
-// C2 of the RTMP handshake.
-const HandshakeSize = 1 + 1536 + 1536
-
-// canonicalChunkSize is the chunk size the Reader announces to go-rtmp, so
-// that every message it passes on fits in one chunk (go-rtmp accepts at
-// most 0xffffff).
-const canonicalChunkSize = 0xffffff
 
 // Limits bound one peer. Zero fields take the stated defaults.
 type Limits struct {
@@ -105,21 +99,20 @@ const (
 	typeUserControl  = 4
 	typeWindowAck    = 5
 	typePeerBW       = 6
-	typeAudio        = 8
-	typeVideo        = 9
+	TypeAudio        = 8
+	TypeVideo        = 9
 	typeDataAMF3     = 15
 	typeSharedAMF3   = 16
 	typeCommandAMF3  = 17
-	typeDataAMF0     = 18
+	TypeData         = 18 // AMF0
 	typeSharedAMF0   = 19
-	typeCommandAMF0  = 20
+	TypeCommand      = 20 // AMF0
 	typeAggregate    = 22
 )
 
 // chunkStream is the header state of one chunk stream id and the message
 // it is receiving.
 type chunkStream struct {
-	id        uint32 // as passed on: see Reader.newStream
 	timestamp uint32 // of the last message, absolute
 	delta     uint32
 	length    uint32
@@ -130,37 +123,40 @@ type chunkStream struct {
 	msg       []byte // what has arrived of it
 }
 
-// Reader is the bounded front of one connection's reading side. It is
-// used by one goroutine (go-rtmp's read loop), like the socket under it.
+// Message is one whole message of the peer. Its Body belongs to the
+// caller: the Reader never touches it again.
+type Message struct {
+	Type      byte
+	StreamID  uint32
+	Timestamp uint32 // milliseconds, absolute
+	Body      []byte
+}
+
+// Reader parses one connection's incoming chunk stream. It is used by one
+// goroutine, like the socket under it.
 type Reader struct {
-	src       io.Reader
-	lim       Limits
-	handshake int // bytes still to pass through as they are
+	src io.Reader
+	lim Limits
 
 	in         [4096]byte
-	start, end int // unparsed bytes are in[start:end]
+	start, end int    // unparsed bytes are in[start:end]
+	total      uint64 // bytes read from src
 
 	chunkSize uint32
 	streams   map[uint32]*chunkStream
-	nextID    uint32 // the id the next new chunk stream gets
 	buffered  int
 	cur       *chunkStream // whose chunk payload is arriving
 	left      uint32       // bytes of that payload still to come
 
-	out  [][]byte // canonical bytes for go-rtmp, in order
-	err  error
-	peak int // most bytes ever buffered, for tests
+	ready *Message // a whole message, for ReadMessage to return
+	err   error
+	peak  int // most bytes ever buffered, for tests
 }
 
-// NewReader returns a front over src: handshake bytes (HandshakeSize for
-// a server's client, 0 when the handshake was read elsewhere) pass through
-// unchanged, and the chunk stream after them is checked against lim.
-func NewReader(src io.Reader, handshake int, lim Limits) *Reader {
-	r := &Reader{src: src, lim: lim.withDefaults(), handshake: handshake, chunkSize: 128, streams: map[uint32]*chunkStream{}, nextID: 3}
-	if handshake == 0 {
-		r.announce()
-	}
-	return r
+// NewReader returns a Reader of the chunk stream that follows the
+// handshake on src, checked against lim.
+func NewReader(src io.Reader, lim Limits) *Reader {
+	return &Reader{src: src, lim: lim.withDefaults(), chunkSize: 128, streams: map[uint32]*chunkStream{}}
 }
 
 // SetLimits changes the limits from the next chunk on, for example once a
@@ -173,29 +169,16 @@ func (r *Reader) Err() error { return r.err }
 // Peak is the most bytes of unfinished messages the Reader ever held.
 func (r *Reader) Peak() int { return r.peak }
 
-// announce queues the chunk size go-rtmp is to read with, before any
-// message of the peer.
-func (r *Reader) announce() {
-	body := binary.BigEndian.AppendUint32(nil, canonicalChunkSize)
-	r.out = append(r.out, header(2, 0, typeSetChunkSize, 0, len(body)), body)
-}
+// Total is how many bytes the Reader has read from its source.
+func (r *Reader) Total() uint64 { return r.total }
 
-// Read hands out the handshake, then checked messages in canonical chunks.
-func (r *Reader) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if r.handshake > 0 {
-		n, err := r.src.Read(p[:min(len(p), r.handshake)])
-		r.handshake -= n
-		if r.handshake == 0 {
-			r.announce()
-		}
-		return n, err
-	}
-	for len(r.out) == 0 {
+// ReadMessage returns the peer's next whole message. Chunk-layer messages
+// (chunk size, abort) are acted on here and not returned; after an error
+// every call returns it again.
+func (r *Reader) ReadMessage() (Message, error) {
+	for r.ready == nil {
 		if r.err != nil {
-			return 0, r.err
+			return Message{}, r.err
 		}
 		progress, err := r.parse()
 		if err != nil {
@@ -213,16 +196,14 @@ func (r *Reader) Read(p []byte) (int, error) {
 		}
 		n, err := r.src.Read(r.in[r.end:])
 		r.end += n
+		r.total += uint64(n)
 		if err != nil && n == 0 {
 			r.fail(err)
 		}
 	}
-	n := copy(p, r.out[0])
-	if r.out[0] = r.out[0][n:]; len(r.out[0]) == 0 {
-		r.out[0] = nil
-		r.out = r.out[1:]
-	}
-	return n, nil
+	m := *r.ready
+	r.ready = nil
+	return m, nil
 }
 
 // fail ends the Reader and lets go of everything it held.
@@ -305,7 +286,8 @@ func (r *Reader) header(buf []byte) (bool, error) {
 		if len(r.streams) >= r.lim.MaxChunkStreams {
 			return false, violation("uses more than %d chunk streams", r.lim.MaxChunkStreams)
 		}
-		cs = r.newStream(id)
+		cs = &chunkStream{}
+		r.streams[id] = cs
 	}
 	if cs.receiving && format != 3 {
 		return false, violation("starts a new message on chunk stream %d before the last one ended", id)
@@ -332,34 +314,20 @@ func (r *Reader) header(buf []byte) (bool, error) {
 		r.cur, r.left = cs, min(r.chunkSize, cs.length-uint32(len(cs.msg)))
 		return true, nil
 	}
-	// The first chunk of a message: timestamps as go-rtmp counts them
-	// (a delta adds to the last message's time; type 0 resets it).
+	// The first chunk of a message: a delta adds to the last message's
+	// time; type 0 set it.
 	cs.timestamp += cs.delta
 	if err := r.admissible(cs.typ, cs.length); err != nil {
 		return false, err
 	}
 	if cs.length == 0 {
-		return true, nil // nothing to pass on (go-rtmp cannot read an empty message)
+		return true, nil // an empty message says nothing
 	}
-	cs.receiving, cs.msg = true, nil
+	// Room for what a chunk or two brings; a message grows as its bytes
+	// arrive, never from its declared length alone.
+	cs.receiving, cs.msg = true, make([]byte, 0, min(cs.length, 2*r.chunkSize, 64<<10))
 	r.cur, r.left = cs, min(r.chunkSize, cs.length)
 	return true, nil
-}
-
-// newStream starts the state of the peer's chunk stream id. go-rtmp is
-// handed ids numbered from 3 in order of first use (2, the control
-// stream, stays 2): it misreads the three-byte form of ids from 320 on,
-// which a peer may choose freely, and what an id is matters to no one
-// past the chunk layer.
-func (r *Reader) newStream(id uint32) *chunkStream {
-	out := uint32(2)
-	if id != 2 {
-		out = r.nextID
-		r.nextID++
-	}
-	cs := &chunkStream{id: out}
-	r.streams[id] = cs
-	return cs
 }
 
 // admissible checks a message's type and declared length before any of
@@ -381,9 +349,9 @@ func (r *Reader) admissible(typ byte, length uint32) error {
 			return violation("sends a user control message of %d bytes", length)
 		}
 		return nil
-	case typeAudio, typeVideo:
+	case TypeAudio, TypeVideo:
 		limit = r.lim.MaxMedia
-	case typeDataAMF0, typeCommandAMF0:
+	case TypeData, TypeCommand:
 		limit = r.lim.MaxCommand
 	case typeDataAMF3, typeSharedAMF3, typeCommandAMF3, typeSharedAMF0:
 		return violation("sends an AMF3 or shared-object message (type %d), which is not supported", typ)
@@ -398,8 +366,8 @@ func (r *Reader) admissible(typ byte, length uint32) error {
 	return nil
 }
 
-// complete checks a whole message and passes it on, or acts on it when it
-// is about the chunk layer itself.
+// complete checks a whole message and makes it ready, or acts on it when
+// it is about the chunk layer itself.
 func (r *Reader) complete(cs *chunkStream) error {
 	msg := cs.msg
 	cs.msg, cs.receiving = nil, false
@@ -418,56 +386,11 @@ func (r *Reader) complete(cs *chunkStream) error {
 			other.msg, other.receiving = nil, false
 		}
 		return nil
-	case typeDataAMF0, typeCommandAMF0:
+	case TypeData, TypeCommand:
 		if err := CheckAMF0(msg, r.lim.MaxDepth, r.lim.MaxValues); err != nil {
 			return violation("sends a malformed command: %v", err)
 		}
 	}
-	r.out = append(r.out, header(cs.id, cs.timestamp, cs.typ, cs.streamID, len(msg)), msg)
+	r.ready = &Message{Type: cs.typ, StreamID: cs.streamID, Timestamp: cs.timestamp, Body: msg}
 	return nil
-}
-
-// header encodes a type 0 chunk header for a message of n bytes.
-func header(id, ts uint32, typ byte, streamID uint32, n int) []byte {
-	h := make([]byte, 0, 18)
-	switch {
-	case id < 64:
-		h = append(h, byte(id))
-	case id < 320:
-		h = append(h, 0, byte(id-64))
-	default:
-		h = append(h, 1, byte((id-64)%256), byte((id-64)/256))
-	}
-	field := min(ts, 0xffffff)
-	h = append(h, byte(field>>16), byte(field>>8), byte(field), byte(n>>16), byte(n>>8), byte(n), typ)
-	h = binary.LittleEndian.AppendUint32(h, streamID)
-	if field == 0xffffff {
-		h = binary.BigEndian.AppendUint32(h, ts)
-	}
-	return h
-}
-
-// AppendChunks appends a message as a peer sends it at chunkSize: a type
-// 0 header, then type 3 headers (which repeat an extended timestamp). Tests
-// of what reads RTMP use it to play the peer.
-func AppendChunks(b []byte, id, ts uint32, typ byte, streamID uint32, chunkSize int, body []byte) []byte {
-	h := header(id, ts, typ, streamID, len(body))
-	b = append(b, h...)
-	basic := h[:len(h)-11]
-	if ts >= 0xffffff {
-		basic = h[:len(h)-15]
-	}
-	for first := true; first || len(body) > 0; first = false {
-		if !first {
-			b = append(b, basic[0]|0xc0)
-			b = append(b, basic[1:]...)
-			if ts >= 0xffffff {
-				b = binary.BigEndian.AppendUint32(b, ts)
-			}
-		}
-		k := min(chunkSize, len(body))
-		b = append(b, body[:k]...)
-		body = body[k:]
-	}
-	return b
 }

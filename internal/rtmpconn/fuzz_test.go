@@ -1,4 +1,4 @@
-package rtmpguard
+package rtmpconn
 
 import (
 	"bytes"
@@ -8,36 +8,20 @@ import (
 	"testing"
 
 	"github.com/yutopp/go-amf0"
-	gortmp "github.com/yutopp/go-rtmp"
-	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"chalkcast/internal/testkit"
 )
 
-// drain reads everything r passes on the way go-rtmp's server does: the
-// chunk streamer decodes each message, and every command's and data
-// message's values are decoded with go-amf0.
+// drain reads every message of r as the server does, decoding the values
+// of every command and data message.
 func drain(r *Reader) {
-	cs := gortmp.NewChunkStreamer(r, io.Discard, nil)
-	defer cs.Close()
 	for {
-		var cm gortmp.ChunkMessage
-		if _, _, err := cs.Read(&cm); err != nil {
+		m, err := r.ReadMessage()
+		if err != nil {
 			return
 		}
-		var body io.Reader
-		switch m := cm.Message.(type) {
-		case *rtmpmsg.SetChunkSize:
-			if cs.PeerState().SetChunkSize(m.ChunkSize) != nil {
-				return
-			}
-		case *rtmpmsg.CommandMessage:
-			body = m.Body
-		case *rtmpmsg.DataMessage:
-			body = m.Body
-		}
-		if body != nil {
-			dec := amf0.NewDecoder(body)
+		if m.Type == TypeCommand || m.Type == TypeData {
+			dec := amf0.NewDecoder(bytes.NewReader(m.Body))
 			for {
 				var v any
 				if dec.Decode(&v) != nil {
@@ -54,12 +38,12 @@ func drain(r *Reader) {
 // (plus go-rtmp's fixed buffers), whatever lengths and counts it declares.
 func FuzzReader(f *testing.F) {
 	var ok chunks
-	ok.msg(3, 0, 0, typeCommandAMF0, 0, command("connect", 1, amfObject, 0, 3, 'a', 'p', 'p', amfString, 0, 4, 'l', 'i', 'v', 'e', 0, 0, amfObjectEnd))
+	ok.msg(3, 0, 0, TypeCommand, 0, command("connect", 1, amfObject, 0, 3, 'a', 'p', 'p', amfString, 0, 4, 'l', 'i', 'v', 'e', 0, 0, amfObjectEnd))
 	ok.setChunkSize(4096)
-	ok.msg(5, 0, 0, typeCommandAMF0, 1, command("publish", 0, amfNull, amfString, 0, 1, 'k'))
-	ok.msg(4, 0, 0, typeDataAMF0, 1, []byte{amfString, 0, 13, '@', 's', 'e', 't', 'D', 'a', 't', 'a', 'F', 'r', 'a', 'm', 'e', amfECMAArray, 0, 0, 0, 1, 0, 1, 'w', amfNumber, 0x40, 0x94, 0, 0, 0, 0, 0, 0, 0, 0, amfObjectEnd})
-	ok.msg(6, 0, 40, typeVideo, 1, bytes.Repeat([]byte{0x17}, 5000))
-	ok.msg(6, 3, 0, typeVideo, 1, bytes.Repeat([]byte{0x27}, 5000))
+	ok.msg(5, 0, 0, TypeCommand, 1, command("publish", 0, amfNull, amfString, 0, 1, 'k'))
+	ok.msg(4, 0, 0, TypeData, 1, []byte{amfString, 0, 13, '@', 's', 'e', 't', 'D', 'a', 't', 'a', 'F', 'r', 'a', 'm', 'e', amfECMAArray, 0, 0, 0, 1, 0, 1, 'w', amfNumber, 0x40, 0x94, 0, 0, 0, 0, 0, 0, 0, 0, amfObjectEnd})
+	ok.msg(6, 0, 40, TypeVideo, 1, bytes.Repeat([]byte{0x17}, 5000))
+	ok.msg(6, 3, 0, TypeVideo, 1, bytes.Repeat([]byte{0x27}, 5000))
 	ok.msg(2, 0, 0, typeAbort, 0, []byte{0, 0, 0, 6})
 	f.Add(ok.Bytes())
 	// the two inputs that ended the process through go-rtmp (issue 13)
@@ -68,13 +52,13 @@ func FuzzReader(f *testing.F) {
 	var streams chunks
 	streams.setChunkSize(8 << 20)
 	for i := range 40 {
-		streams.msg(uint32(10+i), 0, 0, typeVideo, 1, []byte{1})
+		streams.msg(uint32(10+i), 0, 0, TypeVideo, 1, []byte{1})
 	}
 	f.Add(streams.Bytes())
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, lim := range []Limits{Pending, Publisher} {
 			testkit.MaxAlloc(t, testkit.InputBound(len(in))+256<<10, func() {
-				r := NewReader(bytes.NewReader(in), 0, lim)
+				r := NewReader(bytes.NewReader(in), lim)
 				drain(r)
 				if max := lim.withDefaults().MaxBuffered; r.Peak() > max {
 					t.Fatalf("held %d bytes, above the limit of %d", r.Peak(), max)

@@ -1,4 +1,4 @@
-package rtmpguard
+package rtmpconn
 
 import (
 	"encoding/binary"

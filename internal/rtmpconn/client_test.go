@@ -1,4 +1,4 @@
-package rtmpclient
+package rtmpconn
 
 import (
 	"context"
