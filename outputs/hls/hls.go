@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -181,9 +180,6 @@ func (o *Output) timeout(s *engine.Stream) time.Duration {
 	return t
 }
 
-// ErrorWriter writes a JSON error reply.
-type ErrorWriter func(w http.ResponseWriter, status int, msg string)
-
 // validSession accepts the ids this output hands out (and nothing that
 // could grow memory or logs without bound).
 func validSession(id string) bool {
@@ -229,7 +225,7 @@ func parseRequest(name, file string, q url.Values) (request, error) {
 
 // Serve answers one HLS request for stream name; file is the last path
 // element (index.m3u8, a media playlist, a segment or a part).
-func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name, file string, fail ErrorWriter) {
+func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name, file string, fail func(w http.ResponseWriter, status int, msg string)) {
 	q := r.URL.Query()
 	req, err := parseRequest(name, file, q)
 	var s *engine.Stream
@@ -295,11 +291,4 @@ func (o *Output) touch(id string, s *engine.Stream, r *http.Request) error {
 	}
 	ss.last.Store(time.Now().UnixNano())
 	return nil
-}
-
-// PathIsHLS reports whether a /live/ file name is an HLS playlist alias
-// (/live/<name>.m3u8, as nginx-rtmp and livego publish it) and returns
-// the stream name.
-func PathIsHLS(file string) (string, bool) {
-	return strings.CutSuffix(file, ".m3u8")
 }

@@ -86,13 +86,9 @@ func (o *Output) Close() {
 // flvTag is the key of FLV tag frames in engine.Packet.Wire.
 type flvTag struct{}
 
-// ErrorWriter writes a JSON error reply; the web package supplies it so
-// that every endpoint answers errors the same way.
-type ErrorWriter func(w http.ResponseWriter, status int, msg string)
-
 // Serve streams name to the viewer of r. Refusals are answered by fail:
 // 404 for an unknown or idle stream, 503 when a limit is reached.
-func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail ErrorWriter) {
+func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail func(w http.ResponseWriter, status int, msg string)) {
 	s, ok := o.hub.Get(name)
 	if !ok {
 		fail(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))

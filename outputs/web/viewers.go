@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	"chalkcast/outputs/hls"
 )
 
 func (s *Server) live(w http.ResponseWriter, r *http.Request) {
@@ -16,7 +14,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 		s.out.FLV.Serve(w, r, name, Error)
 		return
 	}
-	if name, ok := hls.PathIsHLS(file); ok {
+	if name, ok := strings.CutSuffix(file, ".m3u8"); ok {
 		// /live/<name>.m3u8, as nginx-rtmp and livego publish it.
 		target := "/live/" + url.PathEscape(name) + "/index.m3u8"
 		if r.URL.RawQuery != "" {

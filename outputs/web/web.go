@@ -21,8 +21,6 @@ import (
 	"time"
 
 	"chalkcast/engine"
-	"chalkcast/outputs/hls"
-	"chalkcast/outputs/httpflv"
 	"chalkcast/outputs/push"
 	"chalkcast/outputs/record"
 )
@@ -57,10 +55,25 @@ type Config struct {
 	Preview func(ctx context.Context, name string, wait time.Duration) ([]byte, error)
 }
 
-// Outputs are the viewer endpoints the server routes to.
+// ErrorWriter answers a request with a JSON error; the viewer outputs are
+// given Error, so that every endpoint answers errors the same way.
+type ErrorWriter = func(w http.ResponseWriter, status int, msg string)
+
+// FLV serves HTTP-FLV viewers (outputs/httpflv).
+type FLV interface {
+	Serve(w http.ResponseWriter, r *http.Request, name string, fail ErrorWriter)
+}
+
+// HLS serves HLS playlists and segments (outputs/hls).
+type HLS interface {
+	Serve(w http.ResponseWriter, r *http.Request, name, file string, fail ErrorWriter)
+}
+
+// Outputs are the viewer endpoints the server routes to; main wires the
+// concrete outputs in, so that web imports no viewer output.
 type Outputs struct {
-	FLV *httpflv.Output
-	HLS *hls.Output
+	FLV FLV
+	HLS HLS
 	// Rec records streams; nil serves no recording endpoints.
 	Rec *record.Recorder
 	// Push sends streams on to other servers; nil serves no push endpoints.
