@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -19,6 +18,7 @@ import (
 	"chalkcast/assets"
 	"chalkcast/engine"
 	"chalkcast/engine/store"
+	"chalkcast/outputs/push"
 	"chalkcast/outputs/record"
 	"chalkcast/outputs/web"
 	"chalkcast/ui"
@@ -179,6 +179,23 @@ func (h host) Recording(name string) ui.RecordingStatus {
 	return recordingStatus(h.in.rec.Status(name))
 }
 
+func (h host) SetAutoRecord(name string, on bool) error {
+	s, ok := h.in.hub.Get(name)
+	if !ok {
+		return fmt.Errorf("stream %s: %w", name, engine.ErrNotFound)
+	}
+	o := record.SettingsOf(s.Config())
+	o.Auto = on
+	return h.in.rec.SetSettings(name, o)
+}
+
+func (h host) AddPush(name, url, playURL string) error {
+	_, err := h.in.push.Add(name, push.Target{URL: url, PlayURL: playURL})
+	return err
+}
+
+func (h host) RemovePush(name, id string) error { return h.in.push.Remove(name, id) }
+
 func (h host) Version() string { return version }
 
 func (h host) Look(name string, width int) func() { return h.in.mon.Look(name, width) }
@@ -213,7 +230,7 @@ func (h host) DeleteRecording(stream, file string) error {
 // recordingStatus and recordingFiles give the studio the recorder's view
 // in its own types.
 func recordingStatus(st record.Status) ui.RecordingStatus {
-	return ui.RecordingStatus{Active: st.Active, Duration: seconds(st.DurationS), Bytes: st.Bytes, Error: st.Error}
+	return ui.RecordingStatus{Auto: st.Auto, Active: st.Active, Duration: st.Duration, Bytes: st.Bytes, Error: st.Error}
 }
 
 func recordingFiles(rec *record.Recorder) ([]ui.RecordingFile, string, error) {
@@ -221,9 +238,7 @@ func recordingFiles(rec *record.Recorder) ([]ui.RecordingFile, string, error) {
 	out := make([]ui.RecordingFile, 0, len(files))
 	for _, f := range files {
 		out = append(out, ui.RecordingFile{Stream: f.Stream, Name: f.Name, Path: f.Path, Start: f.Start,
-			Duration: seconds(f.DurationS), Size: f.Size, Recording: f.Recording})
+			Duration: f.Duration, Size: f.Size, Recording: f.Recording})
 	}
 	return out, rec.Dir(), err
 }
-
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -84,9 +85,11 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Source describes where a stream's media comes from. Type is one of the
-// source kinds ("rtmp" for a push from OBS, ffmpeg or a phone; later
-// "testpattern", "capture", "rtsp"...); the other fields are the kind's own.
+// Source describes where a stream's media comes from. Type is "rtmp" for
+// a push from OBS, ffmpeg or a phone (the RTMP server publishes it; no
+// source runs), or a kind registered with Sources ("testpattern",
+// "camera", "screen", "rtsp", "pull"); the other fields are the kind's
+// own.
 type Source struct {
 	Type    string            `json:"type"`
 	URL     string            `json:"url,omitempty"`
@@ -175,59 +178,42 @@ type StreamConfig struct {
 	Stopped bool `json:"stopped,omitempty"`
 	// Muted streams send silence instead of their sound.
 	Muted bool `json:"muted,omitempty"`
-	// Recording is how the stream is recorded.
-	Recording RecordingConfig `json:"recording"`
-	// Pushes are the servers the stream is sent on to (a CDN, a
-	// platform, an SRS or nginx-rtmp cluster).
-	Pushes []PushTarget `json:"pushes,omitempty"`
+	// Outputs are the outputs' own settings of the stream (how it is
+	// recorded, where it is pushed), one section per output, stored as
+	// the output wrote it: the engine never reads them. Change them with
+	// Hub.SetOutput; a map in a StreamConfig is never modified.
+	Outputs map[string]json.RawMessage `json:"outputs,omitempty"`
 }
 
-// PushTarget is one server a stream is pushed to over RTMP.
-type PushTarget struct {
-	ID string `json:"id"`
-	// URL is rtmp:// or rtmps://host[:port]/app/streamkey.
-	URL string `json:"url"`
-	// PlayURL is where viewers of that server watch, shown next to the
-	// LAN link; optional.
-	PlayURL string `json:"play_url,omitempty"`
-}
-
-// Validate checks a push target's addresses.
-func (p PushTarget) Validate() error {
-	u, err := url.Parse(strings.TrimSpace(p.URL))
-	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Hostname() == "" ||
-		len(strings.Split(strings.Trim(u.Path, "/"), "/")) < 2 {
-		return fmt.Errorf("%w: the push address must look like rtmp://host[:port]/app/streamkey (or rtmps://)", ErrInvalid) // not echoed: it holds the stream key
+// UnmarshalJSON reads a stream configuration. Top-level fields it does not
+// know were written by an output before outputs had sections of their own
+// (recording, pushes): they become those outputs' sections, unread.
+func (c *StreamConfig) UnmarshalJSON(b []byte) error {
+	type plain StreamConfig
+	if err := json.Unmarshal(b, (*plain)(c)); err != nil {
+		return err
 	}
-	if p.PlayURL != "" {
-		if u, err := url.Parse(p.PlayURL); err != nil || u.Host == "" {
-			return fmt.Errorf("%w: play address %q is not a URL", ErrInvalid, p.PlayURL)
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	known := map[string]bool{"name": true, "title": true, "key": true, "source": true, "created": true, "stopped": true, "muted": true, "outputs": true}
+	for k, v := range fields {
+		if known[k] {
+			continue
+		}
+		if c.Outputs == nil {
+			c.Outputs = map[string]json.RawMessage{}
+		}
+		if _, ok := c.Outputs[k]; !ok {
+			c.Outputs[k] = v
 		}
 	}
 	return nil
 }
 
-// RecordingConfig is a stream's recording setting.
-type RecordingConfig struct {
-	// Auto records the stream whenever it is live.
-	Auto bool `json:"auto"`
-	// Format is "mp4" (fragmented MP4, the default) or "flv".
-	Format string `json:"format,omitempty"`
-	// SplitMinutes starts a new file every so many minutes, at a
-	// keyframe; 0 never splits.
-	SplitMinutes float64 `json:"split_minutes,omitempty"`
-}
-
-// Validate checks a recording setting.
-func (r RecordingConfig) Validate() error {
-	if r.Format != "" && r.Format != "mp4" && r.Format != "flv" {
-		return fmt.Errorf("%w: recording format %q: use mp4 or flv", ErrInvalid, r.Format)
-	}
-	if r.SplitMinutes < 0 || r.SplitMinutes > 24*60 {
-		return fmt.Errorf("%w: split every %g minutes: use 0 (never) to 1440", ErrInvalid, r.SplitMinutes)
-	}
-	return nil
-}
+// Output is the section of output in the configuration, nil if none.
+func (c StreamConfig) Output(output string) json.RawMessage { return c.Outputs[output] }
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
 

@@ -26,9 +26,10 @@ const (
 	EventAudioUnmuted       EventKind = "audio_unmuted"
 	// EventNoSound: students hear nothing although the stream is not
 	// muted (Error says why). Published once per silence.
-	EventNoSound         EventKind = "no_sound"
-	EventRecordingConfig EventKind = "recording_config"
-	EventPushConfig      EventKind = "push_config"
+	EventNoSound EventKind = "no_sound"
+	// EventOutputConfig: Output's section of the stream's configuration
+	// changed (Hub.SetOutput).
+	EventOutputConfig EventKind = "output_config"
 	// Published by the recorder (Hub.Announce):
 	EventRecordingStarted EventKind = "recording_started"
 	EventRecordingSaved   EventKind = "recording_saved"
@@ -47,6 +48,9 @@ type Event struct {
 	// Error is the reason for source errors, an ended stream, a failed
 	// recording.
 	Error string `json:"error,omitempty"`
+	// Output names the output whose settings changed, for
+	// EventOutputConfig.
+	Output string `json:"output,omitempty"`
 	// Recording is set for recording events.
 	Recording *RecordingInfo `json:"recording,omitempty"`
 }

@@ -11,9 +11,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -155,9 +157,6 @@ func (h *Hub) Create(sc StreamConfig) (*Stream, error) {
 	if err := ValidateName(sc.Name); err != nil {
 		return nil, err
 	}
-	if err := sc.Recording.Validate(); err != nil {
-		return nil, err
-	}
 	if sc.Source.Type == "" {
 		sc.Source.Type = "rtmp"
 	}
@@ -263,65 +262,41 @@ func (h *Hub) StopTypes(types ...string) error {
 	return errors.Join(errs...)
 }
 
-// SetRecording saves a stream's recording setting.
-func (h *Hub) SetRecording(name string, rc RecordingConfig) error {
-	if err := rc.Validate(); err != nil {
-		return err
-	}
-	h.opMu.Lock()
-	defer h.opMu.Unlock()
-	s, err := h.persistOne(name, func(c *StreamConfig) { c.Recording = rc })
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.cfg.Recording = rc
-	s.mu.Unlock()
-	h.events.publish(Event{Kind: EventRecordingConfig, Stream: name})
-	return nil
-}
-
-// AddPush adds a push target to a stream and returns it with its new id.
-func (h *Hub) AddPush(name string, t PushTarget) (PushTarget, error) {
-	if err := t.Validate(); err != nil {
-		return t, err
-	}
-	t.URL = strings.TrimSpace(t.URL)
-	t.ID = newKey()[:8]
-	h.opMu.Lock()
-	defer h.opMu.Unlock()
-	s, err := h.persistOne(name, func(c *StreamConfig) { c.Pushes = append(slices.Clone(c.Pushes), t) })
-	if err != nil {
-		return t, err
-	}
-	s.mu.Lock()
-	s.cfg.Pushes = append(slices.Clone(s.cfg.Pushes), t)
-	s.mu.Unlock()
-	h.events.publish(Event{Kind: EventPushConfig, Stream: name})
-	return t, nil
-}
-
-// RemovePush removes push target id from a stream.
-func (h *Hub) RemovePush(name, id string) error {
+// SetOutput changes output's section of stream name's configuration:
+// change gets the current section (nil if none) and returns the new one
+// (nil removes it), or an error, which changes nothing. The change is
+// saved, then EventOutputConfig tells the output's own loop, which reads
+// the section with Stream.Config.
+func (h *Hub) SetOutput(name, output string, change func(json.RawMessage) (json.RawMessage, error)) error {
 	h.opMu.Lock()
 	defer h.opMu.Unlock()
 	s, ok := h.Get(name)
 	if !ok {
 		return fmt.Errorf("stream %s: %w", name, ErrNotFound)
 	}
-	if !slices.ContainsFunc(s.Config().Pushes, func(t PushTarget) bool { return t.ID == id }) {
-		return fmt.Errorf("push %s of stream %s: %w", id, name, ErrNotFound)
+	section, err := change(s.Config().Output(output))
+	if err != nil {
+		return err
 	}
-	without := func(ts []PushTarget) []PushTarget {
-		return slices.DeleteFunc(slices.Clone(ts), func(t PushTarget) bool { return t.ID == id })
+	with := func(c *StreamConfig) {
+		outs := maps.Clone(c.Outputs)
+		if section == nil {
+			delete(outs, output)
+		} else {
+			if outs == nil {
+				outs = map[string]json.RawMessage{}
+			}
+			outs[output] = section
+		}
+		c.Outputs = outs
 	}
-	if _, err := h.persistOne(name, func(c *StreamConfig) { c.Pushes = without(c.Pushes) }); err != nil {
+	if _, err := h.persistOne(name, with); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.cfg.Pushes = without(s.cfg.Pushes)
+	with(&s.cfg)
 	s.mu.Unlock()
-	h.events.publish(Event{Kind: EventPushConfig, Stream: name})
+	h.events.publish(Event{Kind: EventOutputConfig, Stream: name, Output: output})
 	return nil
 }
 

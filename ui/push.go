@@ -9,8 +9,6 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-
-	"chalkcast/engine"
 )
 
 // PushStatus is one server a stream is sent on to.
@@ -69,7 +67,7 @@ func (p *pushControls) update(sn snapshot) {
 			p.c.s.confirm(lang.L("Stop pushing to this server?"),
 				fmt.Sprintf(lang.L("Viewers watching through %s lose the stream."), url),
 				lang.L("Remove the push"), lang.L("Keep it"),
-				func() { p.c.s.do("remove push", func() error { return p.c.s.hub.RemovePush(p.c.name, id) }) })
+				func() { p.c.s.do("remove push", func() error { return p.c.s.host.RemovePush(p.c.name, id) }) })
 		})
 		line := widget.NewLabel(st.URL + " — " + pushStateText(st))
 		line.Wrapping = fyne.TextWrapWord
@@ -100,8 +98,8 @@ func (p *pushControls) showAdd() {
 		if !ok {
 			return
 		}
-		t := engine.PushTarget{URL: addr.Text, PlayURL: play.Text}
-		p.c.s.do("add push", func() error { _, err := p.c.s.hub.AddPush(p.c.name, t); return err })
+		url, playURL := addr.Text, play.Text
+		p.c.s.do("add push", func() error { return p.c.s.host.AddPush(p.c.name, url, playURL) })
 	}, p.c.s.win)
 	d.Resize(fyne.NewSize(560, 300))
 	p.c.s.showForm(d)

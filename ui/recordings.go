@@ -34,12 +34,11 @@ func newRecordControls(c *card) *recordControls {
 	r.state.Wrapping = fyne.TextWrapWord
 	r.button = widget.NewButtonWithIcon(lang.L("Record"), theme.MediaRecordIcon(), r.toggle)
 	r.auto = widget.NewCheck(lang.L("Record whenever live"), func(on bool) {
-		rc := r.c.last.Config.Recording
-		if rc.Auto == on {
+		if r.c.last.Recording.Auto == on {
 			return
 		}
-		rc.Auto = on
-		r.c.s.do("recording setting", func() error { return r.c.s.hub.SetRecording(r.c.name, rc) })
+		name := r.c.name
+		r.c.s.do("recording setting", func() error { return r.c.s.host.SetAutoRecord(name, on) })
 	})
 	r.box = container.NewVBox(container.NewHBox(r.button, r.auto), r.state)
 	return r
@@ -78,7 +77,7 @@ func (r *recordControls) update(sn snapshot) {
 	} else {
 		r.button.Disable() // nothing to record until the stream is live
 	}
-	r.auto.SetChecked(sn.Config.Recording.Auto)
+	r.auto.SetChecked(rs.Auto)
 }
 
 // clock formats a duration as h:mm:ss.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,14 +16,15 @@ import (
 )
 
 // addRecording puts a (tiny, empty) FLV recording of stream into the
-// studio's recordings folder, as the listing reads it.
+// studio's recordings folder and the host's listing.
 func addRecording(t *testing.T, s *Studio, stream, file string) string {
 	t.Helper()
-	path := filepath.Join(s.host.(testHost).rec.Dir(), stream, file)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	start, err := time.ParseInLocation(stream+"_2006-01-02_15-04-05.flv", file, time.Local)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte("FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00"), 0o644); err != nil {
+	path, err := s.host.(*fakeHost).addFile(stream, file, start, 13)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -47,8 +47,10 @@ type Host interface {
 	// StartRecording records a live stream now; StopRecording ends it.
 	StartRecording(name string) error
 	StopRecording(name string) error
-	// Recording is a stream's recording state.
+	// Recording is a stream's recording state; SetAutoRecord says whether
+	// the stream is recorded whenever it is live.
 	Recording(name string) RecordingStatus
+	SetAutoRecord(name string, on bool) error
 	// Recordings lists the recordings on disk, newest first, and the
 	// folder they are in.
 	Recordings() ([]RecordingFile, string, error)
@@ -56,8 +58,12 @@ type Host interface {
 	// written is refused with ErrStillRecording; one that is not there
 	// any more gives an error wrapping fs.ErrNotExist.
 	DeleteRecording(stream, file string) error
-	// Pushes are the servers a stream is sent on to, with their state.
+	// Pushes are the servers a stream is sent on to, with their state;
+	// AddPush sends it to one more (url rtmp:// or rtmps://, playURL where
+	// that server's viewers watch, optional), RemovePush stops one.
 	Pushes(name string) []PushStatus
+	AddPush(name, url, playURL string) error
+	RemovePush(name, id string) error
 	// Version is Chalkcast's version, shown in the window.
 	Version() string
 	// Look says the teacher looks at a stream's picture, width pixels
@@ -70,6 +76,8 @@ type Host interface {
 
 // RecordingStatus is a stream's recording state.
 type RecordingStatus struct {
+	// Auto: the stream is recorded whenever it is live.
+	Auto     bool
 	Active   bool
 	Duration time.Duration
 	Bytes    int64

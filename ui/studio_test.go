@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"image"
 	"log/slog"
 	"maps"
 	"os"
@@ -23,80 +21,13 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"chalkcast/engine"
-	"chalkcast/internal/nginxtest"
 	"chalkcast/internal/rtsptest"
 	"chalkcast/media/audio"
 	"chalkcast/media/encode"
 	"chalkcast/media/monitor"
-	"chalkcast/outputs/push"
-	"chalkcast/outputs/record"
 	"chalkcast/sources/ipcam"
 	"chalkcast/sources/testpattern"
 )
-
-// testHost is the studio's view of the machine in tests: loopback only,
-// the real presets, the real source checks, a real recorder.
-type testHost struct {
-	srcs *engine.Sources
-	rec  *record.Recorder
-	push *push.Pusher
-	mon  *monitor.Monitor
-}
-
-func (testHost) Addresses() []string { return []string{"127.0.0.1"} }
-func (testHost) Ports() (int, int)   { return 8080, 1935 }
-func (testHost) Devices(bool) Devices {
-	var d Devices
-	for _, p := range encode.Presets() {
-		d.Presets = append(d.Presets, Preset{Name: p.Name, Description: p.Description})
-	}
-	return d
-}
-func (h testHost) CheckSource(src engine.Source) error { return h.srcs.Check(src) }
-func (h testHost) TestSource(ctx context.Context, src engine.Source) (*engine.SourceReport, error) {
-	return h.srcs.Test(ctx, src)
-}
-func (h testHost) StartRecording(name string) error { _, err := h.rec.Start(name, nil); return err }
-func (h testHost) StopRecording(name string) error  { _, err := h.rec.Stop(name); return err }
-func (h testHost) Recording(name string) RecordingStatus {
-	st := h.rec.Status(name)
-	return RecordingStatus{Active: st.Active, Duration: time.Duration(st.DurationS * float64(time.Second)), Bytes: st.Bytes, Error: st.Error}
-}
-func (testHost) Version() string { return "9.8.7" }
-
-func (h testHost) Look(name string, width int) func() { return h.mon.Look(name, width) }
-func (h testHost) Preview(name string) image.Image {
-	if p := h.mon.Picture(name); p != nil {
-		return p.Image
-	}
-	return nil
-}
-
-func (h testHost) Pushes(name string) []PushStatus {
-	var out []PushStatus
-	for _, st := range h.push.Status(name) {
-		out = append(out, PushStatus{ID: st.ID, URL: st.URL, PlayURL: st.PlayURL, State: st.State, Kbps: st.BitrateKbps, LastError: st.LastError})
-	}
-	return out
-}
-
-func (h testHost) Recordings() ([]RecordingFile, string, error) {
-	files, err := h.rec.List()
-	var out []RecordingFile
-	for _, f := range files {
-		out = append(out, RecordingFile{Stream: f.Stream, Name: f.Name, Path: f.Path, Start: f.Start, Size: f.Size,
-			Duration: time.Duration(f.DurationS * float64(time.Second)), Recording: f.Recording})
-	}
-	return out, h.rec.Dir(), err
-}
-
-func (h testHost) DeleteRecording(stream, file string) error {
-	err := h.rec.Delete(stream, file)
-	if errors.Is(err, record.ErrWriting) {
-		return fmt.Errorf("%w: %w", ErrStillRecording, err)
-	}
-	return err
-}
 
 // newTestStudio is a studio over a real engine running real test-pattern
 // sources. Fyne's test driver has no UI goroutine to serialise on, so the
@@ -123,23 +54,16 @@ func studioOver(t *testing.T, hub *engine.Hub, kinds map[string]engine.SourceKin
 	}
 	maps.Copy(all, kinds)
 	srcs := engine.NewSources(hub, all, nil)
-	rec, err := record.New(hub, record.Config{Dir: t.TempDir()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pusher := push.New(hub, nil)
 	mon := monitor.New(hub, slog.New(slog.DiscardHandler))
 	ctx, stopMonitor := context.WithCancel(context.Background())
 	go mon.Run(ctx)
-	s := New(a, hub, testHost{srcs, rec, pusher, mon}, LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func(bool) {})
+	s := New(a, hub, newFakeHost(srcs, mon, t.TempDir()), LoadSettings(a.Preferences()), slog.New(slog.DiscardHandler), func(bool) {})
 	s.notify.send = func(string, string) error { return errors.New("no notification service in tests") }
 	s.background = func(f func()) { f() }    // the test driver has no UI goroutine to come back to
 	s.later = func(time.Duration, func()) {} // for the same reason; tests that need it call it themselves
 	s.every = func(time.Duration, <-chan struct{}, func()) {}
 	t.Cleanup(func() {
 		stopMonitor()
-		pusher.Close()
-		rec.Close()
 		srcs.Close()
 		hub.Close()
 	})
@@ -321,11 +245,15 @@ func liveCard(t *testing.T, s *Studio, hub *engine.Hub) *card {
 func TestRecordFromTheCard(t *testing.T) {
 	s, hub := newTestStudio(t)
 	c := liveCard(t, s, hub)
+	h := s.host.(*fakeHost)
 	test.Tap(c.record.button)
 	eventually(t, s, "recording shown", func() bool {
-		return c.record.button.Text == "Stop recording" && strings.HasPrefix(c.record.state.Text, "● Recording 0:00:0")
+		return h.Recording("maths").Active && c.record.button.Text == "Stop recording" && strings.HasPrefix(c.record.state.Text, "● Recording 0:00:00")
 	})
-	time.Sleep(2500 * time.Millisecond)
+	h.mu.Lock()
+	h.recording["maths"] = RecordingStatus{Active: true, Duration: 83 * time.Second, Bytes: 3 << 20}
+	h.mu.Unlock()
+	eventually(t, s, "the recorder's progress", func() bool { return c.record.state.Text == "● Recording 0:01:23 · 3 MB" })
 	test.Tap(c.record.button)
 	eventually(t, s, "recording stopped", func() bool { return c.record.button.Text == "Record" && c.record.state.Text == "" })
 	// the recordings dialog lists the file with a Play button
@@ -338,35 +266,60 @@ func TestRecordFromTheCard(t *testing.T) {
 	}
 	button(t, overlay, "Play")
 	button(t, overlay, "Open folder")
-	// record whenever live: saved with the stream
+	// record whenever live: asked of the recorder, shown as it says
 	test.Tap(c.record.auto)
-	eventually(t, s, "automatic recording", func() bool {
-		st, _ := hub.Get("maths")
-		return st.Config().Recording.Auto && c.record.button.Text == "Stop recording"
+	if !h.Recording("maths").Auto {
+		t.Fatal("ticking the box did not ask to record whenever live")
+	}
+	h.mu.Lock()
+	h.recording["maths"] = RecordingStatus{Auto: true, Error: "the disk is full"}
+	h.mu.Unlock()
+	eventually(t, s, "a failed recording", func() bool {
+		return c.record.auto.Checked && strings.HasPrefix(c.record.state.Text, "Recording stopped: ") && strings.Contains(c.record.state.Text, "disk is full")
 	})
 }
 
 func TestPushFromTheCard(t *testing.T) {
-	ng := nginxtest.Start(t)
 	s, hub := newTestStudio(t)
 	c := liveCard(t, s, hub)
+	h := s.host.(*fakeHost)
 	test.Tap(button(t, s.win.Content(), "Push to a server…"))
 	overlay := s.win.Canvas().Overlays().Top()
 	addr, _ := find(overlay, func(e *widget.Entry) bool { return strings.HasPrefix(e.PlaceHolder, "rtmp://") })
 	play, _ := find(overlay, func(e *widget.Entry) bool { return strings.HasPrefix(e.PlaceHolder, "https://") })
-	addr.SetText(ng.URL("maths-secret-key"))
+	addr.SetText("rtmp://live.example.com/live/maths-secret-key")
 	play.SetText("https://cdn.example.com/live/maths.flv")
 	test.Tap(button(t, overlay, "Add"))
+	ps := h.Pushes("maths")
+	if len(ps) != 1 || ps[0].URL != "rtmp://live.example.com/live/maths-secret-key" || ps[0].PlayURL != "https://cdn.example.com/live/maths.flv" {
+		t.Fatalf("asked to push %+v", ps)
+	}
+	eventually(t, s, "the push waiting", func() bool {
+		_, ok := find(c.push.list, func(l *widget.Label) bool { return strings.Contains(l.Text, "Waits until the stream is live") })
+		return ok
+	})
+	// the pusher shows the address without its key
+	h.setPush("maths", func(p *PushStatus) {
+		p.URL, p.State, p.Kbps = "rtmp://live.example.com/live/••••-key", "live", 2480
+	})
 	eventually(t, s, "the push sending", func() bool {
 		l, ok := find(c.push.list, func(l *widget.Label) bool { return strings.Contains(l.Text, "Sending") })
-		return ok && strings.Contains(l.Text, "/live/••••-key") && !strings.Contains(l.Text, "secret")
+		return ok && strings.Contains(l.Text, "/live/••••-key") && strings.Contains(l.Text, "2.5 Mbit/s")
 	})
 	if !c.push.cdn.Visible() || !strings.Contains(c.push.cdn.Text, "https://cdn.example.com/live/maths.flv") {
 		t.Errorf("share panel: %q", c.push.cdn.Text)
 	}
+	h.setPush("maths", func(p *PushStatus) { p.State, p.LastError = "retrying", "rtmp: connection refused" })
+	eventually(t, s, "the push retrying", func() bool {
+		_, ok := find(c.push.list, func(l *widget.Label) bool { return strings.Contains(l.Text, "Trying again") })
+		return ok
+	})
 	rm, _ := find(c.push.list, func(b *widget.Button) bool { return b.Text == "" })
 	test.Tap(rm)
 	test.Tap(button(t, s.win.Canvas().Overlays().Top(), "Remove the push"))
+	if len(h.Pushes("maths")) != 0 {
+		t.Fatal("Remove the push did not ask to remove it")
+	}
 	eventually(t, s, "the push removed", func() bool { return len(c.push.list.Objects) == 0 && !c.push.cdn.Visible() })
 }
 

@@ -92,7 +92,7 @@ func (p *Pusher) reconcile() {
 		return
 	}
 	for _, s := range p.hub.Streams() {
-		for _, t := range s.Config().Pushes {
+		for _, t := range Targets(s.Config()) {
 			key := s.Name() + "/" + t.ID
 			want[key] = true
 			if _, ok := p.running[key]; ok {
@@ -136,7 +136,7 @@ func (p *Pusher) Status(name string) []Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Status
-	for _, t := range s.Config().Pushes {
+	for _, t := range Targets(s.Config()) {
 		st := Status{ID: t.ID, URL: engine.RedactURL(t.URL), PlayURL: t.PlayURL, State: StateWaiting}
 		if tg, ok := p.running[name+"/"+t.ID]; ok {
 			tg.mu.Lock()
@@ -166,7 +166,7 @@ func (p *Pusher) Close() {
 type target struct {
 	p      *Pusher
 	s      *engine.Stream
-	cfg    engine.PushTarget
+	cfg    Target
 	log    *slog.Logger
 	cancel context.CancelFunc
 	bytes  atomic.Uint64

@@ -45,7 +45,7 @@ func TestPushToNginx(t *testing.T) {
 	hub := live(t)
 	p := New(hub, nil)
 	defer p.Close()
-	target, err := hub.AddPush("class", engine.PushTarget{URL: ng.URL("secretkey")})
+	target, err := p.Add("class", Target{URL: ng.URL("secretkey")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestPushToNginx(t *testing.T) {
 		mediatest.Want{Width: 320, Height: 180, FPS: 30, KeyEvery: time.Second, Audio: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := hub.RemovePush("class", target.ID); err != nil {
+	if err := p.Remove("class", target.ID); err != nil {
 		t.Fatal(err)
 	}
 	testkit.WaitFor(t, 5*time.Second, "the push gone", func() bool { return len(p.Status("class")) == 0 })
@@ -77,7 +77,7 @@ func TestPushToNobodyRetries(t *testing.T) {
 	ln.Close()
 	p := New(hub, nil)
 	defer p.Close()
-	if _, err := hub.AddPush("class", engine.PushTarget{URL: "rtmp://" + addr + "/live/key"}); err != nil {
+	if _, err := p.Add("class", Target{URL: "rtmp://" + addr + "/live/key"}); err != nil {
 		t.Fatal(err)
 	}
 	testkit.WaitFor(t, 10*time.Second, "the push retrying", func() bool {

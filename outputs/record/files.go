@@ -184,7 +184,7 @@ func describe(stream, path string) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
-	f.DurationS = d.Seconds()
+	f.Duration = d
 	return f, nil
 }
 

@@ -7,6 +7,7 @@ package record
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,11 +33,11 @@ type Config struct {
 
 // File is one recording on disk.
 type File struct {
-	Stream    string    `json:"stream"`
-	Name      string    `json:"file"`
-	Start     time.Time `json:"start"`
-	DurationS float64   `json:"duration_s"`
-	Size      int64     `json:"size"`
+	Stream   string        `json:"stream"`
+	Name     string        `json:"file"`
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"-"` // duration_s in JSON
+	Size     int64         `json:"size"`
 	// Recording: the file is still being written.
 	Recording bool `json:"recording,omitempty"`
 	// Path is where it is on this computer.
@@ -50,13 +51,33 @@ type File struct {
 
 // Status is a stream's recording state.
 type Status struct {
-	Active    bool       `json:"active"`
-	File      string     `json:"file,omitempty"`
-	Since     *time.Time `json:"since,omitempty"`
-	DurationS float64    `json:"duration_s,omitempty"`
-	Bytes     int64      `json:"bytes,omitempty"`
+	Active bool `json:"active"`
+	// Auto: the stream is recorded whenever it is live.
+	Auto     bool          `json:"auto,omitempty"`
+	File     string        `json:"file,omitempty"`
+	Since    *time.Time    `json:"since,omitempty"`
+	Duration time.Duration `json:"-"` // duration_s in JSON
+	Bytes    int64         `json:"bytes,omitempty"`
 	// Error is why the last recording stopped, if it failed.
 	Error string `json:"error,omitempty"`
+}
+
+// MarshalJSON writes the duration in seconds, as the API does.
+func (f File) MarshalJSON() ([]byte, error) {
+	type plain File
+	return json.Marshal(struct {
+		plain
+		DurationS float64 `json:"duration_s"`
+	}{plain(f), f.Duration.Seconds()})
+}
+
+// MarshalJSON writes the duration in seconds, as the API does.
+func (st Status) MarshalJSON() ([]byte, error) {
+	type plain Status
+	return json.Marshal(struct {
+		plain
+		DurationS float64 `json:"duration_s,omitempty"`
+	}{plain(st), st.Duration.Seconds()})
 }
 
 // Errors callers map to answers.
@@ -147,7 +168,7 @@ func (r *Recorder) auto() {
 	defer sub.Close()
 	check := func(name string) {
 		s, ok := r.hub.Get(name)
-		if !ok || !s.Config().Recording.Auto || !s.State().Active() {
+		if !ok || !SettingsOf(s.Config()).Auto || !s.State().Active() {
 			return
 		}
 		if _, err := r.Start(name, nil); err != nil && !errors.Is(err, ErrRecording) {
@@ -165,7 +186,7 @@ func (r *Recorder) auto() {
 			if !ok {
 				return
 			}
-			if e.Kind == engine.EventStreamLive || e.Kind == engine.EventRecordingConfig {
+			if e.Kind == engine.EventStreamLive || (e.Kind == engine.EventOutputConfig && e.Output == Section) {
 				check(e.Stream)
 			}
 		}
@@ -174,12 +195,12 @@ func (r *Recorder) auto() {
 
 // Start records stream name from its latest keyframe on, with opt or,
 // if nil, the stream's recording setting.
-func (r *Recorder) Start(name string, opt *engine.RecordingConfig) (Status, error) {
+func (r *Recorder) Start(name string, opt *Settings) (Status, error) {
 	s, ok := r.hub.Get(name)
 	if !ok {
 		return Status{}, fmt.Errorf("stream %s: %w", name, engine.ErrNotFound)
 	}
-	o := s.Config().Recording
+	o := SettingsOf(s.Config())
 	if opt != nil {
 		o = *opt
 	}
@@ -239,10 +260,14 @@ func (r *Recorder) Status(name string) Status {
 	ss, ok := r.active[name]
 	last := r.lastErr[name]
 	r.mu.Unlock()
+	st := Status{Error: last}
 	if ok {
-		return ss.status()
+		st = ss.status()
 	}
-	return Status{Error: last}
+	if s, ok := r.hub.Get(name); ok {
+		st.Auto = SettingsOf(s.Config()).Auto
+	}
+	return st
 }
 
 // Close stops every recording, finishing its file.

@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -21,7 +22,7 @@ import (
 
 // live makes a hub with a test-pattern stream (480p30, keyframe every 2 s,
 // AAC) and a recorder on a temporary folder.
-func live(t *testing.T, rc engine.RecordingConfig) (*engine.Hub, *engine.Stream, *Recorder) {
+func live(t *testing.T, rc Settings) (*engine.Hub, *engine.Stream, *Recorder) {
 	t.Helper()
 	hub, err := engine.New(engine.Config{}, nil, nil)
 	if err != nil {
@@ -37,7 +38,11 @@ func live(t *testing.T, rc engine.RecordingConfig) (*engine.Hub, *engine.Stream,
 		srcs.Close()
 		hub.Close()
 	})
-	s, err := hub.Create(engine.StreamConfig{Name: "maths", Recording: rc,
+	section, err := rc.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := hub.Create(engine.StreamConfig{Name: "maths", Outputs: map[string]json.RawMessage{Section: section},
 		Source: engine.Source{Type: testpattern.Type, Options: map[string]string{"preset": "480p"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +93,7 @@ func TestRecordMP4AndFLV(t *testing.T) {
 	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	for _, format := range []string{"mp4", "flv"} {
 		t.Run(format, func(t *testing.T) {
-			_, _, rec := live(t, engine.RecordingConfig{Format: format})
+			_, _, rec := live(t, Settings{Format: format})
 			st, err := rec.Start("maths", nil)
 			if err != nil || !st.Active {
 				t.Fatalf("start: %+v %v", st, err)
@@ -97,7 +102,7 @@ func TestRecordMP4AndFLV(t *testing.T) {
 				t.Errorf("second start: %v", err)
 			}
 			time.Sleep(4 * time.Second)
-			if st := rec.Status("maths"); !st.Active || st.Bytes == 0 || st.DurationS < 2 {
+			if st := rec.Status("maths"); !st.Active || st.Bytes == 0 || st.Duration.Seconds() < 2 {
 				t.Errorf("status while recording: %+v", st)
 			}
 			f, err := rec.Stop("maths")
@@ -108,18 +113,18 @@ func TestRecordMP4AndFLV(t *testing.T) {
 				t.Fatalf("file %+v", f)
 			}
 			dur, frames := probe(t, f.Path)
-			if d := dur - f.DurationS; d < -0.2 || d > 0.2 || f.DurationS < 3.5 || f.DurationS > 6.5 {
-				t.Errorf("ffprobe says %.2f s, the recorder %.2f s (recorded about 4 s from the last keyframe)", dur, f.DurationS)
+			if d := dur - f.Duration.Seconds(); d < -0.2 || d > 0.2 || f.Duration.Seconds() < 3.5 || f.Duration.Seconds() > 6.5 {
+				t.Errorf("ffprobe says %.2f s, the recorder %.2f s (recorded about 4 s from the last keyframe)", dur, f.Duration.Seconds())
 			}
-			if frames < int(f.DurationS*30)-5 {
-				t.Errorf("%d frames in %.2f s at 30 fps", frames, f.DurationS)
+			if frames < int(f.Duration.Seconds()*30)-5 {
+				t.Errorf("%d frames in %.2f s at 30 fps", frames, f.Duration.Seconds())
 			}
 			list, err := rec.List()
 			if err != nil || len(list) != 1 || list[0].Name != f.Name || list[0].Recording || list[0].Size != f.Size {
 				t.Fatalf("list %+v %v", list, err)
 			}
-			if d := list[0].DurationS - f.DurationS; d < -0.1 || d > 0.1 {
-				t.Errorf("listed duration %.2f s, recorded %.2f s", list[0].DurationS, f.DurationS)
+			if d := list[0].Duration.Seconds() - f.Duration.Seconds(); d < -0.1 || d > 0.1 {
+				t.Errorf("listed duration %.2f s, recorded %.2f s", list[0].Duration.Seconds(), f.Duration.Seconds())
 			}
 			if _, err := rec.Stop("maths"); !errors.Is(err, ErrNotRecording) {
 				t.Errorf("second stop: %v", err)
@@ -132,7 +137,7 @@ func TestRecordMP4AndFLV(t *testing.T) {
 // together hold every frame once.
 func TestSplitLosesNothing(t *testing.T) {
 	testkit.NeedTools(t, "ffmpeg", "ffprobe")
-	_, _, rec := live(t, engine.RecordingConfig{SplitMinutes: 0.05}) // 3 s: cut at the keyframe after
+	_, _, rec := live(t, Settings{SplitMinutes: 0.05}) // 3 s: cut at the keyframe after
 	if _, err := rec.Start("maths", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +193,7 @@ func (f *fullDisk) Write(b []byte) (int, error) {
 // stream goes on, and the file keeps what was written, playable.
 func TestFullDisk(t *testing.T) {
 	testkit.NeedTools(t, "ffmpeg", "ffprobe")
-	hub, s, rec := live(t, engine.RecordingConfig{})
+	hub, s, rec := live(t, Settings{})
 	rec.create = func(p string) (sink, error) {
 		f, err := os.Create(p)
 		if err != nil {
@@ -236,7 +241,7 @@ func TestFullDisk(t *testing.T) {
 // TestTornFile: a file cut in the middle of a fragment (power cut) is
 // listed with the duration of its whole fragments.
 func TestTornFile(t *testing.T) {
-	_, _, rec := live(t, engine.RecordingConfig{})
+	_, _, rec := live(t, Settings{})
 	if _, err := rec.Start("maths", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -252,11 +257,11 @@ func TestTornFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if torn.DurationS <= 0.5 || torn.DurationS >= f.DurationS {
-		t.Errorf("torn file lists %.2f s, whole it was %.2f s", torn.DurationS, f.DurationS)
+	if torn.Duration.Seconds() <= 0.5 || torn.Duration.Seconds() >= f.Duration.Seconds() {
+		t.Errorf("torn file lists %.2f s, whole it was %.2f s", torn.Duration.Seconds(), f.Duration.Seconds())
 	}
 	// the same for FLV, whose last tag is torn
-	if _, err := rec.Start("maths", &engine.RecordingConfig{Format: "flv"}); err != nil {
+	if _, err := rec.Start("maths", &Settings{Format: "flv"}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(3 * time.Second)
@@ -267,8 +272,8 @@ func TestTornFile(t *testing.T) {
 	if err := os.Truncate(f.Path, f.Size-300); err != nil {
 		t.Fatal(err)
 	}
-	if torn, err = describe("maths", f.Path); err != nil || torn.DurationS <= 0.5 || torn.DurationS > f.DurationS {
-		t.Errorf("torn FLV lists %.2f s (%v), whole it was %.2f s", torn.DurationS, err, f.DurationS)
+	if torn, err = describe("maths", f.Path); err != nil || torn.Duration.Seconds() <= 0.5 || torn.Duration.Seconds() > f.Duration.Seconds() {
+		t.Errorf("torn FLV lists %.2f s (%v), whole it was %.2f s", torn.Duration.Seconds(), err, f.Duration.Seconds())
 	}
 }
 
@@ -276,7 +281,7 @@ func TestTornFile(t *testing.T) {
 // from its first keyframe, in one file with picture and sound.
 func TestAutoRecordWhenLive(t *testing.T) {
 	testkit.NeedTools(t, "ffmpeg", "ffprobe")
-	_, _, rec := live(t, engine.RecordingConfig{Auto: true})
+	_, _, rec := live(t, Settings{Auto: true})
 	testkit.WaitFor(t, 5*time.Second, "automatic recording", func() bool { return rec.Status("maths").Active })
 	time.Sleep(3 * time.Second)
 	if _, err := rec.Stop("maths"); err != nil {
@@ -290,15 +295,15 @@ func TestAutoRecordWhenLive(t *testing.T) {
 }
 
 func TestAutoRecord(t *testing.T) {
-	hub, _, rec := live(t, engine.RecordingConfig{})
+	_, _, rec := live(t, Settings{})
 	if rec.Status("maths").Active {
 		t.Fatal("recording without being asked")
 	}
-	if err := hub.SetRecording("maths", engine.RecordingConfig{Auto: true}); err != nil {
+	if err := rec.SetSettings("maths", Settings{Auto: true}); err != nil {
 		t.Fatal(err)
 	}
 	testkit.WaitFor(t, 5*time.Second, "automatic recording", func() bool { return rec.Status("maths").Active })
-	if err := hub.SetRecording("maths", engine.RecordingConfig{Format: "avi"}); !errors.Is(err, engine.ErrInvalid) {
+	if err := rec.SetSettings("maths", Settings{Format: "avi"}); !errors.Is(err, engine.ErrInvalid) {
 		t.Errorf("bad format accepted: %v", err)
 	}
 }
@@ -339,7 +344,7 @@ func TestOpenRefusesPaths(t *testing.T) {
 }
 
 func TestLowSpaceWarning(t *testing.T) {
-	hub, _, rec := live(t, engine.RecordingConfig{})
+	hub, _, rec := live(t, Settings{})
 	free := atomic.Uint64{}
 	free.Store(100 << 20)
 	rec.free = func(string) (uint64, error) { return free.Load(), nil }
@@ -423,7 +428,7 @@ func TestDeleteRefusesPaths(t *testing.T) {
 // TestDeleteWhileRecording: the file being written is refused; once
 // stopped it can be deleted, and the listing no longer has it.
 func TestDeleteWhileRecording(t *testing.T) {
-	_, _, rec := live(t, engine.RecordingConfig{})
+	_, _, rec := live(t, Settings{})
 	if _, err := rec.Start("maths", nil); err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ type session struct {
 	r      *Recorder
 	s      *engine.Stream
 	name   string
-	opt    engine.RecordingConfig
+	opt    Settings
 	cancel context.CancelFunc
 	done   chan struct{}
 	since  time.Time
@@ -79,7 +79,7 @@ func (ss *session) status() Status {
 	pr := ss.progress
 	ss.mu.Unlock()
 	since := ss.since
-	return Status{Active: true, Since: &since, File: pr.file.Name, DurationS: pr.duration.Seconds(), Bytes: pr.bytes}
+	return Status{Active: true, Since: &since, File: pr.file.Name, Duration: pr.duration, Bytes: pr.bytes}
 }
 
 // publish updates the progress readers see.
@@ -87,12 +87,12 @@ func (ss *session) publish() {
 	var pr progress
 	for _, f := range ss.files {
 		pr.bytes += f.Size
-		pr.duration += seconds(f.DurationS)
+		pr.duration += f.Duration
 	}
 	if pc := ss.cur; pc != nil {
 		pr.file = pc.file
 		pr.file.Size = pc.good
-		pr.file.DurationS = pc.c.duration().Seconds()
+		pr.file.Duration = pc.c.duration()
 		pr.bytes += pc.good
 		pr.duration += pc.c.duration()
 	}
@@ -100,8 +100,6 @@ func (ss *session) publish() {
 	ss.progress = pr
 	ss.mu.Unlock()
 }
-
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 func (ss *session) run(ctx context.Context, rd *engine.Reader) {
 	defer close(ss.done)
@@ -339,13 +337,13 @@ func (ss *session) finish(pc *piece, ok bool) error {
 	}
 	pc.file.Recording = false
 	pc.file.Size = pc.good
-	pc.file.DurationS = pc.c.duration().Seconds()
+	pc.file.Duration = pc.c.duration()
 	pc.file.from, pc.file.to, pc.file.frames = pc.startDTS, pc.startDTS+pc.c.duration(), pc.c.frames()
 	ss.files = append(ss.files, pc.file)
 	if !ok || err != nil {
 		return err
 	}
-	info := &engine.RecordingInfo{File: pc.file.Name, DurationS: pc.file.DurationS, Size: pc.file.Size}
+	info := &engine.RecordingInfo{File: pc.file.Name, DurationS: pc.file.Duration.Seconds(), Size: pc.file.Size}
 	ss.r.log.Info("recording saved", "stream", ss.name, "file", pc.file.Path, "duration_s", info.DurationS, "bytes", info.Size)
 	ss.r.hub.Announce(engine.Event{Kind: engine.EventRecordingSaved, Stream: ss.name, Recording: info})
 	return nil

@@ -3,6 +3,7 @@ package web
 // The JSON API under /api/v1: streams, their sources, pushes and keys.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -115,10 +116,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 }
 
 type createRequest struct {
-	Name      string                 `json:"name"`
-	Title     string                 `json:"title"`
-	Source    engine.Source          `json:"source"`
-	Recording engine.RecordingConfig `json:"recording"`
+	Name      string          `json:"name"`
+	Title     string          `json:"title"`
+	Source    engine.Source   `json:"source"`
+	Recording record.Settings `json:"recording"`
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
@@ -140,7 +141,16 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	st, err := s.hub.Create(engine.StreamConfig{Name: req.Name, Title: req.Title, Source: req.Source, Recording: req.Recording})
+	sc := engine.StreamConfig{Name: req.Name, Title: req.Title, Source: req.Source}
+	if req.Recording != (record.Settings{}) {
+		section, err := req.Recording.Encode()
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		sc.Outputs = map[string]json.RawMessage{record.Section: section}
+	}
+	st, err := s.hub.Create(sc)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -222,11 +232,11 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 // addPush adds a server the stream is sent on to:
 // {"url":"rtmp://host/app/key","play_url":"https://..."}.
 func (s *Server) addPush(w http.ResponseWriter, r *http.Request) {
-	var t engine.PushTarget
+	var t push.Target
 	if !decodeBody(w, r, 8<<10, &t, "a valid push target", false) {
 		return
 	}
-	t, err := s.hub.AddPush(r.PathValue("name"), t)
+	t, err := s.out.Push.Add(r.PathValue("name"), t)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -243,7 +253,7 @@ func (s *Server) addPush(w http.ResponseWriter, r *http.Request) {
 
 // removePush stops sending the stream to one server.
 func (s *Server) removePush(w http.ResponseWriter, r *http.Request) {
-	if err := s.hub.RemovePush(r.PathValue("name"), r.PathValue("id")); err != nil {
+	if err := s.out.Push.Remove(r.PathValue("name"), r.PathValue("id")); err != nil {
 		s.fail(w, err)
 		return
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"chalkcast/engine"
 	"chalkcast/outputs/record"
 )
 
@@ -17,9 +16,9 @@ import (
 // and split ({"format":"flv","split_minutes":30}), else the stream's
 // setting applies.
 func (s *Server) startRecording(w http.ResponseWriter, r *http.Request) {
-	var opt *engine.RecordingConfig
+	var opt *record.Settings
 	if r.ContentLength != 0 {
-		var o *engine.RecordingConfig
+		var o *record.Settings
 		if !decodeBody(w, r, 4<<10, &o, "a valid recording setting", true) {
 			return
 		}
@@ -51,11 +50,11 @@ func (s *Server) stopRecording(w http.ResponseWriter, r *http.Request) {
 
 // recordingSettings saves whether and how a stream is recorded.
 func (s *Server) recordingSettings(w http.ResponseWriter, r *http.Request) {
-	var rc engine.RecordingConfig
+	var rc record.Settings
 	if !decodeBody(w, r, 4<<10, &rc, "a valid recording setting", false) {
 		return
 	}
-	if err := s.hub.SetRecording(r.PathValue("name"), rc); err != nil {
+	if err := s.out.Rec.SetSettings(r.PathValue("name"), rc); err != nil {
 		s.fail(w, err)
 		return
 	}

@@ -313,7 +313,7 @@ func TestChangesNeedJSON(t *testing.T) {
 			if _, ok := e.hub.Get("x"); ok || len(e.hub.Streams()) != 1 {
 				t.Fatal("a stream was created")
 			}
-			if after := e.hub.Streams()[0].Config(); after.Key != before.Key || after.Stopped || after.Recording.Auto {
+			if after := e.hub.Streams()[0].Config(); after.Key != before.Key || after.Stopped || record.SettingsOf(after).Auto {
 				t.Fatalf("the stream was changed: %+v", after)
 			}
 		})
@@ -1047,7 +1047,7 @@ func TestRecordingEndpoints(t *testing.T) {
 		r.remote = remote
 		wantError(t, e.do(t, r), http.StatusForbidden)
 	}
-	if s, _ := e.hub.Get("math"); s.Config().Recording.Auto {
+	if s, _ := e.hub.Get("math"); record.SettingsOf(s.Config()).Auto {
 		t.Fatal("a refused request changed the setting")
 	}
 	msg := wantError(t, e.do(t, req{method: "POST", path: "/api/v1/streams/math/recording"}), http.StatusConflict)
@@ -1061,8 +1061,8 @@ func TestRecordingEndpoints(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("settings: %d %s", rec.Code, rec.Body)
 	}
-	if s, _ := e.hub.Get("math"); !s.Config().Recording.Auto || s.Config().Recording.SplitMinutes != 30 {
-		t.Errorf("saved %+v", s.Config().Recording)
+	if s, _ := e.hub.Get("math"); !record.SettingsOf(s.Config()).Auto || record.SettingsOf(s.Config()).SplitMinutes != 30 {
+		t.Errorf("saved %+v", record.SettingsOf(s.Config()))
 	}
 	out := decode(t, e.do(t, req{method: "GET", path: "/api/v1/recordings"}))
 	if list, ok := out["recordings"].([]any); !ok || len(list) != 0 {
