@@ -291,7 +291,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 		HTTPPort:    port(httpLn.Addr()),
 		RTMPPort:    port(rtmpLn.Addr()),
 		RTSPPort:    rtspPort,
-		SourceTypes: append([]string{"rtmp"}, srcs.Types()...),
+		SourceTypes: append([]string{engine.PushSource}, srcs.Types()...),
 		CheckSource: srcs.Check,
 		TestSource:  srcs.Test,
 		Devices:     func(rescan bool) any { return devices.List(rescan) },

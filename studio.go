@@ -75,6 +75,7 @@ func studio(ctx context.Context, o options, set map[string]bool, log *slog.Logge
 		cancel()
 		a.Quit()
 	})
+	defer in.rec.Listen(func(e record.Event) { recorded(s, e) })()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -225,6 +226,18 @@ func (h host) DeleteRecording(stream, file string) error {
 		return fmt.Errorf("%w: %w", ui.ErrStillRecording, err)
 	}
 	return err
+}
+
+// recorded tells the studio what the recorder said.
+func recorded(s *ui.Studio, e record.Event) {
+	switch e.Kind {
+	case record.EventSaved:
+		s.Recorded(ui.RecordingNotice{Kind: ui.NoticeSaved, Stream: e.Stream, File: e.File.Name, Duration: e.File.Duration, Size: e.File.Size})
+	case record.EventFailed:
+		s.Recorded(ui.RecordingNotice{Kind: ui.NoticeFailed, Stream: e.Stream, Error: e.Err.Error()})
+	case record.EventDiskLow:
+		s.Recorded(ui.RecordingNotice{Kind: ui.NoticeDiskLow, Free: e.Free})
+	}
 }
 
 // recordingStatus and recordingFiles give the studio the recorder's view

@@ -85,11 +85,15 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Source describes where a stream's media comes from. Type is "rtmp" for
-// a push from OBS, ffmpeg or a phone (the RTMP server publishes it; no
-// source runs), or a kind registered with Sources ("testpattern",
-// "camera", "screen", "rtsp", "pull"); the other fields are the kind's
-// own.
+// PushSource is the source type of a stream whose media a sender pushes
+// to Chalkcast with the stream's key (OBS, ffmpeg or a phone app, over
+// RTMP): no source runs for it, and a new key ends the sender's session.
+// It is the type of a stream created without one.
+const PushSource = "rtmp"
+
+// Source describes where a stream's media comes from. Type is PushSource
+// or a kind registered with Sources ("testpattern", "camera", "screen",
+// "rtsp", "pull"); the other fields are the kind's own.
 type Source struct {
 	Type    string            `json:"type"`
 	URL     string            `json:"url,omitempty"`

@@ -30,11 +30,6 @@ const (
 	// EventOutputConfig: Output's section of the stream's configuration
 	// changed (Hub.SetOutput).
 	EventOutputConfig EventKind = "output_config"
-	// Published by the recorder (Hub.Announce):
-	EventRecordingStarted EventKind = "recording_started"
-	EventRecordingSaved   EventKind = "recording_saved"
-	EventRecordingFailed  EventKind = "recording_failed"
-	EventDiskLow          EventKind = "disk_low"
 )
 
 // Event is one thing that happened in the hub. Events are values: a
@@ -45,23 +40,11 @@ type Event struct {
 	Time   time.Time `json:"time"`
 	// Viewer is set for viewer events.
 	Viewer *ViewerStats `json:"viewer,omitempty"`
-	// Error is the reason for source errors, an ended stream, a failed
-	// recording.
+	// Error is the reason for source errors and an ended stream.
 	Error string `json:"error,omitempty"`
 	// Output names the output whose settings changed, for
 	// EventOutputConfig.
 	Output string `json:"output,omitempty"`
-	// Recording is set for recording events.
-	Recording *RecordingInfo `json:"recording,omitempty"`
-}
-
-// RecordingInfo describes a recording file in events.
-type RecordingInfo struct {
-	File      string  `json:"file"`
-	DurationS float64 `json:"duration_s"`
-	Size      int64   `json:"size"`
-	// FreeBytes is the space left where recordings are written.
-	FreeBytes uint64 `json:"free_bytes,omitempty"`
 }
 
 // Subscription receives events on C. Delivery never blocks the engine: when

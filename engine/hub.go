@@ -158,7 +158,7 @@ func (h *Hub) Create(sc StreamConfig) (*Stream, error) {
 		return nil, err
 	}
 	if sc.Source.Type == "" {
-		sc.Source.Type = "rtmp"
+		sc.Source.Type = PushSource
 	}
 	sc.Key = newKey()
 	sc.Created = time.Now().UTC().Truncate(time.Second)
@@ -299,10 +299,6 @@ func (h *Hub) SetOutput(name, output string, change func(json.RawMessage) (json.
 	h.events.publish(Event{Kind: EventOutputConfig, Stream: name, Output: output})
 	return nil
 }
-
-// Announce publishes an event that happened outside the hub (a recording
-// saved) to the hub's subscribers.
-func (h *Hub) Announce(e Event) { h.events.publish(e) }
 
 // persistOne saves a change to one stream's configuration and returns the
 // stream; the caller holds opMu and applies the change once it is saved.

@@ -308,7 +308,7 @@ func (s *Stream) setKey(key string) *Publisher {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cfg.Key = key
-	if s.cfg.Source.Type != "rtmp" {
+	if s.cfg.Source.Type != PushSource {
 		return nil
 	}
 	return s.pub

@@ -31,7 +31,7 @@ func sourceChoices() []sourceChoice {
 		{"camera", theme.MediaVideoIcon(), lang.L("A webcam or document camera, with the microphone")},
 		{"screen", theme.ComputerIcon(), lang.L("Your slides or any window, with the microphone")},
 		{"rtsp", theme.VisibilityIcon(), lang.L("A classroom IP camera (Hikvision, Dahua, ONVIF) by its rtsp:// address")},
-		{"rtmp", theme.UploadIcon(), lang.L("Send from OBS, ffmpeg or a phone app")},
+		{engine.PushSource, theme.UploadIcon(), lang.L("Send from OBS, ffmpeg or a phone app")},
 		{"pull", theme.DownloadIcon(), lang.L("A stream from another server, by its rtmp:// or .flv address")},
 		{"testpattern", theme.GridIcon(), lang.L("Moving colour bars and a beep: try Chalkcast without a camera")},
 	}
@@ -339,7 +339,7 @@ func (f *newStreamForm) source() engine.Source {
 	typ := f.types[f.kind.SelectedIndex()]
 	src := engine.Source{Type: typ}
 	switch typ {
-	case "rtmp":
+	case engine.PushSource:
 		return src
 	case "pull":
 		src.URL = strings.TrimSpace(f.pullURL.Text)

@@ -160,7 +160,7 @@ func stateText(sn snapshot) (string, color.Color) {
 		return lang.L("Reconnecting…"), theme.Color(theme.ColorNameWarning)
 	case sn.State == engine.StateError:
 		return lang.L("Problem") + ": " + plainText(sn.LastError), theme.Color(theme.ColorNameError)
-	case sn.Source.Type == "rtmp":
+	case sn.Source.Type == engine.PushSource:
 		return lang.L("Waiting for OBS or the phone to start sending"), theme.Color(theme.ColorNamePlaceHolder)
 	case sn.Standby:
 		return lang.L("Ready: the camera connects when a student opens the link"), theme.Color(theme.ColorNamePlaceHolder)
@@ -183,7 +183,7 @@ func sourceText(src engine.Source) string {
 			return lang.L("Screen, no sound")
 		}
 		return lang.L("Screen + microphone")
-	case "rtmp":
+	case engine.PushSource:
 		return lang.L("RTMP push (OBS, ffmpeg or a phone)")
 	case "pull":
 		if src.URL == "" {
@@ -258,7 +258,7 @@ func (c *card) update(sn snapshot) {
 			c.qr.Refresh()
 		}
 	}
-	if sn.Source.Type == "rtmp" {
+	if sn.Source.Type == engine.PushSource {
 		c.server.SetText(c.s.rtmpServer())
 		if prev.Config.Key != sn.Config.Key || c.key.Text == "" {
 			c.key.SetText(mask(sn.Config.Key))

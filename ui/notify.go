@@ -38,8 +38,10 @@ func newNotifier(enabled bool, log *slog.Logger) *notifier {
 }
 
 // event handles one engine event; hub gives the viewer counts.
-func (n *notifier) event(hub *engine.Hub, e engine.Event) {
-	title, msg := n.message(hub, e)
+func (n *notifier) event(hub *engine.Hub, e engine.Event) { n.deliver(n.message(hub, e)) }
+
+// deliver sends a notification, unless title is empty or they are off.
+func (n *notifier) deliver(title, msg string) {
 	if title == "" || !n.enabled.Load() {
 		return
 	}
@@ -72,11 +74,6 @@ func (n *notifier) message(hub *engine.Hub, e engine.Event) (string, string) {
 		}
 		n.failed[e.Stream] = true
 		return fmt.Sprintf(lang.L("“%s” lost its source"), e.Stream), plainText(e.Error)
-	case engine.EventRecordingSaved, engine.EventRecordingFailed, engine.EventDiskLow:
-		if e.Recording == nil && e.Kind != engine.EventRecordingFailed {
-			return "", ""
-		}
-		return recordingMessage(e)
 	case engine.EventNoSound:
 		return fmt.Sprintf(lang.L("No sound in “%s”"), e.Stream), lang.L("Students hear nothing") + ": " + lang.L(e.Error)
 	case engine.EventStreamDeleted:

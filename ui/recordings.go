@@ -16,8 +16,6 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-
-	"chalkcast/engine"
 )
 
 // recordControls are a card's recording button, state line and setting.
@@ -287,17 +285,48 @@ func (s *Studio) open(path string) {
 	}
 }
 
-// recordingMessage is the notification for a recording event.
-func recordingMessage(e engine.Event) (string, string) {
-	switch e.Kind {
-	case engine.EventRecordingSaved:
-		r := e.Recording
-		return fmt.Sprintf(lang.L("Recording of “%s” saved"), e.Stream),
-			fmt.Sprintf("%s · %s · %s", r.File, clock(time.Duration(r.DurationS*float64(time.Second))), size(r.Size))
-	case engine.EventRecordingFailed:
-		return fmt.Sprintf(lang.L("Recording of “%s” stopped"), e.Stream), plainText(e.Error)
-	case engine.EventDiskLow:
-		return lang.L("Disk space is low"), fmt.Sprintf(lang.L("%s left for recordings"), size(int64(e.Recording.FreeBytes)))
+// RecordingNotice is something the recorder tells the teacher.
+type RecordingNotice struct {
+	Kind NoticeKind
+	// Stream, and for a saved file its name, length and size.
+	Stream   string
+	File     string
+	Duration time.Duration
+	Size     int64
+	// Error is why a recording stopped.
+	Error string
+	// Free is what is left where recordings are written.
+	Free uint64
+}
+
+// NoticeKind says what a RecordingNotice tells.
+type NoticeKind int
+
+// What the recorder tells.
+const (
+	NoticeSaved   NoticeKind = iota // a file was saved
+	NoticeFailed                    // a recording stopped on an error
+	NoticeDiskLow                   // recordings are running out of space
+)
+
+// Recorded tells the teacher what the recorder said, with a desktop
+// notification, and shows it at the next refresh. Main calls it from the
+// recorder's goroutines; it returns at once.
+func (s *Studio) Recorded(n RecordingNotice) {
+	s.notify.deliver(recordingMessage(n))
+	s.kickRefresh()
+}
+
+// recordingMessage is the notification for a recording notice.
+func recordingMessage(n RecordingNotice) (string, string) {
+	switch n.Kind {
+	case NoticeSaved:
+		return fmt.Sprintf(lang.L("Recording of “%s” saved"), n.Stream),
+			fmt.Sprintf("%s · %s · %s", n.File, clock(n.Duration), size(n.Size))
+	case NoticeFailed:
+		return fmt.Sprintf(lang.L("Recording of “%s” stopped"), n.Stream), plainText(n.Error)
+	case NoticeDiskLow:
+		return lang.L("Disk space is low"), fmt.Sprintf(lang.L("%s left for recordings"), size(int64(n.Free)))
 	}
 	return "", ""
 }

@@ -407,10 +407,15 @@ func TestNotifications(t *testing.T) {
 		defer mu.Unlock()
 		return append([]string(nil), sent...)
 	}
-	say(engine.Event{Kind: engine.EventRecordingSaved, Stream: "m",
-		Recording: &engine.RecordingInfo{File: "m_2026-11-26_09-00-00.mp4", DurationS: 2712.4, Size: 712 << 20}})
-	say(engine.Event{Kind: engine.EventRecordingFailed, Stream: "m", Error: "the disk is full; what was recorded so far is kept"})
-	say(engine.Event{Kind: engine.EventDiskLow, Recording: &engine.RecordingInfo{FreeBytes: 1 << 30}})
+	tell := func(r RecordingNotice) {
+		n.deliver(recordingMessage(r))
+		for n.busy.Load() {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	tell(RecordingNotice{Kind: NoticeSaved, Stream: "m", File: "m_2026-11-26_09-00-00.mp4", Duration: 2712400 * time.Millisecond, Size: 712 << 20})
+	tell(RecordingNotice{Kind: NoticeFailed, Stream: "m", Error: "the disk is full; what was recorded so far is kept"})
+	tell(RecordingNotice{Kind: NoticeDiskLow, Free: 1 << 30})
 	want := []string{"“m” is live", "“m” lost its source", "“m” is back", "1 watching “m”", "10 watching “m”",
 		"Recording of “m” saved", "Recording of “m” stopped", "Disk space is low"}
 	if got := sentNow(); !slices.Equal(got, want) {

@@ -119,6 +119,8 @@ type Recorder struct {
 	writing map[string]bool
 
 	known durations // what listing found in finished files
+
+	listeners listeners
 }
 
 // New starts a recorder: it records streams set to record when live as
@@ -229,7 +231,7 @@ func (r *Recorder) Start(name string, opt *Settings) (Status, error) {
 		ss.run(ctx, rd)
 	}()
 	r.log.Info("recording started", "stream", name, "format", ss.format())
-	r.hub.Announce(engine.Event{Kind: engine.EventRecordingStarted, Stream: name})
+	r.tell(Event{Kind: EventStarted, Stream: name})
 	return ss.status(), nil
 }
 
@@ -327,6 +329,6 @@ func (r *Recorder) checkSpace() {
 	r.mu.Unlock()
 	if warn {
 		r.log.Warn("disk space is low for recordings", "dir", r.cfg.Dir, "free_mib", free>>20)
-		r.hub.Announce(engine.Event{Kind: engine.EventDiskLow, Recording: &engine.RecordingInfo{FreeBytes: free}})
+		r.tell(Event{Kind: EventDiskLow, Free: free})
 	}
 }

@@ -20,6 +20,19 @@ import (
 	"chalkcast/sources/testpattern"
 )
 
+// listen collects what rec tells from now on.
+func listen(t *testing.T, rec *Recorder) <-chan Event {
+	events := make(chan Event, 64)
+	t.Cleanup(rec.Listen(func(e Event) {
+		select {
+		case events <- e:
+		default:
+			t.Errorf("more events than expected: %+v", e)
+		}
+	}))
+	return events
+}
+
 // live makes a hub with a test-pattern stream (480p30, keyframe every 2 s,
 // AAC) and a recorder on a temporary folder.
 func live(t *testing.T, rc Settings) (*engine.Hub, *engine.Stream, *Recorder) {
@@ -193,7 +206,7 @@ func (f *fullDisk) Write(b []byte) (int, error) {
 // stream goes on, and the file keeps what was written, playable.
 func TestFullDisk(t *testing.T) {
 	testkit.NeedTools(t, "ffmpeg", "ffprobe")
-	hub, s, rec := live(t, Settings{})
+	_, s, rec := live(t, Settings{})
 	rec.create = func(p string) (sink, error) {
 		f, err := os.Create(p)
 		if err != nil {
@@ -203,8 +216,7 @@ func TestFullDisk(t *testing.T) {
 		d.left.Store(200_000)
 		return d, nil
 	}
-	sub := hub.Subscribe(64)
-	defer sub.Close()
+	events := listen(t, rec)
 	if _, err := rec.Start("maths", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -214,13 +226,13 @@ func TestFullDisk(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 	var failed bool
-	for len(sub.C) > 0 {
-		if e := <-sub.C; e.Kind == engine.EventRecordingFailed && strings.Contains(e.Error, "disk is full") {
+	for len(events) > 0 {
+		if e := <-events; e.Kind == EventFailed && strings.Contains(e.Err.Error(), "disk is full") {
 			failed = true
 		}
 	}
 	if !failed {
-		t.Error("no recording_failed event")
+		t.Error("the failure was not told")
 	}
 	if s.State() != engine.StateLive {
 		t.Errorf("the stream is %s after the disk filled", s.State())
@@ -344,12 +356,11 @@ func TestOpenRefusesPaths(t *testing.T) {
 }
 
 func TestLowSpaceWarning(t *testing.T) {
-	hub, _, rec := live(t, Settings{})
+	_, _, rec := live(t, Settings{})
 	free := atomic.Uint64{}
 	free.Store(100 << 20)
 	rec.free = func(string) (uint64, error) { return free.Load(), nil }
-	sub := hub.Subscribe(64)
-	defer sub.Close()
+	events := listen(t, rec)
 	rec.checkSpace() // nothing recording: nothing to warn about
 	if _, err := rec.Start("maths", nil); err != nil {
 		t.Fatal(err)
@@ -360,10 +371,10 @@ func TestLowSpaceWarning(t *testing.T) {
 	deadline := time.After(2 * time.Second)
 	for done := false; !done; {
 		select {
-		case e := <-sub.C:
-			if e.Kind == engine.EventDiskLow {
+		case e := <-events:
+			if e.Kind == EventDiskLow {
 				warnings++
-				if e.Recording == nil || e.Recording.FreeBytes != 100<<20 {
+				if e.Free != 100<<20 {
 					t.Errorf("warning %+v", e)
 				}
 			}

@@ -132,7 +132,7 @@ func (ss *session) run(ctx context.Context, rd *engine.Reader) {
 	ss.err = err
 	if err != nil {
 		ss.r.log.Error("recording stopped", "stream", ss.name, "err", err)
-		ss.r.hub.Announce(engine.Event{Kind: engine.EventRecordingFailed, Stream: ss.name, Error: err.Error()})
+		ss.r.tell(Event{Kind: EventFailed, Stream: ss.name, Err: err})
 	} else {
 		ss.r.log.Info("recording finished", "stream", ss.name, "files", len(ss.files))
 	}
@@ -343,9 +343,8 @@ func (ss *session) finish(pc *piece, ok bool) error {
 	if !ok || err != nil {
 		return err
 	}
-	info := &engine.RecordingInfo{File: pc.file.Name, DurationS: pc.file.Duration.Seconds(), Size: pc.file.Size}
-	ss.r.log.Info("recording saved", "stream", ss.name, "file", pc.file.Path, "duration_s", info.DurationS, "bytes", info.Size)
-	ss.r.hub.Announce(engine.Event{Kind: engine.EventRecordingSaved, Stream: ss.name, Recording: info})
+	ss.r.log.Info("recording saved", "stream", ss.name, "file", pc.file.Path, "duration", pc.file.Duration, "bytes", pc.file.Size)
+	ss.r.tell(Event{Kind: EventSaved, Stream: ss.name, File: pc.file})
 	return nil
 }
 

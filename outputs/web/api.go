@@ -73,7 +73,7 @@ func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt 
 	}
 	if admin {
 		cfg := st.Config()
-		if cfg.Source.Type == "rtmp" {
+		if cfg.Source.Type == engine.PushSource {
 			v.Publish = &Publish{Server: rtmpBase, Key: cfg.Key, URL: rtmpBase + "/" + cfg.Key}
 		}
 	} else {
@@ -128,7 +128,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Source.Type == "" {
-		req.Source.Type = "rtmp"
+		req.Source.Type = engine.PushSource
 	}
 	if !slices.Contains(s.cfg.SourceTypes, req.Source.Type) {
 		Error(w, http.StatusBadRequest, fmt.Sprintf("source type %q is not supported (supported: %s)",

@@ -24,7 +24,7 @@ func (cn *conn) publish(req rtmpconn.Request) {
 		_ = cn.c.Refuse(req, "wrong stream key")
 		return
 	}
-	if t := s.Config().Source.Type; t != "rtmp" {
+	if t := s.Config().Source.Type; t != engine.PushSource {
 		// the stream's media comes from its own source (a camera, a test
 		// pattern); a push would fight it for the stream
 		cn.log.Warn("publish refused: the stream does not take RTMP pushes", "stream", s.Name(), "source", t)
