@@ -46,6 +46,13 @@ type Config struct {
 	// viewer gets one write per video frame rather than one per packet.
 	// Default 100 ms (any video of 10 fps or more carries the audio).
 	AudioHold time.Duration
+	// WakeEvery is how often at most readers of a stream with video and
+	// audio are woken: a packet that comes sooner waits for the next
+	// one, which is at most an audio packet's length (about 23 ms)
+	// away. Each viewer then writes about 20 times a second, not 30 or
+	// 60, for that much more latency. Default 40 ms; negative: every
+	// video frame wakes them.
+	WakeEvery time.Duration
 	// Workers is the size of the worker pool. Default GOMAXPROCS.
 	Workers int
 	// StatsHistory is how many one-second statistics samples each stream
@@ -78,6 +85,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AudioHold <= 0 {
 		c.AudioHold = 100 * time.Millisecond
+	}
+	if c.WakeEvery == 0 {
+		c.WakeEvery = 40 * time.Millisecond
 	}
 	if c.StallAfter <= 0 {
 		c.StallAfter = 2 * time.Second

@@ -73,14 +73,14 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	neg := Config{
 		MaxStreams: -1, MaxViewersPerStream: -1, MaxViewers: -1, RingPackets: -1, MaxBatch: -1,
-		Workers: -3, StatsHistory: -1, GracePeriod: -time.Second, MaxLag: -1, AudioHold: -1,
+		Workers: -3, StatsHistory: -1, GracePeriod: -time.Second, MaxLag: -1, AudioHold: -1, WakeEvery: 0,
 		MaxViewersPerAddr: -1, StallAfter: -1,
 	}.withDefaults()
 	if !reflect.DeepEqual(neg, c) {
 		t.Errorf("negative values give %+v, want the defaults %+v", neg, c)
 	}
 	set := Config{MaxStreams: 3, MaxViewersPerStream: 4, MaxViewers: 5, RingPackets: 6, MaxBatch: 7,
-		Workers: 8, StatsHistory: 9, GracePeriod: time.Minute, MaxLag: time.Hour, AudioHold: time.Millisecond,
+		Workers: 8, StatsHistory: 9, GracePeriod: time.Minute, MaxLag: time.Hour, AudioHold: time.Millisecond, WakeEvery: time.Millisecond,
 		MaxViewersPerAddr: 10, StallAfter: time.Second}
 	if got := set.withDefaults(); !reflect.DeepEqual(got, set) {
 		t.Errorf("explicit values changed: %+v, want %+v", got, set)

@@ -21,6 +21,9 @@ type ring struct {
 	keySeq   uint64 // sequence number of the newest video keyframe
 	haveKey  bool
 	hasVideo bool
+	hasAudio bool
+	held     bool             // a video packet waits for the next wake-up
+	release  *time.Timer      // wakes readers wakeEvery after the last wake-up, when held
 	lastDTS  [2]time.Duration // per track, for monotonic timestamps
 	started  [2]bool
 	newest   time.Duration // largest DTS appended
@@ -29,27 +32,32 @@ type ring struct {
 	lastWake time.Time
 
 	// maxHold bounds how long an audio packet may wait for the next
-	// video packet before readers are woken (see append).
-	maxHold time.Duration
+	// video packet before readers are woken, and wakeEvery how often at
+	// most a stream with both is woken (see append).
+	maxHold, wakeEvery time.Duration
 }
 
-func newRing(size int, maxHold time.Duration) *ring {
+func newRing(size int, maxHold, wakeEvery time.Duration) *ring {
 	n := 1
 	for n < size {
 		n <<= 1
 	}
 	return &ring{
-		buf:     make([]*Packet, n),
-		mask:    uint64(n - 1),
-		notify:  make(chan struct{}),
-		maxHold: maxHold,
+		buf:       make([]*Packet, n),
+		mask:      uint64(n - 1),
+		notify:    make(chan struct{}),
+		maxHold:   maxHold,
+		wakeEvery: wakeEvery,
 	}
 }
 
 // append adds p and wakes readers. To keep per-viewer wake-ups (and so
-// syscalls) near the video frame rate, an audio packet of a stream that has
+// syscalls) below the packet rate, an audio packet of a stream that has
 // video only wakes readers when the last wake-up is older than maxHold;
 // otherwise it leaves with the next video frame in the same batched write.
+// And a stream with both wakes them at most every wakeEvery: a video
+// frame that comes sooner is held, and leaves with the first packet after
+// wakeEvery, the audio that comes within an audio packet's length.
 //
 // append first makes p's timestamps monotonic (see monotonic), under the
 // same lock.
@@ -63,6 +71,9 @@ func (r *ring) append(p *Packet, now time.Time) {
 	seq := r.head
 	r.buf[seq&r.mask] = p
 	r.head++
+	if p.Track == TrackAudio {
+		r.hasAudio = true
+	}
 	if p.Track == TrackVideo {
 		r.hasVideo = true
 		if p.Keyframe {
@@ -72,16 +83,55 @@ func (r *ring) append(p *Packet, now time.Time) {
 	if p.DTS > r.newest {
 		r.newest = p.DTS
 	}
-	var wake chan struct{}
-	if p.Track == TrackVideo || !r.hasVideo || now.Sub(r.lastWake) >= r.maxHold {
-		wake = r.notify
-		r.notify = make(chan struct{})
-		r.lastWake = now
+	var wake bool
+	since := now.Sub(r.lastWake)
+	paced := r.hasVideo && r.hasAudio && since < r.wakeEvery
+	switch {
+	case p.Track == TrackVideo:
+		wake = !paced
+		if paced && !r.held {
+			r.hold(r.wakeEvery - since)
+		}
+	default:
+		wake = !r.hasVideo || since >= r.maxHold || (r.held && !paced)
+	}
+	var woken chan struct{}
+	if wake {
+		woken = r.wakeLocked(now)
 	}
 	r.mu.Unlock()
-	if wake != nil {
-		close(wake)
+	if woken != nil {
+		close(woken)
 	}
+}
+
+// hold keeps a video packet from readers for at most d: the next packet
+// after it, or the release timer, wakes them. The caller holds r.mu.
+func (r *ring) hold(d time.Duration) {
+	r.held = true
+	if r.release == nil {
+		r.release = time.AfterFunc(d, func() {
+			r.mu.Lock()
+			var woken chan struct{}
+			if r.held && !r.ended {
+				woken = r.wakeLocked(time.Now())
+			}
+			r.mu.Unlock()
+			if woken != nil {
+				close(woken)
+			}
+		})
+		return
+	}
+	r.release.Reset(d)
+}
+
+// wakeLocked replaces the notify channel and returns the old one, for the
+// caller to close once it released r.mu.
+func (r *ring) wakeLocked(now time.Time) chan struct{} {
+	woken := r.notify
+	r.notify, r.held, r.lastWake = make(chan struct{}), false, now
+	return woken
 }
 
 // end marks the ring finished and wakes every reader.
@@ -92,6 +142,9 @@ func (r *ring) end() {
 		return
 	}
 	r.ended = true
+	if r.release != nil {
+		r.release.Stop()
+	}
 	close(r.notify)
 	r.mu.Unlock()
 }

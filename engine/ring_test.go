@@ -506,7 +506,7 @@ func TestReaderWakesOnPacket(t *testing.T) {
 // video, with synthetic times.
 func TestAudioHold(t *testing.T) {
 	const hold = 25 * time.Millisecond
-	r := newRing(16, hold)
+	r := newRing(16, hold, -1)
 	t0 := time.Unix(1000, 0)
 	closed := func(ch chan struct{}) bool {
 		select {
@@ -564,7 +564,7 @@ func TestAudioHold(t *testing.T) {
 
 // TestRingEndDrains: readers get what is left, then io.EOF, forever.
 func TestRingEndDrains(t *testing.T) {
-	r := newRing(8, time.Millisecond)
+	r := newRing(8, time.Millisecond, -1)
 	rd := r.newReader(time.Hour, 100)
 	now := time.Now()
 	r.append(spec("K0"), now)
@@ -603,7 +603,7 @@ func TestReaderClose(t *testing.T) {
 
 func TestRingSizeRoundsUp(t *testing.T) {
 	for _, tt := range []struct{ in, want int }{{0, 1}, {1, 1}, {3, 4}, {16, 16}, {17, 32}, {4096, 4096}} {
-		r := newRing(tt.in, 0)
+		r := newRing(tt.in, 0, -1)
 		if len(r.buf) != tt.want || r.mask != uint64(tt.want-1) {
 			t.Errorf("newRing(%d): %d slots, mask %#x; want %d", tt.in, len(r.buf), r.mask, tt.want)
 		}
@@ -653,7 +653,7 @@ func TestMonotonic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRing(8, 0)
+			r := newRing(8, 0, -1)
 			for i, in := range tt.in {
 				p := &Packet{Track: in.track, DTS: in.dts, PTS: in.pts}
 				r.monotonic(p)
@@ -878,4 +878,48 @@ func TestDeleteEndsReaders(t *testing.T) {
 		t.Errorf("reader of a deleted stream: %v, want io.EOF", err)
 	}
 	pub.WritePacket(video(40*time.Millisecond, false)) // ignored
+}
+
+// TestWakeEvery checks the pacing of wake-ups on a stream with video and
+// audio: a frame within wakeEvery of the last wake-up is held, and leaves
+// with the first packet after it, or with the release timer.
+func TestWakeEvery(t *testing.T) {
+	const every = 40 * time.Millisecond
+	r := newRing(16, 100*time.Millisecond, every)
+	t0 := time.Now()
+	closed := func(ch chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	r.append(audio(0), t0)
+	ch := r.notify
+	r.append(video(1, true), t0.Add(time.Millisecond))
+	if closed(ch) {
+		t.Fatal("a frame 1 ms after a wake-up woke readers")
+	}
+	r.append(audio(2), t0.Add(20*time.Millisecond))
+	if closed(ch) {
+		t.Fatal("audio within the pace released the frame")
+	}
+	r.append(audio(3), t0.Add(every))
+	if !closed(ch) {
+		t.Fatal("the first packet after the pace did not release the frame")
+	}
+	ch = r.notify
+	r.append(video(4, false), t0.Add(every+time.Millisecond)) // held; no packet follows
+	select {
+	case <-ch:
+	case <-time.After(time.Second):
+		t.Fatal("the release timer did not wake readers")
+	}
+	ch = r.notify
+	r.append(video(5, false), time.Now()) // just after the timer's wake-up: held again
+	r.end()
+	if !closed(ch) {
+		t.Fatal("the end did not wake readers")
+	}
 }

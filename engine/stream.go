@@ -141,7 +141,7 @@ func (s *Stream) Publish(src SourceInfo) (*Publisher, error) {
 		s.grace = nil
 	}
 	if !continuing {
-		s.ring = newRing(s.hub.cfg.RingPackets, s.hub.cfg.AudioHold)
+		s.ring = newRing(s.hub.cfg.RingPackets, s.hub.cfg.AudioHold, s.hub.cfg.WakeEvery)
 		s.liveSince = time.Now()
 		s.c.videoCfg.Store(nil)
 		s.c.audioCfg.Store(nil)
