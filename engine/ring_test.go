@@ -502,20 +502,22 @@ func TestReaderWakesOnPacket(t *testing.T) {
 	}
 }
 
+// closed reports whether ch is closed (readers were woken).
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 // TestAudioHold checks the wake-up batching of audio on a stream with
 // video, with synthetic times.
 func TestAudioHold(t *testing.T) {
 	const hold = 25 * time.Millisecond
 	r := newRing(16, hold, -1)
 	t0 := time.Unix(1000, 0)
-	closed := func(ch chan struct{}) bool {
-		select {
-		case <-ch:
-			return true
-		default:
-			return false
-		}
-	}
 	// Audio-only so far: every audio packet wakes.
 	ch := r.notify
 	r.append(audio(0), t0)
@@ -887,14 +889,6 @@ func TestWakeEvery(t *testing.T) {
 	const every = 40 * time.Millisecond
 	r := newRing(16, 100*time.Millisecond, every)
 	t0 := time.Now()
-	closed := func(ch chan struct{}) bool {
-		select {
-		case <-ch:
-			return true
-		default:
-			return false
-		}
-	}
 	r.append(audio(0), t0)
 	ch := r.notify
 	r.append(video(1, true), t0.Add(time.Millisecond))
