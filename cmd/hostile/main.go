@@ -1,6 +1,6 @@
 //go:build linux
 
-// Command hostile runs a chalkcast binary under the attacks of issue 13
+// Command hostile runs a chalkcast binary under hostile clients' attacks
 // while a real publisher streams and a real viewer plays, all on loopback,
 // and reports the server's resident memory and the real viewer's frames:
 //

@@ -198,7 +198,9 @@ func (s *Server) pendingEnded(log *slog.Logger, c *rtmpconn.Conn, err error, adm
 			log.Warn("connection ended: the client broke a limit", "reason", v.Reason)
 		}
 	case errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(admitBy):
-		log.Warn("connection ended: not publishing or playing in time", "after", s.cfg.AdmitTimeout)
+		if s.violations.allow() {
+			log.Warn("connection ended: not publishing or playing in time", "after", s.cfg.AdmitTimeout)
+		}
 	case c != nil && c.TimedOut():
 		log.Info("connection ended: the client sent nothing", "for", s.cfg.ReadTimeout)
 	default:
