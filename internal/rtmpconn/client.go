@@ -113,7 +113,6 @@ func Dial(ctx context.Context, raw string) (*Client, string, error) {
 			c.streamID = uint32(f)
 		}
 	}
-	_ = nc.SetWriteDeadline(time.Time{})
 	return c, name, nil
 }
 

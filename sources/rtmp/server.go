@@ -159,7 +159,8 @@ func (s *Server) untrack(nc net.Conn) {
 
 // serve is one connection's conversation, up to its end.
 func (s *Server) serve(nc net.Conn) {
-	log := s.log.With("remote", nc.RemoteAddr().String())
+	remote := nc.RemoteAddr().String()
+	log := s.log.With("remote", remote)
 	// Until it is admitted, a client must keep talking, and be publishing
 	// or playing by the admission deadline.
 	admitBy := time.Now().Add(s.cfg.AdmitTimeout)
@@ -180,7 +181,7 @@ func (s *Server) serve(nc net.Conn) {
 		s.pendingEnded(log, c, err, admitBy)
 		return
 	}
-	cn := &conn{srv: s, c: c, nc: nc, log: log, remote: nc.RemoteAddr().String()}
+	cn := &conn{srv: s, c: c, nc: nc, log: log, remote: remote}
 	if req.Publish {
 		cn.publish(req)
 	} else {
