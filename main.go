@@ -285,7 +285,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	kinds[pull.Type] = pull.New(log)
 	srcs := engine.NewSources(hub, kinds, log)
 	started.add(srcs.Close) // sources leave cleanly
-	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, Rec: rec, Push: pusher}, web.Config{
+	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, Parts: []web.Part{rec, pusher}}, web.Config{
 		AdminToken:  o.AdminToken,
 		PublicURL:   o.PublicURL,
 		HTTPPort:    port(httpLn.Addr()),

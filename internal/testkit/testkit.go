@@ -1,6 +1,7 @@
 // Package testkit holds what Chalkcast's tests in several packages need:
 // waiting for a condition, requiring the real tools tests run against,
-// and bounding what a parser may allocate.
+// bounding what a parser may allocate, and serving and calling the API
+// endpoints of one output.
 package testkit
 
 import (

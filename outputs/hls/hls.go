@@ -27,6 +27,7 @@ import (
 	"github.com/bluenviron/gohlslib/v2"
 
 	"chalkcast/engine"
+	"chalkcast/internal/httpapi"
 )
 
 // Config configures HLS. Zero fields take the stated defaults.
@@ -225,7 +226,7 @@ func parseRequest(name, file string, q url.Values) (request, error) {
 
 // Serve answers one HLS request for stream name; file is the last path
 // element (index.m3u8, a media playlist, a segment or a part).
-func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name, file string, fail func(w http.ResponseWriter, status int, msg string)) {
+func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name, file string) {
 	q := r.URL.Query()
 	req, err := parseRequest(name, file, q)
 	var s *engine.Stream
@@ -234,12 +235,12 @@ func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name, file string
 		s, ok = o.hub.Get(req.stream)
 	}
 	if !ok {
-		fail(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
+		httpapi.Error(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
 		return
 	}
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	if err != nil {
-		fail(w, http.StatusBadRequest, err.Error())
+		httpapi.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	id := req.session
@@ -254,18 +255,18 @@ func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name, file string
 	s.AwaitLive(r.Context(), o.cfg.StartTimeout) // an on-demand camera connects now
 	m, err := o.ensure(s)
 	if err != nil {
-		fail(w, http.StatusNotFound, err.Error())
+		httpapi.Error(w, http.StatusNotFound, err.Error())
 		return
 	}
 	if err := o.touch(id, s, r); err != nil {
-		fail(w, http.StatusServiceUnavailable, err.Error())
+		httpapi.Error(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), o.cfg.StartTimeout)
 	defer cancel()
 	gm, err := m.wait(ctx)
 	if err != nil {
-		fail(w, http.StatusNotFound, fmt.Sprintf("stream %s: %v", name, err))
+		httpapi.Error(w, http.StatusNotFound, fmt.Sprintf("stream %s: %v", name, err))
 		return
 	}
 	gm.Handle(w, r)

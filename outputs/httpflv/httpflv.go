@@ -24,6 +24,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/internal/connlimit"
+	"chalkcast/internal/httpapi"
 	"chalkcast/media/flv"
 )
 
@@ -86,24 +87,24 @@ func (o *Output) Close() {
 // flvTag is the key of FLV tag frames in engine.Packet.Wire.
 type flvTag struct{}
 
-// Serve streams name to the viewer of r. Refusals are answered by fail:
+// Serve streams name to the viewer of r. Refusals are JSON errors:
 // 404 for an unknown or idle stream, 503 when a limit is reached.
-func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail func(w http.ResponseWriter, status int, msg string)) {
+func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string) {
 	s, ok := o.hub.Get(name)
 	if !ok {
-		fail(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
+		httpapi.Error(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
 		return
 	}
 	v, err := s.Join(engine.ViewerInfo{Protocol: "flv", Remote: r.RemoteAddr, Agent: r.UserAgent()})
 	if err != nil {
-		fail(w, http.StatusServiceUnavailable, err.Error())
+		httpapi.Error(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	s.AwaitLive(r.Context(), engine.AwaitStart) // an on-demand camera connects now
 	rd, err := s.NewReader(v)
 	if err != nil {
 		v.Leave()
-		fail(w, http.StatusNotFound, err.Error())
+		httpapi.Error(w, http.StatusNotFound, err.Error())
 		return
 	}
 	// Answer only once there is something to send: the FLV header must
@@ -113,7 +114,7 @@ func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail
 		rd.Close()
 		v.Leave()
 		if errors.Is(err, io.EOF) {
-			fail(w, http.StatusNotFound, fmt.Sprintf("stream %s ended", name))
+			httpapi.Error(w, http.StatusNotFound, fmt.Sprintf("stream %s ended", name))
 		}
 		return
 	}
@@ -121,7 +122,7 @@ func (o *Output) Serve(w http.ResponseWriter, r *http.Request, name string, fail
 	if err != nil {
 		rd.Close()
 		v.Leave()
-		fail(w, http.StatusInternalServerError, "cannot stream on this connection")
+		httpapi.Error(w, http.StatusInternalServerError, "cannot stream on this connection")
 		return
 	}
 	// The viewer lives in a fresh goroutine so that net/http's connection

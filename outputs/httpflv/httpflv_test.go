@@ -44,7 +44,7 @@ func newEnv(t *testing.T, cfg engine.Config) *env {
 	out := New(hub, Config{}, log)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/live/"), ".flv")
-		out.Serve(w, r, name, func(w http.ResponseWriter, status int, msg string) { http.Error(w, msg, status) })
+		out.Serve(w, r, name)
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(out.Close) // first: it ends the viewers the server no longer tracks

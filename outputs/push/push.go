@@ -3,7 +3,9 @@
 // is how a stream reaches more viewers than one laptop can serve. Every
 // target has its own reader on the stream's ring, so a slow or dead server
 // never slows the stream or the other targets; a target that fails is
-// called again with backoff.
+// called again with backoff. It serves its own API endpoints (Routes) and
+// its part of a stream's view; it must not import another output, a
+// source or the GUI.
 package push
 
 import (

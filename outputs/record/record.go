@@ -2,7 +2,9 @@
 // <data>/recordings/<stream>/, a fragment per second so that a crash, a
 // power cut or a full disk costs at most the last second or two; split
 // into pieces at keyframes on request; started by hand or whenever a
-// stream is live.
+// stream is live. It serves its own API endpoints (Routes) and its part of
+// a stream's view, and reports to whoever listens (Listen); it must not
+// import another output, a source or the GUI.
 package record
 
 import (

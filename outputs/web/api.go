@@ -3,9 +3,11 @@ package web
 // The JSON API under /api/v1: streams, their sources, pushes and keys.
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -13,8 +15,7 @@ import (
 	"strings"
 
 	"chalkcast/engine"
-	"chalkcast/outputs/push"
-	"chalkcast/outputs/record"
+	"chalkcast/internal/httpapi"
 )
 
 // URLs are the addresses viewers use. Watch is the one to share.
@@ -38,11 +39,25 @@ type Publish struct {
 type StreamView struct {
 	engine.StreamStats
 	Publish *Publish `json:"publish,omitempty"` // admins only: the key is a secret
-	// Recording is the stream's recording state, when recording is on.
-	Recording *record.Status `json:"recording_status,omitempty"`
-	// Pushes are the servers the stream is sent on to (admins only).
-	Pushes []push.Status `json:"pushes,omitempty"`
-	URLs   URLs          `json:"urls"`
+	URLs    URLs     `json:"urls"`
+	// Parts are the fields the outputs' parts add (recording_status,
+	// pushes), by name, beside the others.
+	Parts map[string]any `json:"-"`
+}
+
+// MarshalJSON writes v with its parts' fields.
+func (v StreamView) MarshalJSON() ([]byte, error) {
+	type fields StreamView // without this method
+	b, err := json.Marshal(fields(v))
+	if err != nil || len(v.Parts) == 0 {
+		return b, err
+	}
+	parts, err := json.Marshal(v.Parts)
+	if err != nil {
+		return nil, fmt.Errorf("view of %s: %w", v.Name, err)
+	}
+	// both are objects: {...} and {...} make {..., ...}
+	return append(append(b[:len(b)-1], ','), parts[1:]...), nil
 }
 
 // view shows a stream; host and httpBase come from Base, looked up once
@@ -61,15 +76,13 @@ func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt 
 			RTSP:  s.rtspURL(host, name),
 		},
 	}
-	if s.out.Rec != nil {
-		if rs := s.out.Rec.Status(name); admin && (rs.Active || rs.Error != "") {
-			v.Recording = &rs
-		} else if rs.Active {
-			v.Recording = &record.Status{Active: true} // students may know, not where it goes
-		}
-	}
-	if admin && s.out.Push != nil {
-		v.Pushes = s.out.Push.Status(name)
+	for _, p := range s.out.Parts {
+		p.View(name, admin, func(field string, pv any) {
+			if v.Parts == nil {
+				v.Parts = map[string]any{}
+			}
+			v.Parts[field] = pv
+		})
 	}
 	if admin {
 		cfg := st.Config()
@@ -95,13 +108,13 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	for _, st := range s.hub.Streams() {
 		out = append(out, s.view(st, host, httpBase, admin, engine.StatsOptions{}))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"streams": out})
+	httpapi.JSON(w, http.StatusOK, map[string]any{"streams": out})
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	st, ok := s.hub.Get(r.PathValue("name"))
 	if !ok {
-		Error(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", r.PathValue("name")))
+		httpapi.Error(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", r.PathValue("name")))
 		return
 	}
 	q := r.URL.Query()
@@ -110,54 +123,91 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	}
 	admin := s.isAdmin(r)
 	host, httpBase := s.Base()
-	writeJSON(w, http.StatusOK, s.view(st, host, httpBase, admin, engine.StatsOptions{
+	httpapi.JSON(w, http.StatusOK, s.view(st, host, httpBase, admin, engine.StatsOptions{
 		Viewers: admin, History: q.Get("history") != "",
 	}))
 }
 
-type createRequest struct {
-	Name      string          `json:"name"`
-	Title     string          `json:"title"`
-	Source    engine.Source   `json:"source"`
-	Recording record.Settings `json:"recording"`
-}
-
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
-	var req createRequest
-	if !decodeBody(w, r, 64<<10, &req, "a valid stream description", false) {
+	var fields map[string]json.RawMessage
+	if !httpapi.Decode(w, r, 64<<10, &fields, "a valid stream description", false) {
 		return
 	}
-	if req.Source.Type == "" {
-		req.Source.Type = engine.PushSource
-	}
-	if !slices.Contains(s.cfg.SourceTypes, req.Source.Type) {
-		Error(w, http.StatusBadRequest, fmt.Sprintf("source type %q is not supported (supported: %s)",
-			req.Source.Type, strings.Join(s.cfg.SourceTypes, ", ")))
+	sc, err := s.newStream(fields)
+	if err != nil {
+		httpapi.Fail(w, s.log, err)
 		return
-	}
-	if s.cfg.CheckSource != nil {
-		if err := s.cfg.CheckSource(req.Source); err != nil {
-			s.fail(w, err)
-			return
-		}
-	}
-	sc := engine.StreamConfig{Name: req.Name, Title: req.Title, Source: req.Source}
-	if req.Recording != (record.Settings{}) {
-		section, err := req.Recording.Encode()
-		if err != nil {
-			s.fail(w, err)
-			return
-		}
-		sc.Outputs = map[string]json.RawMessage{record.Section: section}
 	}
 	st, err := s.hub.Create(sc)
 	if err != nil {
-		s.fail(w, err)
+		httpapi.Fail(w, s.log, err)
 		return
 	}
-	s.log.Info("stream created", "stream", st.Name(), "source", req.Source.Type)
+	s.log.Info("stream created", "stream", st.Name(), "source", sc.Source.Type)
 	host, httpBase := s.Base()
-	writeJSON(w, http.StatusCreated, s.view(st, host, httpBase, true, engine.StatsOptions{}))
+	httpapi.JSON(w, http.StatusCreated, s.view(st, host, httpBase, true, engine.StatsOptions{}))
+}
+
+// newStream reads a new stream's description: its name, title and source
+// ({"type":"rtmp"} when none is given), and the settings of the parts that
+// take theirs, each under its section's name.
+func (s *Server) newStream(fields map[string]json.RawMessage) (engine.StreamConfig, error) {
+	var sc engine.StreamConfig
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		var err error
+		switch k {
+		case "name":
+			err = decodeField(fields[k], &sc.Name)
+		case "title":
+			err = decodeField(fields[k], &sc.Title)
+		case "source":
+			err = decodeField(fields[k], &sc.Source)
+		default:
+			err = s.newSection(&sc, k, fields[k])
+		}
+		if err != nil {
+			return sc, fmt.Errorf("%w: stream description, field %q: %w", engine.ErrInvalid, k, err)
+		}
+	}
+	if sc.Source.Type == "" {
+		sc.Source.Type = engine.PushSource
+	}
+	if !slices.Contains(s.cfg.SourceTypes, sc.Source.Type) {
+		return sc, fmt.Errorf("%w: source type %q is not supported (supported: %s)",
+			engine.ErrInvalid, sc.Source.Type, strings.Join(s.cfg.SourceTypes, ", "))
+	}
+	if s.cfg.CheckSource != nil {
+		if err := s.cfg.CheckSource(sc.Source); err != nil {
+			return sc, err
+		}
+	}
+	return sc, nil
+}
+
+// newSection gives field to the part whose section it names.
+func (s *Server) newSection(sc *engine.StreamConfig, field string, raw json.RawMessage) error {
+	for _, p := range s.out.Parts {
+		if sp, ok := p.(Sectioned); ok && sp.Section() == field {
+			sec, err := sp.NewSection(raw)
+			if err != nil || sec == nil {
+				return err
+			}
+			if sc.Outputs == nil {
+				sc.Outputs = map[string]json.RawMessage{}
+			}
+			sc.Outputs[field] = sec
+			return nil
+		}
+	}
+	return errors.New("there is no such field")
+}
+
+// decodeField reads one field of a request, refusing fields v does not
+// have.
+func decodeField(raw json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // stopStart stops or starts a stream and answers with its new view.
@@ -165,7 +215,7 @@ func (s *Server) stopStart(stop bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
 		if err := s.hub.SetStopped(name, stop); err != nil {
-			s.fail(w, err)
+			httpapi.Fail(w, s.log, err)
 			return
 		}
 		s.log.Info("stream stopped or started", "stream", name, "stopped", stop)
@@ -177,31 +227,31 @@ func (s *Server) stopStart(stop bool) http.HandlerFunc {
 // names say what is plugged into the teacher's machine).
 func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Devices == nil {
-		Error(w, http.StatusNotFound, "this server has no capture devices")
+		httpapi.Error(w, http.StatusNotFound, "this server has no capture devices")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.cfg.Devices(r.URL.Query().Get("rescan") == "1"))
+	httpapi.JSON(w, http.StatusOK, s.cfg.Devices(r.URL.Query().Get("rescan") == "1"))
 }
 
 // testSource tries a source (admins only: it makes the server connect
 // wherever it is told) and answers what it found, or 422 with why not.
 func (s *Server) testSource(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.TestSource == nil {
-		Error(w, http.StatusNotFound, "this server cannot test sources")
+		httpapi.Error(w, http.StatusNotFound, "this server cannot test sources")
 		return
 	}
 	var src engine.Source
-	if !decodeBody(w, r, 16<<10, &src, "a valid source", false) {
+	if !httpapi.Decode(w, r, 16<<10, &src, "a valid source", false) {
 		return
 	}
 	rep, err := s.cfg.TestSource(r.Context(), src)
 	switch {
 	case errors.Is(err, engine.ErrInvalid), errors.Is(err, engine.ErrNoTest):
-		Error(w, http.StatusBadRequest, err.Error())
+		httpapi.Error(w, http.StatusBadRequest, err.Error())
 	case err != nil:
-		Error(w, http.StatusUnprocessableEntity, err.Error())
+		httpapi.Error(w, http.StatusUnprocessableEntity, err.Error())
 	default:
-		writeJSON(w, http.StatusOK, rep)
+		httpapi.JSON(w, http.StatusOK, rep)
 	}
 }
 
@@ -212,58 +262,10 @@ func (s *Server) rtspURL(host, name string) string {
 	return "rtsp://" + net.JoinHostPort(host, strconv.Itoa(s.cfg.RTSPPort)) + "/live/" + name
 }
 
-// fail maps engine errors to HTTP statuses.
-func (s *Server) fail(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, engine.ErrInvalid):
-		Error(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, engine.ErrExists):
-		Error(w, http.StatusConflict, err.Error())
-	case errors.Is(err, engine.ErrNotFound):
-		Error(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, engine.ErrLimit):
-		Error(w, http.StatusServiceUnavailable, err.Error())
-	default:
-		s.log.Error("request failed", "err", err)
-		Error(w, http.StatusInternalServerError, err.Error())
-	}
-}
-
-// addPush adds a server the stream is sent on to:
-// {"url":"rtmp://host/app/key","play_url":"https://..."}.
-func (s *Server) addPush(w http.ResponseWriter, r *http.Request) {
-	var t push.Target
-	if !decodeBody(w, r, 8<<10, &t, "a valid push target", false) {
-		return
-	}
-	t, err := s.out.Push.Add(r.PathValue("name"), t)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	s.log.Info("push added", "stream", r.PathValue("name"), "id", t.ID)
-	for _, st := range s.out.Push.Status(r.PathValue("name")) {
-		if st.ID == t.ID {
-			writeJSON(w, http.StatusCreated, st)
-			return
-		}
-	}
-	writeJSON(w, http.StatusCreated, push.Status{ID: t.ID, State: push.StateWaiting})
-}
-
-// removePush stops sending the stream to one server.
-func (s *Server) removePush(w http.ResponseWriter, r *http.Request) {
-	if err := s.out.Push.Remove(r.PathValue("name"), r.PathValue("id")); err != nil {
-		s.fail(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if err := s.hub.Delete(name); err != nil {
-		s.fail(w, err)
+		httpapi.Fail(w, s.log, err)
 		return
 	}
 	s.log.Info("stream deleted", "stream", name)
@@ -273,26 +275,26 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 func (s *Server) resetKey(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if _, err := s.hub.ResetKey(name); err != nil {
-		s.fail(w, err)
+		httpapi.Fail(w, s.log, err)
 		return
 	}
 	st, ok := s.hub.Get(name)
 	if !ok {
-		Error(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
+		httpapi.Error(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
 		return
 	}
 	s.log.Info("stream key reset", "stream", name)
 	host, httpBase := s.Base()
-	writeJSON(w, http.StatusOK, s.view(st, host, httpBase, true, engine.StatsOptions{}))
+	httpapi.JSON(w, http.StatusOK, s.view(st, host, httpBase, true, engine.StatsOptions{}))
 }
 
 func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.hub.Stats())
+	httpapi.JSON(w, http.StatusOK, s.hub.Stats())
 }
 
 func (s *Server) server(w http.ResponseWriter, _ *http.Request) {
 	_, httpBase := s.Base()
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpapi.JSON(w, http.StatusOK, map[string]any{
 		"name":         "Chalkcast",
 		"version":      s.cfg.Version,
 		"http_port":    s.cfg.HTTPPort,

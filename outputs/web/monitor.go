@@ -1,29 +1,14 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
 	"chalkcast/engine"
+	"chalkcast/internal/httpapi"
 )
-
-// decodeBody reads a JSON request body of at most limit bytes into v,
-// refusing unknown fields; an empty body is allowed only when optional.
-// On failure it has answered 400 with what was expected.
-func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, what string, optional bool) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil || (optional && errors.Is(err, io.EOF)) {
-		return true
-	}
-	Error(w, http.StatusBadRequest, "request body is not "+what+": "+err.Error())
-	return false
-}
 
 // previewWait is how long preview.jpg waits for the first picture of a
 // stream nobody was looking at.
@@ -36,9 +21,9 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	b, err := s.cfg.Preview(r.Context(), name, previewWait)
 	switch {
 	case errors.Is(err, engine.ErrNotFound), errors.Is(err, engine.ErrNotLive):
-		Error(w, http.StatusNotFound, err.Error())
+		httpapi.Error(w, http.StatusNotFound, err.Error())
 	case err != nil:
-		Error(w, http.StatusServiceUnavailable, err.Error())
+		httpapi.Error(w, http.StatusServiceUnavailable, err.Error())
 	default:
 		w.Header().Set("Content-Type", "image/jpeg")
 		w.Header().Set("Cache-Control", "no-store")
@@ -55,16 +40,16 @@ type audioRequest struct {
 // setAudio mutes or unmutes a stream: {"muted": true}.
 func (s *Server) setAudio(w http.ResponseWriter, r *http.Request) {
 	var req audioRequest
-	if !decodeBody(w, r, 1<<10, &req, `{"muted": true} or {"muted": false}`, false) {
+	if !httpapi.Decode(w, r, 1<<10, &req, `{"muted": true} or {"muted": false}`, false) {
 		return
 	}
 	if req.Muted == nil {
-		Error(w, http.StatusBadRequest, `request body must say {"muted": true} or {"muted": false}`)
+		httpapi.Error(w, http.StatusBadRequest, `request body must say {"muted": true} or {"muted": false}`)
 		return
 	}
 	name := r.PathValue("name")
 	if err := s.hub.SetMuted(name, *req.Muted); err != nil {
-		s.fail(w, err)
+		httpapi.Fail(w, s.log, err)
 		return
 	}
 	s.log.Info("stream sound muted or unmuted", "stream", name, "muted", *req.Muted)
@@ -75,9 +60,9 @@ func (s *Server) setAudio(w http.ResponseWriter, r *http.Request) {
 func (s *Server) answerView(w http.ResponseWriter, name string) {
 	st, ok := s.hub.Get(name)
 	if !ok {
-		s.fail(w, engine.ErrNotFound)
+		httpapi.Fail(w, s.log, engine.ErrNotFound)
 		return
 	}
 	host, httpBase := s.Base()
-	writeJSON(w, http.StatusOK, s.view(st, host, httpBase, true, engine.StatsOptions{}))
+	httpapi.JSON(w, http.StatusOK, s.view(st, host, httpBase, true, engine.StatsOptions{}))
 }

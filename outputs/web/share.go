@@ -18,6 +18,7 @@ import (
 
 	"chalkcast/assets"
 	"chalkcast/engine"
+	"chalkcast/internal/httpapi"
 )
 
 // static is one embedded file, kept raw and gzipped, ready to serve.
@@ -94,7 +95,7 @@ func serveBytes(w http.ResponseWriter, r *http.Request, status int, typ string, 
 func (s *Server) asset(w http.ResponseWriter, r *http.Request) {
 	f, ok := s.share.files[r.URL.Path]
 	if !ok {
-		Error(w, http.StatusNotFound, "no such file")
+		httpapi.Error(w, http.StatusNotFound, "no such file")
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(f.maxAgeSec))
@@ -122,7 +123,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	if err := s.share.watch.Execute(&buf, map[string]string{"Name": name, "Title": title + " · Chalkcast"}); err != nil {
-		Error(w, http.StatusInternalServerError, err.Error())
+		httpapi.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	w.Header().Set("Cache-Control", "no-cache")
@@ -132,7 +133,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 // index lists the live streams.
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/" {
-		Error(w, http.StatusNotFound, "not found: "+r.URL.Path)
+		httpapi.Error(w, http.StatusNotFound, "not found: "+r.URL.Path)
 		return
 	}
 	var live []engine.StreamStats
@@ -143,7 +144,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	if err := s.share.index.Execute(&buf, live); err != nil {
-		Error(w, http.StatusInternalServerError, err.Error())
+		httpapi.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	w.Header().Set("Cache-Control", "no-cache")
@@ -155,18 +156,18 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 func (s *Server) qr(w http.ResponseWriter, r *http.Request) {
 	name, ok := strings.CutSuffix(r.PathValue("file"), ".png")
 	if !ok {
-		Error(w, http.StatusNotFound, "use /qr/<name>.png")
+		httpapi.Error(w, http.StatusNotFound, "use /qr/<name>.png")
 		return
 	}
 	if _, ok := s.hub.Get(name); !ok {
-		Error(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
+		httpapi.Error(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
 		return
 	}
 	size := 512
 	if v := r.URL.Query().Get("size"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 64 || n > 2048 {
-			Error(w, http.StatusBadRequest, "size must be a number of pixels from 64 to 2048")
+			httpapi.Error(w, http.StatusBadRequest, "size must be a number of pixels from 64 to 2048")
 			return
 		}
 		size = n
@@ -174,7 +175,7 @@ func (s *Server) qr(w http.ResponseWriter, r *http.Request) {
 	_, base := s.Base()
 	png, err := qrcode.Encode(base+"/watch/"+name, qrcode.Medium, size)
 	if err != nil {
-		Error(w, http.StatusInternalServerError, "qr: "+err.Error())
+		httpapi.Error(w, http.StatusInternalServerError, "qr: "+err.Error())
 		return
 	}
 	w.Header().Set("Cache-Control", "no-cache")

@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"chalkcast/internal/httpapi"
 )
 
 func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 	file := r.PathValue("file")
 	if name, ok := strings.CutSuffix(file, ".flv"); ok {
-		s.out.FLV.Serve(w, r, name, Error)
+		s.out.FLV.Serve(w, r, name)
 		return
 	}
 	if name, ok := strings.CutSuffix(file, ".m3u8"); ok {
@@ -23,9 +25,9 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target, http.StatusFound)
 		return
 	}
-	Error(w, http.StatusNotFound, "unknown live URL: use /live/<name>.flv or /live/<name>/index.m3u8")
+	httpapi.Error(w, http.StatusNotFound, "unknown live URL: use /live/<name>.flv or /live/<name>/index.m3u8")
 }
 
 func (s *Server) hls(w http.ResponseWriter, r *http.Request) {
-	s.out.HLS.Serve(w, r, r.PathValue("name"), r.PathValue("file"), Error)
+	s.out.HLS.Serve(w, r, r.PathValue("name"), r.PathValue("file"))
 }

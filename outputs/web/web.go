@@ -3,8 +3,10 @@
 // share page (/watch/<name>) with its embedded player scripts, the list of
 // live streams (/) and QR codes (/qr/<name>.png). It builds the URLs a
 // teacher shares.
-// It must not import a source or the GUI: sources come in through Config
-// (CheckSource, TestSource, Devices).
+// It must not import a source, another output or the GUI: sources come in
+// through Config (CheckSource, TestSource, Devices), outputs through
+// Outputs (the viewer outputs, and the parts that serve their own API
+// endpoints, such as recording and pushes).
 package web
 
 import (
@@ -21,8 +23,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
-	"chalkcast/outputs/push"
-	"chalkcast/outputs/record"
+	"chalkcast/internal/httpapi"
 )
 
 // Config configures the HTTP side.
@@ -55,29 +56,43 @@ type Config struct {
 	Preview func(ctx context.Context, name string, wait time.Duration) ([]byte, error)
 }
 
-// ErrorWriter answers a request with a JSON error; the viewer outputs are
-// given Error, so that every endpoint answers errors the same way.
-type ErrorWriter = func(w http.ResponseWriter, status int, msg string)
-
 // FLV serves HTTP-FLV viewers (outputs/httpflv).
 type FLV interface {
-	Serve(w http.ResponseWriter, r *http.Request, name string, fail ErrorWriter)
+	Serve(w http.ResponseWriter, r *http.Request, name string)
 }
 
 // HLS serves HLS playlists and segments (outputs/hls).
 type HLS interface {
-	Serve(w http.ResponseWriter, r *http.Request, name, file string, fail ErrorWriter)
+	Serve(w http.ResponseWriter, r *http.Request, name, file string)
 }
 
-// Outputs are the viewer endpoints the server routes to; main wires the
-// concrete outputs in, so that web imports no viewer output.
+// A Part is an output with its own piece of the API (recording, pushes):
+// its endpoints and its fields in a stream's view.
+type Part interface {
+	// Routes adds the part's endpoints.
+	Routes(httpapi.Routes)
+	// View adds the part's fields to the view of stream name, as an admin
+	// or as anyone else sees them.
+	View(name string, admin bool, add func(field string, v any))
+}
+
+// A Sectioned part also takes its settings in a new stream's
+// description, in the field named for its section of the stream's
+// saved configuration ("recording": {...}).
+type Sectioned interface {
+	Section() string
+	// NewSection checks the settings given and returns what to save, nil
+	// for nothing; errors wrapping engine.ErrInvalid are the client's.
+	NewSection(json.RawMessage) (json.RawMessage, error)
+}
+
+// Outputs are what the server routes to; main wires the concrete outputs
+// in, so that web imports none.
 type Outputs struct {
 	FLV FLV
 	HLS HLS
-	// Rec records streams; nil serves no recording endpoints.
-	Rec *record.Recorder
-	// Push sends streams on to other servers; nil serves no push endpoints.
-	Push *push.Pusher
+	// Parts add their endpoints and view fields, in this order.
+	Parts []Part
 }
 
 // Server serves the API and the viewer endpoints.
@@ -118,29 +133,20 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 	}
 	s.mux.HandleFunc("GET /api/v1/devices", s.admin(s.devices))
 	s.mux.HandleFunc("POST /api/v1/sources/test", s.admin(s.testSource))
-	if out.Push != nil {
-		s.mux.HandleFunc("POST /api/v1/streams/{name}/pushes", s.admin(s.addPush))
-		s.mux.HandleFunc("DELETE /api/v1/streams/{name}/pushes/{id}", s.admin(s.removePush))
-	}
-	if out.Rec != nil {
-		s.mux.HandleFunc("POST /api/v1/streams/{name}/recording", s.admin(s.startRecording))
-		s.mux.HandleFunc("DELETE /api/v1/streams/{name}/recording", s.admin(s.stopRecording))
-		s.mux.HandleFunc("PUT /api/v1/streams/{name}/recording/settings", s.admin(s.recordingSettings))
-		s.mux.HandleFunc("GET /api/v1/recordings", s.admin(s.recordings))
-		s.mux.HandleFunc("GET /api/v1/recordings/{stream}/{file}", s.admin(s.download))
-		s.mux.HandleFunc("DELETE /api/v1/recordings/{stream}/{file}", s.admin(s.deleteRecording))
+	for _, p := range out.Parts {
+		p.Routes(routes{s})
 	}
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/stop", s.admin(s.stopStart(true)))
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/start", s.admin(s.stopStart(false)))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		Error(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
+		httpapi.Error(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	return s, nil
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/") && !formProof(r) && !s.hasToken(r) {
-		Error(w, http.StatusUnsupportedMediaType, "changes need a JSON request: send Content-Type: application/json (or the admin token)")
+		httpapi.Error(w, http.StatusUnsupportedMediaType, "changes need a JSON request: send Content-Type: application/json (or the admin token)")
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -158,20 +164,6 @@ func formProof(r *http.Request) bool {
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return err == nil && mt == "application/json"
-}
-
-// Error writes {"error": msg} with status.
-func Error(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
 }
 
 func preflight(w http.ResponseWriter, _ *http.Request) {
@@ -230,17 +222,24 @@ func isLoopbackHost(hostport string) bool {
 func (s *Server) admin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.isAdmin(r) {
-			Error(w, http.StatusForbidden, "changes are allowed from this computer or with the admin token only")
+			httpapi.Error(w, http.StatusForbidden, "changes are allowed from this computer or with the admin token only")
 			return
 		}
 		if o := r.Header.Get("Origin"); o != "" {
 			if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-				Error(w, http.StatusForbidden, "cross-origin requests may not change streams")
+				httpapi.Error(w, http.StatusForbidden, "cross-origin requests may not change streams")
 				return
 			}
 		}
 		next(w, r)
 	}
+}
+
+// routes are the server's routes as the parts see them.
+type routes struct{ s *Server }
+
+func (rt routes) Admin(pattern string, h http.HandlerFunc) {
+	rt.s.mux.HandleFunc(pattern, rt.s.admin(h))
 }
 
 // Base returns the host (no port) shared URLs use and the HTTP base URL.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +16,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/engine/codec"
+	"chalkcast/internal/httpapi"
 	"chalkcast/internal/logbuf"
 	"chalkcast/media/flv"
 	"chalkcast/outputs/hls"
@@ -35,6 +34,7 @@ const (
 type env struct {
 	srv *Server
 	hub *engine.Hub
+	rec *record.Recorder
 }
 
 // newEnv starts a real hub, HTTP-FLV and HLS outputs behind a web.Server,
@@ -83,11 +83,11 @@ func newEnv(t *testing.T, cfg Config, ecfg engine.Config) *env {
 			t.Logf("server logs:\n%s", logs.String())
 		}
 	})
-	srv, err := New(hub, Outputs{FLV: flvOut, HLS: hlsOut, Rec: rec}, cfg, log)
+	srv, err := New(hub, Outputs{FLV: flvOut, HLS: hlsOut, Parts: []Part{rec}}, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{srv: srv, hub: hub}
+	return &env{srv: srv, hub: hub, rec: rec}
 }
 
 // req describes one request to the handler.
@@ -1015,31 +1015,26 @@ func TestLANAddresses(t *testing.T) {
 	}
 }
 
-func TestErrorHelper(t *testing.T) {
-	rec := httptest.NewRecorder()
-	Error(rec, http.StatusTeapot, `quote " and <tag>`)
-	if rec.Code != http.StatusTeapot {
-		t.Errorf("status %d", rec.Code)
-	}
-	var out map[string]string
-	if err := json.NewDecoder(io.LimitReader(rec.Body, 1<<10)).Decode(&out); err != nil || out["error"] != `quote " and <tag>` {
-		t.Errorf("body %v, %v", out, err)
-	}
-	if rec.Header().Get("Content-Type") != "application/json; charset=utf-8" || rec.Header().Get("Cache-Control") != "no-store" {
-		t.Errorf("headers %v", rec.Header())
-	}
-}
-
-// TestRecordingEndpoints: recordings are the teacher's; settings are
-// checked; a stream that is not live cannot be recorded.
-func TestRecordingEndpoints(t *testing.T) {
+// TestPartsAreAdminsOnly: the recording endpoints, which outputs/record
+// serves and tests, answer only the teacher; a recording's file is not
+// deleted by anyone else.
+func TestPartsAreAdminsOnly(t *testing.T) {
 	e := newEnv(t, Config{}, engine.Config{})
 	if _, err := e.hub.Create(engine.StreamConfig{Name: "math"}); err != nil {
 		t.Fatal(err)
 	}
+	name := "math_2026-11-26_09-00-00.mp4"
+	path := filepath.Join(e.rec.Dir(), "math", name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range []req{
 		{method: "GET", path: "/api/v1/recordings"},
-		{method: "GET", path: "/api/v1/recordings/math/math_2026-11-26_09-00-00.mp4"},
+		{method: "GET", path: "/api/v1/recordings/math/" + name},
+		{method: "DELETE", path: "/api/v1/recordings/math/" + name},
 		{method: "POST", path: "/api/v1/streams/math/recording"},
 		{method: "DELETE", path: "/api/v1/streams/math/recording"},
 		{method: "PUT", path: "/api/v1/streams/math/recording/settings", body: `{"auto":true}`},
@@ -1048,59 +1043,95 @@ func TestRecordingEndpoints(t *testing.T) {
 		wantError(t, e.do(t, r), http.StatusForbidden)
 	}
 	if s, _ := e.hub.Get("math"); record.SettingsOf(s.Config()).Auto {
-		t.Fatal("a refused request changed the setting")
+		t.Error("a refused request changed the setting")
 	}
-	msg := wantError(t, e.do(t, req{method: "POST", path: "/api/v1/streams/math/recording"}), http.StatusConflict)
-	if !strings.Contains(msg, "not live") {
-		t.Errorf("start on an idle stream: %q", msg)
-	}
-	wantError(t, e.do(t, req{method: "DELETE", path: "/api/v1/streams/math/recording"}), http.StatusNotFound)
-	wantError(t, e.do(t, req{method: "PUT", path: "/api/v1/streams/math/recording/settings", body: `{"format":"avi"}`}), http.StatusBadRequest)
-	wantError(t, e.do(t, req{method: "PUT", path: "/api/v1/streams/math/recording/settings", body: `{"split_minutes":-1}`}), http.StatusBadRequest)
-	rec := e.do(t, req{method: "PUT", path: "/api/v1/streams/math/recording/settings", body: `{"auto":true,"split_minutes":30}`})
-	if rec.Code != http.StatusOK {
-		t.Fatalf("settings: %d %s", rec.Code, rec.Body)
-	}
-	if s, _ := e.hub.Get("math"); !record.SettingsOf(s.Config()).Auto || record.SettingsOf(s.Config()).SplitMinutes != 30 {
-		t.Errorf("saved %+v", record.SettingsOf(s.Config()))
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("a refused request deleted the file: %v", err)
 	}
 	out := decode(t, e.do(t, req{method: "GET", path: "/api/v1/recordings"}))
-	if list, ok := out["recordings"].([]any); !ok || len(list) != 0 {
-		t.Errorf("recordings %v", out)
+	if list, ok := out["recordings"].([]any); !ok || len(list) != 1 {
+		t.Errorf("the teacher's recordings: %v", out)
 	}
-	wantError(t, e.do(t, req{method: "GET", path: "/api/v1/recordings/math/..%2F..%2Fetc%2Fpasswd"}), http.StatusNotFound)
 }
 
-// TestDeleteRecording: only the teacher deletes a recording; a name that
-// is not one is not found, and a real one goes.
-func TestDeleteRecording(t *testing.T) {
+// TestCreateWithSections: a new stream's description may carry the
+// settings of a part that takes them, which checks them; other fields
+// are refused.
+func TestCreateWithSections(t *testing.T) {
 	e := newEnv(t, Config{}, engine.Config{})
-	name := "math_2026-11-26_09-00-00.mp4"
-	path := filepath.Join(e.srv.out.Rec.Dir(), "math", name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	for _, c := range []struct{ body, says string }{
+		{`{"name":"math","recording":{"format":"avi"}}`, "avi"},
+		{`{"name":"math","recording":{"colour":"red"}}`, "colour"},
+		{`{"name":"math","recording":true}`, "recording"},
+		{`{"name":"math","pushes":[]}`, "pushes"},
+	} {
+		msg := wantError(t, e.do(t, req{method: "POST", path: "/api/v1/streams", body: c.body}), http.StatusBadRequest)
+		if !strings.Contains(msg, c.says) {
+			t.Errorf("create %s: %q does not mention %q", c.body, msg, c.says)
+		}
+	}
+	if n := len(e.hub.Streams()); n != 0 {
+		t.Fatalf("refused creates left %d streams", n)
+	}
+	rec := e.do(t, req{method: "POST", path: "/api/v1/streams", body: `{"name":"math","recording":{"auto":true,"format":"flv"}}`})
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	if s, _ := e.hub.Get("math"); record.SettingsOf(s.Config()) != (record.Settings{Auto: true, Format: "flv"}) {
+		t.Errorf("saved %+v", record.SettingsOf(s.Config()))
+	}
+	rec = e.do(t, req{method: "POST", path: "/api/v1/streams", body: `{"name":"art","recording":{}}`})
+	if s, _ := e.hub.Get("art"); rec.Code != http.StatusCreated || s.Config().Output(record.Section) != nil {
+		t.Errorf("default settings: %d, saved %s", rec.Code, s.Config().Output(record.Section))
+	}
+}
+
+// seatPart is a part of this test's own: one admin endpoint, and a field
+// whose value depends on who looks.
+type seatPart struct{ seats int }
+
+func (p *seatPart) Routes(rt httpapi.Routes) {
+	rt.Admin("POST /api/v1/streams/{name}/seats", func(w http.ResponseWriter, r *http.Request) {
+		p.seats++
+		httpapi.JSON(w, http.StatusOK, map[string]int{"seats": p.seats})
+	})
+}
+
+func (p *seatPart) View(name string, admin bool, add func(string, any)) {
+	if admin {
+		add("seats", map[string]any{"stream": name, "taken": p.seats})
+	} else {
+		add("seats", "some")
+	}
+}
+
+// TestPartsInView: a part's endpoints are the teacher's and its fields
+// sit beside the stream's own in every view.
+func TestPartsInView(t *testing.T) {
+	e := newEnv(t, Config{}, engine.Config{})
+	p := &seatPart{}
+	srv, err := New(e.hub, Outputs{FLV: e.srv.out.FLV, HLS: e.srv.out.HLS, Parts: []Part{p, e.rec}}, e.srv.cfg, e.srv.log)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
+	e.srv = srv
+	e.create(t, "math")
+	wantError(t, e.do(t, req{method: "POST", path: "/api/v1/streams/math/seats", body: `{}`, remote: remote}), http.StatusForbidden)
+	if p.seats != 0 {
+		t.Fatal("a refused request reached the part")
 	}
-	wantError(t, e.do(t, req{method: "DELETE", path: "/api/v1/recordings/math/" + name, remote: remote}), http.StatusForbidden)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("a refused request deleted the file: %v", err)
+	if rec := e.do(t, req{method: "POST", path: "/api/v1/streams/math/seats", body: `{}`}); rec.Code != http.StatusOK || p.seats != 1 {
+		t.Fatalf("the teacher's request: %d %s", rec.Code, rec.Body)
 	}
-	for _, p := range []string{"/api/v1/recordings/math/math_2026-11-26_09-00-01.mp4",
-		"/api/v1/recordings/math/..%2F..%2Fetc%2Fpasswd", "/api/v1/recordings/other/" + name} {
-		wantError(t, e.do(t, req{method: "DELETE", path: p}), http.StatusNotFound)
+	out := decode(t, e.do(t, req{method: "GET", path: "/api/v1/streams/math"}))
+	if seats, _ := out["seats"].(map[string]any); seats["stream"] != "math" || seats["taken"] != 1.0 || out["name"] != "math" || out["urls"] == nil {
+		t.Errorf("the teacher's view %v", out)
 	}
-	rec := e.do(t, req{method: "DELETE", path: "/api/v1/recordings/math/" + name})
-	if rec.Code != http.StatusOK {
-		t.Fatalf("delete: %d %s", rec.Code, rec.Body)
+	list := decode(t, e.do(t, req{method: "GET", path: "/api/v1/streams", remote: remote}))
+	if streams, _ := list["streams"].([]any); len(streams) != 1 || streams[0].(map[string]any)["seats"] != "some" {
+		t.Errorf("a student's list %v", list)
 	}
-	out := decode(t, rec)
-	if out["deleted"] != name || out["stream"] != "math" {
-		t.Errorf("answer %v", out)
+	if _, ok := out["recording_status"]; ok {
+		t.Errorf("an idle stream's view has a recording status: %v", out)
 	}
-	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the file is still there: %v", err)
-	}
-	wantError(t, e.do(t, req{method: "DELETE", path: "/api/v1/recordings/math/" + name}), http.StatusNotFound)
 }

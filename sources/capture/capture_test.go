@@ -42,7 +42,7 @@ func newStudio(t *testing.T, m *Manager) *studio {
 	flv := httpflv.New(hub, httpflv.Config{}, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), ".flv")
-		flv.Serve(w, r, name, func(w http.ResponseWriter, status int, msg string) { http.Error(w, msg, status) })
+		flv.Serve(w, r, name)
 	}))
 	t.Cleanup(func() {
 		srcs.Close()
