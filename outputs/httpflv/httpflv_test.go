@@ -3,6 +3,7 @@ package httpflv
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -99,10 +100,11 @@ func TestRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
+		var refusal struct{ Error string }
+		err = json.NewDecoder(resp.Body).Decode(&refusal)
 		resp.Body.Close()
-		if resp.StatusCode != c.status || !strings.Contains(string(body), c.says) {
-			t.Errorf("GET %s: %s %q, want %d saying %q", c.path, resp.Status, body, c.status, c.says)
+		if err != nil || resp.StatusCode != c.status || !strings.Contains(refusal.Error, c.says) {
+			t.Errorf("GET %s: %s %q (%v), want %d saying %q", c.path, resp.Status, refusal.Error, err, c.status, c.says)
 		}
 	}
 	for name, want := range map[string]int{"class": 1, "idle": 0} {
