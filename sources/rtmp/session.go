@@ -142,6 +142,7 @@ func (cn *conn) play(req rtmpconn.Request) {
 		}
 		rd.Close()
 	}
+	v.Leave()     // before the close, so that a client who sees it closed is no longer counted
 	cn.nc.Close() // ends the reading goroutine
 	if rerr := <-read; ctx.Err() != nil && rerr != nil {
 		err = rerr
