@@ -103,18 +103,27 @@ const PushSource = "rtmp"
 
 // Source describes where a stream's media comes from. Type is PushSource
 // or a kind registered with Sources ("testpattern", "camera", "screen",
-// "rtsp", "pull"); the other fields are the kind's own.
+// "rtsp", "pull", "scene"); the other fields are the kind's own. Inputs
+// are the sources a source made of others (a scene) composes.
 type Source struct {
 	Type    string            `json:"type"`
 	URL     string            `json:"url,omitempty"`
 	Options map[string]string `json:"options,omitempty"`
+	Inputs  []Source          `json:"inputs,omitempty"`
 }
 
-// Redacted returns the source with credentials removed from its URL, for
-// everything that shows a source (API answers, the studio, logs). Only the
-// persisted configuration keeps them.
+// Redacted returns the source with credentials removed from its URL and
+// its inputs' URLs, for everything that shows a source (API answers, the
+// studio, logs). Only the persisted configuration keeps them.
 func (s Source) Redacted() Source {
 	s.URL = RedactURL(s.URL)
+	if s.Inputs != nil {
+		in := make([]Source, len(s.Inputs))
+		for i, src := range s.Inputs {
+			in[i] = src.Redacted()
+		}
+		s.Inputs = in
+	}
 	return s
 }
 

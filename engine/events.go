@@ -30,6 +30,9 @@ const (
 	// EventOutputConfig: Output's section of the stream's configuration
 	// changed (Hub.SetOutput).
 	EventOutputConfig EventKind = "output_config"
+	// EventSourceChanged: the stream's source was replaced (Hub.SetSource);
+	// the new one continues the stream once it publishes.
+	EventSourceChanged EventKind = "source_changed"
 )
 
 // Event is one thing that happened in the hub. Events are values: a

@@ -11,11 +11,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -260,44 +258,6 @@ func (h *Hub) StopTypes(types ...string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// SetOutput changes output's section of stream name's configuration:
-// change gets the current section (nil if none) and returns the new one
-// (nil removes it), or an error, which changes nothing. The change is
-// saved, then EventOutputConfig tells the output's own loop, which reads
-// the section with Stream.Config.
-func (h *Hub) SetOutput(name, output string, change func(json.RawMessage) (json.RawMessage, error)) error {
-	h.opMu.Lock()
-	defer h.opMu.Unlock()
-	s, ok := h.Get(name)
-	if !ok {
-		return fmt.Errorf("stream %s: %w", name, ErrNotFound)
-	}
-	section, err := change(s.Config().Output(output))
-	if err != nil {
-		return err
-	}
-	with := func(c *StreamConfig) {
-		outs := maps.Clone(c.Outputs)
-		if section == nil {
-			delete(outs, output)
-		} else {
-			if outs == nil {
-				outs = map[string]json.RawMessage{}
-			}
-			outs[output] = section
-		}
-		c.Outputs = outs
-	}
-	if _, err := h.persistOne(name, with); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	with(&s.cfg)
-	s.mu.Unlock()
-	h.events.publish(Event{Kind: EventOutputConfig, Stream: name, Output: output})
-	return nil
 }
 
 // persistOne saves a change to one stream's configuration and returns the

@@ -13,7 +13,11 @@ type Publisher struct {
 	src    SourceInfo
 	offset time.Duration
 	based  bool
-	closed atomic.Bool
+	// awaitKey holds back the video of a publisher that continues a ring
+	// (a returning sender, a replaced source) until its first keyframe:
+	// frames that refer to an earlier one would show as garbage.
+	awaitKey bool
+	closed   atomic.Bool
 }
 
 // WritePacket hands p to every reader. It never waits for a reader. The
@@ -21,6 +25,12 @@ type Publisher struct {
 func (p *Publisher) WritePacket(pkt *Packet) {
 	if p.closed.Load() {
 		return
+	}
+	if p.awaitKey && pkt.Track == TrackVideo {
+		if !pkt.Keyframe {
+			return
+		}
+		p.awaitKey = false
 	}
 	if !p.based {
 		// The first packet of a publishing session sets the timestamp base:

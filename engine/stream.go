@@ -154,7 +154,7 @@ func (s *Stream) Publish(src SourceInfo) (*Publisher, error) {
 		s.c.level.Store(nil)
 		s.c.silent.Store(nil)
 	}
-	p := &Publisher{s: s, ring: s.ring, src: src}
+	p := &Publisher{s: s, ring: s.ring, src: src, awaitKey: continuing}
 	s.pub = p
 	s.state = StateLive
 	s.lastErr = ""
@@ -309,6 +309,20 @@ func (s *Stream) setKey(key string) *Publisher {
 	defer s.mu.Unlock()
 	s.cfg.Key = key
 	if s.cfg.Source.Type != PushSource {
+		return nil
+	}
+	return s.pub
+}
+
+// setSource records a new source and returns the publisher to
+// disconnect: an RTMP sender, once the stream stops taking pushes. A
+// source Chalkcast runs is stopped by its supervisor.
+func (s *Stream) setSource(src Source) *Publisher {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wasPush := s.cfg.Source.Type == PushSource
+	s.cfg.Source = src
+	if !wasPush || src.Type == PushSource {
 		return nil
 	}
 	return s.pub

@@ -169,19 +169,24 @@ func (s *Server) newStream(fields map[string]json.RawMessage) (engine.StreamConf
 			return sc, fmt.Errorf("%w: stream description, field %q: %w", engine.ErrInvalid, k, err)
 		}
 	}
-	if sc.Source.Type == "" {
-		sc.Source.Type = engine.PushSource
+	return sc, s.checkSource(&sc.Source)
+}
+
+// checkSource validates a new or replacing source: {"type":"rtmp"} when
+// it names none, else one of this build's kinds with options its kind
+// takes.
+func (s *Server) checkSource(src *engine.Source) error {
+	if src.Type == "" {
+		src.Type = engine.PushSource
 	}
-	if !slices.Contains(s.cfg.SourceTypes, sc.Source.Type) {
-		return sc, fmt.Errorf("%w: source type %q is not supported (supported: %s)",
-			engine.ErrInvalid, sc.Source.Type, strings.Join(s.cfg.SourceTypes, ", "))
+	if !slices.Contains(s.cfg.SourceTypes, src.Type) {
+		return fmt.Errorf("%w: source type %q is not supported (supported: %s)",
+			engine.ErrInvalid, src.Type, strings.Join(s.cfg.SourceTypes, ", "))
 	}
 	if s.cfg.CheckSource != nil {
-		if err := s.cfg.CheckSource(sc.Source); err != nil {
-			return sc, err
-		}
+		return s.cfg.CheckSource(*src)
 	}
-	return sc, nil
+	return nil
 }
 
 // newSection gives field to the part whose section it names.

@@ -128,6 +128,7 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 	s.mux.HandleFunc("DELETE /api/v1/streams/{name}", s.admin(s.remove))
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/key", s.admin(s.resetKey))
 	s.mux.HandleFunc("POST /api/v1/streams/{name}/audio", s.admin(s.setAudio))
+	s.mux.HandleFunc("PUT /api/v1/streams/{name}/source", s.admin(s.setSource))
 	if cfg.Preview != nil {
 		s.mux.HandleFunc("GET /api/v1/streams/{name}/preview.jpg", s.admin(s.preview))
 	}
