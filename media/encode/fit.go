@@ -5,7 +5,8 @@ import (
 	"image"
 )
 
-// Fit draws src into dst (I420), scaled to fit with its aspect ratio kept
+// Fit draws src into dst (I420, a whole picture or a part of one from
+// SubImage with even bounds), scaled to fit with its aspect ratio kept
 // and black bars around it: a 4:3 document camera or a 16:10 screen in a
 // 16:9 stream. Scaling picks the nearest pixel, which keeps text on slides
 // sharp and costs a few milliseconds per 1080p frame. It supports the
@@ -52,10 +53,23 @@ type yuv8 struct{ y, cb, cr uint8 }
 
 var black = yuv8{16, 128, 128}
 
-func fillFrame(dst *image.YCbCr, c yuv8) {
-	fill(dst.Y, c.y)
-	fill(dst.Cb, c.cb)
-	fill(dst.Cr, c.cr)
+func fillFrame(dst *image.YCbCr, c yuv8) { Fill(dst, c.y, c.cb, c.cr) }
+
+// Fill paints dst (an I420 picture or a part of one, from SubImage with
+// even bounds) in one colour.
+func Fill(dst *image.YCbCr, y, cb, cr uint8) {
+	w, h := dst.Rect.Dx(), dst.Rect.Dy()
+	if w <= 0 || h <= 0 {
+		return
+	}
+	for j := range h {
+		fill(dst.Y[j*dst.YStride:j*dst.YStride+w], y)
+	}
+	for j := range (h + 1) / 2 {
+		o := j * dst.CStride
+		fill(dst.Cb[o:o+(w+1)/2], cb)
+		fill(dst.Cr[o:o+(w+1)/2], cr)
+	}
 }
 
 // fill sets every byte of b to v at memory-copy speed.

@@ -79,9 +79,10 @@ func (o *Output) ensure(s *engine.Stream) (*muxer, error) {
 	return m, nil
 }
 
-// run feeds one gohlslib muxer from rd until the stream ends. A change of
-// codec configuration (a publisher that came back with other settings)
-// starts a new muxer, since HLS tracks are fixed.
+// run feeds one gohlslib muxer from rd until the stream ends. New video
+// parameters of the same codec (a replaced source, another picture size)
+// continue the muxer; a change of codec or of the audio track starts a
+// new one, since HLS tracks are fixed.
 func (o *Output) run(s *engine.Stream, rd *engine.Reader, m *muxer) error {
 	var (
 		gm         *gohlslib.Muxer
@@ -115,31 +116,32 @@ func (o *Output) run(s *engine.Stream, rd *engine.Reader, m *muxer) error {
 		}
 		for _, p := range batch {
 			if p.Track == engine.TrackVideo && !p.Config.Equal(vcfg) {
-				if gm != nil {
-					o.log.Info("video configuration changed: new HLS muxer", "stream", s.Name())
-					closeMuxer()
-				}
 				_, audio := s.Configs()
 				var err error
-				vtrack, atrack, params, err = tracks(p.Config, audio)
-				if err != nil {
-					return fail(err)
+				if gm != nil && p.Config.Codec == vcfg.Codec && audio.Equal(acfg) {
+					// Another picture size or encoder (a replaced source):
+					// the parameter sets before the next keyframe make the
+					// muxer start a segment with a new init file, and
+					// players go on with the same playlist.
+					if _, _, params, err = tracks(p.Config, audio); err != nil {
+						return err
+					}
+					o.log.Info("video parameters changed: the HLS muxer goes on", "stream", s.Name())
+				} else {
+					if gm != nil {
+						o.log.Info("codecs changed: new HLS muxer", "stream", s.Name())
+						closeMuxer()
+					}
+					if vtrack, atrack, params, err = tracks(p.Config, audio); err != nil {
+						return fail(err)
+					}
+					if gm, err = o.start(s, vtrack, atrack); err != nil {
+						return fail(err)
+					}
+					m.set(gm, nil)
+					acfg = audio
 				}
-				vcfg, acfg = p.Config, audio
-				tr := []*gohlslib.Track{vtrack}
-				if atrack != nil {
-					tr = append(tr, atrack)
-				}
-				next := &gohlslib.Muxer{
-					Tracks: tr, Variant: o.variant, SegmentCount: o.cfg.SegmentCount,
-					SegmentMinDuration: o.cfg.SegmentMinDuration, PartMinDuration: o.cfg.PartMinDuration,
-					OnEncodeError: func(err error) { o.log.Debug("encode", "stream", s.Name(), "err", err) },
-				}
-				if err := next.Start(); err != nil {
-					return fail(fmt.Errorf("hls: start muxer: %w", err))
-				}
-				m.set(next, nil)
-				gm = next
+				vcfg = p.Config
 			}
 			if gm == nil {
 				continue
@@ -149,6 +151,23 @@ func (o *Output) run(s *engine.Stream, rd *engine.Reader, m *muxer) error {
 			}
 		}
 	}
+}
+
+// start starts a gohlslib muxer of a stream's tracks (atrack may be nil).
+func (o *Output) start(s *engine.Stream, vtrack, atrack *gohlslib.Track) (*gohlslib.Muxer, error) {
+	tr := []*gohlslib.Track{vtrack}
+	if atrack != nil {
+		tr = append(tr, atrack)
+	}
+	gm := &gohlslib.Muxer{
+		Tracks: tr, Variant: o.variant, SegmentCount: o.cfg.SegmentCount,
+		SegmentMinDuration: o.cfg.SegmentMinDuration, PartMinDuration: o.cfg.PartMinDuration,
+		OnEncodeError: func(err error) { o.log.Debug("encode", "stream", s.Name(), "err", err) },
+	}
+	if err := gm.Start(); err != nil {
+		return nil, fmt.Errorf("hls: start muxer: %w", err)
+	}
+	return gm, nil
 }
 
 // tracks describes the HLS tracks of a stream.
