@@ -94,7 +94,7 @@ func (s *Stream) SetSilent(reason string) {
 		return
 	}
 	if old := s.c.silent.Swap(&reason); old == nil {
-		s.hub.events.publish(Event{Kind: EventNoSound, Stream: s.name, Error: reason})
+		s.publish(Event{Kind: EventNoSound, Stream: s.name, Error: reason})
 	}
 }
 

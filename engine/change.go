@@ -6,6 +6,15 @@ import (
 	"maps"
 )
 
+// Detached makes a stream that is not the hub's: it is not listed, saved
+// or served, and publishes no events. A source that a scene composes (an
+// IP camera) runs into one, and the scene reads it. Release ends it.
+func (h *Hub) Detached(name string, src Source) (s *Stream, release func()) {
+	s = newStream(h, StreamConfig{Name: name, Source: src})
+	s.detached = true
+	return s, s.delete
+}
+
 // SetSource replaces stream name's source, running or not: the change is
 // saved, the supervisor stops the old source and starts the new one, and
 // the new one continues the stream's ring if it publishes within the grace

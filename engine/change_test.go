@@ -112,3 +112,60 @@ func TestSetSourceEndsAPush(t *testing.T) {
 		t.Errorf("after the switch: state %s, error %q", st.State, st.LastError)
 	}
 }
+
+// retuneKind follows changes of its "layout" option without a restart.
+type retuneKind struct{ *fakeKind }
+
+func (retuneKind) Retunes(old, src Source) bool {
+	return old.Options["mark"] == src.Options["mark"]
+}
+
+func TestRetunedSourcesKeepRunning(t *testing.T) {
+	h := newTestHub(t, Config{GracePeriod: time.Hour})
+	k := retuneKind{newFakeKind()}
+	m := NewSources(h, map[string]SourceKind{"fake": k}, nil)
+	defer m.Close()
+	src := func(mark, layout string) Source {
+		return Source{Type: "fake", Options: map[string]string{"mark": mark, "layout": layout}}
+	}
+	if _, err := h.Create(StreamConfig{Name: "a", Source: src("x", "pip")}); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, "source running", func() bool { return k.isRunning("a") })
+	if err := h.SetSource("a", src("x", "main")); err != nil {
+		t.Fatal(err)
+	}
+	m.reconcile()
+	if n := k.runs.Load(); n != 1 || !k.isRunning("a") {
+		t.Errorf("a retuned source was restarted: %d runs", n)
+	}
+	if err := h.SetSource("a", src("y", "main")); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, "restart", func() bool { return k.runs.Load() == 2 && k.isRunning("a") })
+}
+
+func TestDetachedStreamsAreNotTheHubs(t *testing.T) {
+	h := newTestHub(t, Config{})
+	sub := h.Subscribe(16)
+	defer sub.Close()
+	s, release := h.Detached("scene-a/1", Source{Type: "rtsp"})
+	p := mustPublish(t, s)
+	rd := mustReader(t, s)
+	p.WritePacket(video(0, true))
+	if got := readN(t, rd, 1); !got[0].Keyframe {
+		t.Error("the detached stream's packet is not the one written")
+	}
+	if _, ok := h.Get("scene-a/1"); ok || len(h.Streams()) != 0 {
+		t.Error("a detached stream is listed")
+	}
+	release()
+	if _, err := s.Publish(SourceInfo{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("publish after release: %v", err)
+	}
+	select {
+	case e := <-sub.C:
+		t.Errorf("a detached stream published %s", e.Kind)
+	default:
+	}
+}

@@ -125,13 +125,13 @@ func (p *Publisher) Close(reason error) {
 	s.pub = nil
 	if reason != nil {
 		s.lastErr = reason.Error()
-		s.hub.events.publish(Event{Kind: EventSourceError, Stream: s.name, Error: s.lastErr})
+		s.publish(Event{Kind: EventSourceError, Stream: s.name, Error: s.lastErr})
 	}
 	if s.deleted {
 		return
 	}
 	s.state = StateReconnecting
-	s.hub.events.publish(Event{Kind: EventStreamReconnecting, Stream: s.name})
+	s.publish(Event{Kind: EventStreamReconnecting, Stream: s.name})
 	s.graceGen++
 	gen := s.graceGen
 	s.grace = time.AfterFunc(s.hub.cfg.GracePeriod, func() {

@@ -30,6 +30,14 @@ type RetryWaiter interface {
 	MaxRetryWait() time.Duration
 }
 
+// Retuner is implemented by a SourceKind whose running sources follow
+// some changes of their configuration themselves (a scene's layout, read
+// with Stream.Config): Retunes reports whether the change from old to src
+// is one of them, and the supervisor then leaves the source running.
+type Retuner interface {
+	Retunes(old, src Source) bool
+}
+
 // Tester is implemented by a SourceKind that can try a source before a
 // stream is made with it (connect to an IP camera and see what it sends).
 type Tester interface {
@@ -59,7 +67,8 @@ type Sources struct {
 }
 
 type runningSource struct {
-	src    Source
+	typ    string // src.Type, for the supervisor's log
+	src    Source // the configuration it runs (reconcile's, under mu)
 	stream *Stream
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -155,8 +164,15 @@ func (m *Sources) reconcile() {
 	stopping := map[string]chan struct{}{}
 	for name, r := range m.running {
 		s, ok := want[name]
-		if ok && s == r.stream && reflect.DeepEqual(s.Config().Source, r.src) {
-			continue
+		if ok && s == r.stream {
+			src := s.Config().Source
+			if reflect.DeepEqual(src, r.src) {
+				continue
+			}
+			if rt, ok := m.kinds[src.Type].(Retuner); ok && src.Type == r.src.Type && rt.Retunes(r.src, src) {
+				r.src = src
+				continue
+			}
 		}
 		r.cancel()
 		stopping[name] = r.done
@@ -168,7 +184,7 @@ func (m *Sources) reconcile() {
 		}
 		src := s.Config().Source
 		ctx, cancel := context.WithCancel(m.ctx)
-		r := &runningSource{src: src, stream: s, cancel: cancel, done: make(chan struct{})}
+		r := &runningSource{typ: src.Type, src: src, stream: s, cancel: cancel, done: make(chan struct{})}
 		m.running[name] = r
 		m.wg.Add(1)
 		go m.supervise(ctx, r, m.kinds[src.Type], stopping[name])
@@ -188,7 +204,7 @@ func (m *Sources) supervise(ctx context.Context, r *runningSource, k SourceKind,
 			return
 		}
 	}
-	log := m.log.With("stream", r.stream.Name(), "source", r.src.Type)
+	log := m.log.With("stream", r.stream.Name(), "source", r.typ)
 	backoff, maxBackoff := time.Second, m.maxBackoff
 	if rw, ok := k.(RetryWaiter); ok {
 		maxBackoff = min(maxBackoff, max(rw.MaxRetryWait(), 100*time.Millisecond))

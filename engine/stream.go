@@ -49,6 +49,7 @@ type Stream struct {
 	liveSince  time.Time
 	lastErr    string
 	deleted    bool
+	detached   bool // not the hub's: publishes no events (Hub.Detached)
 	standby    bool
 	viewers    map[uint64]*Viewer
 	nextViewer uint64
@@ -94,6 +95,13 @@ func newStream(h *Hub, cfg StreamConfig) *Stream {
 	}
 	s.c.muted.Store(cfg.Muted)
 	return s
+}
+
+// publish tells the hub's subscribers what happened to the stream.
+func (s *Stream) publish(e Event) {
+	if !s.detached {
+		s.hub.events.publish(e)
+	}
 }
 
 // Name is the stream's public name.
@@ -158,7 +166,7 @@ func (s *Stream) Publish(src SourceInfo) (*Publisher, error) {
 	s.pub = p
 	s.state = StateLive
 	s.lastErr = ""
-	s.hub.events.publish(Event{Kind: EventStreamLive, Stream: s.name})
+	s.publish(Event{Kind: EventStreamLive, Stream: s.name})
 	return p, nil
 }
 
@@ -190,7 +198,7 @@ func (s *Stream) endLocked(why string) {
 		s.state = StateError
 	}
 	s.liveSince = time.Time{}
-	s.hub.events.publish(Event{Kind: EventStreamEnded, Stream: s.name, Error: why})
+	s.publish(Event{Kind: EventStreamEnded, Stream: s.name, Error: why})
 }
 
 // SourceFailed records why a stream's source could not start or stopped
@@ -207,7 +215,7 @@ func (s *Stream) SourceFailed(err error) {
 	if s.state == StateIdle {
 		s.state = StateError
 	}
-	s.hub.events.publish(Event{Kind: EventSourceError, Stream: s.name, Error: s.lastErr})
+	s.publish(Event{Kind: EventSourceError, Stream: s.name, Error: s.lastErr})
 }
 
 // SetStandby says whether the stream's source is waiting for a viewer

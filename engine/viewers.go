@@ -51,7 +51,7 @@ func (s *Stream) Join(info ViewerInfo) (*Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.hub.events.publish(Event{Kind: EventViewerJoined, Stream: s.name, Viewer: v.stats()})
+	s.publish(Event{Kind: EventViewerJoined, Stream: s.name, Viewer: v.stats()})
 	return v, nil
 }
 

@@ -82,103 +82,143 @@ func (k *kind) Check(src engine.Source) error {
 // by itself when the device does.
 func (k *kind) Run(ctx context.Context, s *engine.Stream) error {
 	src := s.Config().Source
-	set, err := k.settings(src)
+	c, err := k.start(src, src.Options[optMicrophone] != noMicrophone)
 	if err != nil {
 		return err
 	}
-	k.m.rescanIfChanged()
-	vd, err := find(k.video, src.Options[noun(k.video)])
-	if err != nil {
-		return err
-	}
-	vdev, err := k.open(vd)
-	if err != nil {
-		return err
-	}
-	defer vdev.close()
-	vr, err := vd.(driver.VideoRecorder).VideoRecord(pickVideo(vd.Properties(), set.Video))
-	if err != nil {
-		return fmt.Errorf("%s %q: start capturing: %w", noun(k.video), displayName(vd.Info()), err)
-	}
-
-	var ar audio.Reader
-	var adev *openDevice
-	busy := false // the default microphone is another stream's
-	if mic := src.Options[optMicrophone]; mic != noMicrophone {
-		md, err := find(driver.Microphone, mic)
-		var none *noDeviceError
-		switch {
-		case errors.As(err, &none) && mic == "":
-			// no microphone at all: video only
-		case err != nil:
-			return err
-		default:
-			if adev, err = k.open(md); err != nil {
-				if mic == "" && k.m.held(md.Info()) {
-					busy = true // video only
-					break
-				}
-				return err
-			}
-			defer adev.close()
-			ar, err = md.(driver.AudioRecorder).AudioRecord(prop.Media{Audio: prop.Audio{
-				ChannelCount: set.Audio.Channels, SampleRate: set.Audio.SampleRate,
-				SampleSize: 2, IsInterleaved: true, Latency: 20 * time.Millisecond,
-			}})
-			if err != nil {
-				return fmt.Errorf("microphone %q: start recording: %w", displayName(md.Info()), err)
-			}
-		}
-	}
-
+	defer c.close()
 	info := engine.SourceInfo{Protocol: string(k.video)}
-	promised := src.Options[optMicrophone] != noMicrophone
-	return encode.Publish(ctx, k.pool, s, info, set, ar != nil, func(p *encode.Pipeline) error {
+	return encode.Publish(ctx, k.pool, s, info, c.set, c.ar != nil, func(p *encode.Pipeline) error {
 		switch { // the card and the API say why there is no sound
-		case promised && busy:
+		case c.busy:
 			s.SetSilent(sound.ReasonMicrophoneInUse)
-		case promised && ar == nil:
+		case c.ar == nil && c.wantAudio:
 			s.SetSilent(sound.ReasonNoMicrophone)
 		}
-		errc := make(chan error, 2)
-		stop := make(chan struct{})
-		n := 1
-		go func() { errc <- captureVideo(p, vr, vd.Info(), stop) }()
-		if ar != nil {
-			n++
-			go func() { errc <- captureAudio(p, ar, set.Audio, stop) }()
+		return c.run(ctx, p)
+	})
+}
+
+// Capture runs src into sink (a scene's input) until ctx ends or a device
+// fails; with audio false no microphone is opened.
+func (k *kind) Capture(ctx context.Context, src engine.Source, sink encode.Sink, audio bool) error {
+	c, err := k.start(src, audio && src.Options[optMicrophone] != noMicrophone)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	return c.run(ctx, sink)
+}
+
+// capturing is a camera or screen and perhaps a microphone, open and
+// recording.
+type capturing struct {
+	set        encode.Settings
+	vd         driver.Driver
+	vr         video.Reader
+	vdev, adev *openDevice
+	ar         audio.Reader
+	wantAudio  bool
+	busy       bool // the default microphone is another stream's: video only
+}
+
+// start opens the source's devices; with wantAudio its microphone too.
+func (k *kind) start(src engine.Source, wantAudio bool) (c *capturing, err error) {
+	c = &capturing{wantAudio: wantAudio}
+	if c.set, err = k.settings(src); err != nil {
+		return nil, err
+	}
+	k.m.rescanIfChanged()
+	if c.vd, err = find(k.video, src.Options[noun(k.video)]); err != nil {
+		return nil, err
+	}
+	if c.vdev, err = k.open(c.vd); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			c.close()
 		}
-		var err error
-		select {
-		case <-ctx.Done():
-		case err = <-errc:
-			n--
+	}()
+	if c.vr, err = c.vd.(driver.VideoRecorder).VideoRecord(pickVideo(c.vd.Properties(), c.set.Video)); err != nil {
+		return nil, fmt.Errorf("%s %q: start capturing: %w", noun(k.video), displayName(c.vd.Info()), err)
+	}
+	if !wantAudio {
+		return c, nil
+	}
+	mic := src.Options[optMicrophone]
+	md, err := find(driver.Microphone, mic)
+	var none *noDeviceError
+	switch {
+	case errors.As(err, &none) && mic == "":
+		return c, nil // no microphone at all: video only
+	case err != nil:
+		return nil, err
+	}
+	if c.adev, err = k.open(md); err != nil {
+		if mic == "" && k.m.held(md.Info()) {
+			c.busy = true
+			return c, nil
 		}
-		// The loops stop after their next frame or chunk. Only then are
-		// the devices closed: the X11 screen's reader never returns once
-		// its device is closed (it stops its clock). A device that hangs
-		// is closed after a second anyway, and its loop left behind: a
-		// frame it delivers later is refused by the closed pipeline.
-		close(stop)
-		wait := func(d time.Duration) {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			for ; n > 0; n-- {
-				select {
-				case <-errc:
-				case <-t.C:
-					return
-				}
+		return nil, err
+	}
+	c.ar, err = md.(driver.AudioRecorder).AudioRecord(prop.Media{Audio: prop.Audio{
+		ChannelCount: c.set.Audio.Channels, SampleRate: c.set.Audio.SampleRate,
+		SampleSize: 2, IsInterleaved: true, Latency: 20 * time.Millisecond,
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("microphone %q: start recording: %w", displayName(md.Info()), err)
+	}
+	return c, nil
+}
+
+// close lets go of the devices; it may be called twice.
+func (c *capturing) close() {
+	if c.vdev != nil {
+		c.vdev.close()
+	}
+	if c.adev != nil {
+		c.adev.close()
+	}
+}
+
+// run captures into sink until ctx ends or a device fails.
+func (c *capturing) run(ctx context.Context, sink encode.Sink) error {
+	errc := make(chan error, 2)
+	stop := make(chan struct{})
+	n := 1
+	go func() { errc <- captureVideo(sink, c.vr, c.vd.Info(), stop) }()
+	if c.ar != nil {
+		n++
+		go func() { errc <- captureAudio(sink, c.ar, c.set.Audio, stop) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		n--
+	}
+	// The loops stop after their next frame or chunk. Only then are the
+	// devices closed: the X11 screen's reader never returns once its
+	// device is closed (it stops its clock). A device that hangs is closed
+	// after a second anyway, and its loop left behind: a frame it delivers
+	// later is refused by the closed pipeline.
+	close(stop)
+	wait := func(d time.Duration) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		for ; n > 0; n-- {
+			select {
+			case <-errc:
+			case <-t.C:
+				return
 			}
 		}
-		wait(time.Second)
-		vdev.close()
-		if adev != nil {
-			adev.close()
-		}
-		wait(time.Second)
-		return err
-	})
+	}
+	wait(time.Second)
+	c.close()
+	wait(time.Second)
+	return err
 }
 
 // openDevice is a device a stream holds; close is safe to call twice.
@@ -241,7 +281,7 @@ func pickVideo(ps []prop.Media, v encode.VideoSettings) prop.Media {
 
 // captureVideo reads frames until the device fails or is closed; each is
 // stamped with when it arrived and offered to the pipeline.
-func captureVideo(p *encode.Pipeline, r video.Reader, info driver.Info, stop <-chan struct{}) error {
+func captureVideo(p encode.Sink, r video.Reader, info driver.Info, stop <-chan struct{}) error {
 	for {
 		img, release, err := r.Read()
 		if stopped(stop) {
@@ -265,7 +305,7 @@ func captureVideo(p *encode.Pipeline, r video.Reader, info driver.Info, stop <-c
 // captureAudio reads chunks until the device fails or is closed. A chunk
 // arrives when its last sample was recorded, so its first sample was
 // captured one chunk earlier.
-func captureAudio(p *encode.Pipeline, r audio.Reader, set encode.AudioSettings, stop <-chan struct{}) error {
+func captureAudio(p encode.Sink, r audio.Reader, set encode.AudioSettings, stop <-chan struct{}) error {
 	var pcm []int16
 	var start time.Time
 	var samples int64

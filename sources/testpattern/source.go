@@ -38,16 +38,27 @@ func (k *Kind) Run(ctx context.Context, s *engine.Stream) error {
 	}
 	info := engine.SourceInfo{Protocol: Type}
 	return encode.Publish(ctx, k.pool, s, info, set, true, func(p *encode.Pipeline) error {
-		return generate(ctx, p, set)
+		return generate(ctx, p, set, true)
 	})
 }
 
-// generate makes frames and tone on the capture clock: frame n is captured
+// Capture runs the pattern into sink (a scene's input) until ctx ends,
+// drawn at whatever size the sink asks for.
+func (k *Kind) Capture(ctx context.Context, src engine.Source, sink encode.Sink, audio bool) error {
+	set, err := encode.ParseSettings(src.Options)
+	if err != nil {
+		return err
+	}
+	return generate(ctx, sink, set, audio)
+}
+
+// generate makes frames (and with audio, tone) on the capture clock: frame n is captured
 // at start + n/fps and audio sample i at start + i/rate, exactly, as a
 // camera and a sound card would stamp them; a late wake-up does not move
 // them. If the machine falls more than a second behind, the missed frames
-// are skipped and counted as dropped.
-func generate(ctx context.Context, p *encode.Pipeline, set encode.Settings) error {
+// are skipped and counted as dropped. Frames are drawn at the size of the
+// sink's buffer.
+func generate(ctx context.Context, p encode.Sink, set encode.Settings, audio bool) error {
 	fps := set.Video.FPS
 	rate := set.Audio.SampleRate
 	pat := NewPattern(set.Video.Width, set.Video.Height)
@@ -80,6 +91,9 @@ func generate(ctx context.Context, p *encode.Pipeline, set encode.Settings) erro
 			at := frameAt(frame)
 			n := frame
 			err := p.Video(at, func(dst *image.YCbCr) error {
+				if dst.Rect.Dx() != pat.w || dst.Rect.Dy() != pat.h {
+					pat = NewPattern(dst.Rect.Dx(), dst.Rect.Dy())
+				}
 				pat.Draw(dst, n, at, at.Sub(start))
 				return nil
 			})
@@ -89,14 +103,14 @@ func generate(ctx context.Context, p *encode.Pipeline, set encode.Settings) erro
 			frame++
 		}
 		// audio chunks whose last sample is due
-		for !sampleAt(samples + int64(chunk)).After(now) {
+		for audio && !sampleAt(samples+int64(chunk)).After(now) {
 			if err := p.Audio(sampleAt(samples), tone.Next(chunk)); err != nil {
 				return err
 			}
 			samples += int64(chunk)
 		}
 		next := frameAt(frame)
-		if a := sampleAt(samples + int64(chunk)); a.Before(next) {
+		if a := sampleAt(samples + int64(chunk)); audio && a.Before(next) {
 			next = a
 		}
 		timer.Reset(time.Until(next))
