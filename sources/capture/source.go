@@ -123,8 +123,8 @@ type capturing struct {
 }
 
 // start opens the source's devices; with wantAudio its microphone too.
-func (k *kind) start(src engine.Source, wantAudio bool) (c *capturing, err error) {
-	c = &capturing{wantAudio: wantAudio}
+func (k *kind) start(src engine.Source, wantAudio bool) (_ *capturing, err error) {
+	c := &capturing{wantAudio: wantAudio}
 	if c.set, err = k.settings(src); err != nil {
 		return nil, err
 	}
