@@ -42,6 +42,7 @@ import (
 	"chalkcast/sources/ipcam"
 	"chalkcast/sources/pull"
 	"chalkcast/sources/rtmp"
+	"chalkcast/sources/scene"
 	"chalkcast/sources/testpattern"
 )
 
@@ -233,7 +234,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	kinds := devices.Kinds(hub.Pool())
 	if o.HoldCapture {
 		// before the sources are supervised: no camera switches on by itself
-		if err := hub.StopTypes(slices.Collect(maps.Keys(kinds))...); err != nil {
+		if err := hub.StopTypes(append(slices.Collect(maps.Keys(kinds)), scene.Type)...); err != nil {
 			return nil, err
 		}
 	}
@@ -283,6 +284,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	kinds[testpattern.Type] = testpattern.New(hub.Pool())
 	kinds[ipcam.Type] = ipcam.New(log)
 	kinds[pull.Type] = pull.New(log)
+	kinds[scene.Type] = scene.New(hub, kinds, log) // composes any of the kinds above
 	srcs := engine.NewSources(hub, kinds, log)
 	started.add(srcs.Close) // sources leave cleanly
 	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, Parts: []web.Part{rec, pusher}}, web.Config{

@@ -132,10 +132,12 @@ func TestRetunedSourcesKeepRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCond(t, "source running", func() bool { return k.isRunning("a") })
+	sub := h.Subscribe(16)
+	defer sub.Close()
 	if err := h.SetSource("a", src("x", "main")); err != nil {
 		t.Fatal(err)
 	}
-	m.reconcile()
+	waitEvent(t, sub, EventSourceRetuned, "a")
 	if n := k.runs.Load(); n != 1 || !k.isRunning("a") {
 		t.Errorf("a retuned source was restarted: %d runs", n)
 	}

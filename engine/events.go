@@ -33,6 +33,9 @@ const (
 	// EventSourceChanged: the stream's source was replaced (Hub.SetSource);
 	// the new one continues the stream once it publishes.
 	EventSourceChanged EventKind = "source_changed"
+	// EventSourceRetuned: the running source took its new configuration
+	// without a restart (a scene's layout; see Retuner).
+	EventSourceRetuned EventKind = "source_retuned"
 )
 
 // Event is one thing that happened in the hub. Events are values: a

@@ -171,6 +171,7 @@ func (m *Sources) reconcile() {
 			}
 			if rt, ok := m.kinds[src.Type].(Retuner); ok && src.Type == r.src.Type && rt.Retunes(r.src, src) {
 				r.src = src
+				m.hub.events.publish(Event{Kind: EventSourceRetuned, Stream: name})
 				continue
 			}
 		}

@@ -24,7 +24,8 @@ PACKAGES=(ca-certificates git curl gcc g++ libc6-dev pkg-config libvo-aacenc-dev
 # Test peers: ffmpeg/ffprobe publish and play; headless Chromium with
 # chromedriver plays the share page; Xvfb is the screen that screen
 # capture and the window are tested on, with xdotool to find the window,
-# xprop (x11-utils) to mark it minimized as a window manager does, and
+# xprop (x11-utils) to mark it minimized as a window manager does, xsetroot
+# (x11-xserver-utils) to paint it for scene tests, and
 # ImageMagick to photograph it; GStreamer's RTSP server (driven from
 # Python) plays the IP cameras, with x264/x265, AAC and G.711 encoders;
 # nginx with the RTMP module is the server streams are pushed to; Node.js
@@ -34,7 +35,7 @@ PACKAGES=(ca-certificates git curl gcc g++ libc6-dev pkg-config libvo-aacenc-dev
 # package checked with Debian's archive key), and Wine to start the
 # Windows executable in CI.
 if [ "${1:-all}" != run ]; then
-  PACKAGES+=(ffmpeg chromium chromium-driver xvfb xauth xdotool x11-utils imagemagick
+  PACKAGES+=(ffmpeg chromium chromium-driver xvfb xauth xdotool x11-utils x11-xserver-utils imagemagick
     python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
     gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
     nginx libnginx-mod-rtmp make xz-utils gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 binutils-mingw-w64-x86-64

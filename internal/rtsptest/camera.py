@@ -42,6 +42,7 @@ paths = {
     "/h264pcmu": video + h264 + tone(8000) + "mulawenc ! rtppcmupay name=pay1 pt=0 ",
     "/h264pcma": video + h264 + tone(8000) + "alawenc ! rtppcmapay name=pay1 pt=8 ",
     "/audioonly": aac.replace("pay1", "pay0"),
+    "/green": video.replace("pattern=ball", "pattern=green") + h264,
 }
 
 server = GstRtspServer.RTSPServer()

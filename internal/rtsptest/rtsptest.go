@@ -58,7 +58,8 @@ func FreePort(t testing.TB) int {
 
 // Camera is GStreamer's RTSP server playing an IP camera. Paths:
 // /h264aac, /h264bframes (H.264 with B-frames + AAC), /h265 (no audio),
-// /h264pcmu, /h264pcma (G.711 at 8 kHz), /audioonly.
+// /h264pcmu, /h264pcma (G.711 at 8 kHz), /audioonly, /green (a plain green
+// picture, no audio).
 type Camera struct {
 	t      testing.TB
 	Port   int

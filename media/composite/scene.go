@@ -58,23 +58,18 @@ func (s *Scene) SetOptions(opt Options) {
 // Input is input i (0 or 1).
 func (s *Scene) Input(i int) *Input { return s.inputs[i] }
 
-// Compose draws the scene as of now into dst (w×h) and returns, for each
-// input, the capture time of the frame it drew (zero when it drew none:
-// the input does not show, has no frame yet or is down).
-func (s *Scene) Compose(dst *image.YCbCr, now time.Time) [2]time.Time {
+// Compose draws the scene as of now into dst (w×h).
+func (s *Scene) Compose(dst *image.YCbCr, now time.Time) {
 	areas := s.Options().Areas(s.w, s.h)
 	full := image.Rect(0, 0, s.w, s.h)
 	if areas[0] != full && areas[1] != full {
 		encode.Fill(dst, black.y, black.cb, black.cr)
 	}
-	var at [2]time.Time
 	for i, a := range areas {
-		if a.Empty() {
-			continue
+		if !a.Empty() {
+			s.inputs[i].draw(dst.SubImage(a).(*image.YCbCr), now, &s.ph)
 		}
-		at[i] = s.inputs[i].draw(dst.SubImage(a).(*image.YCbCr), now, &s.ph)
 	}
-	return at
 }
 
 // Input holds the newest frame of one input, drawn at its area's size.
@@ -141,6 +136,14 @@ func (in *Input) SetDown() {
 	in.mu.Unlock()
 }
 
+// At is the capture time of the input's newest frame drawn; zero before
+// the first.
+func (in *Input) At() time.Time {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.at
+}
+
 // Down reports whether the input's area shows the placeholder.
 func (in *Input) Down(now time.Time) bool {
 	in.mu.Lock()
@@ -152,26 +155,20 @@ func (in *Input) downLocked(now time.Time) bool {
 	return in.down || (!in.alive.IsZero() && now.Sub(in.alive) > Stale)
 }
 
-// draw draws the input into dst, its area, and returns the capture time
-// of the frame drawn.
-func (in *Input) draw(dst *image.YCbCr, now time.Time, ph *placeholders) time.Time {
+// draw draws the input into dst, its area.
+func (in *Input) draw(dst *image.YCbCr, now time.Time, ph *placeholders) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	switch {
 	case in.downLocked(now):
 		copyPicture(dst, ph.get(dst.Rect.Size(), in.label))
-		return time.Time{}
 	case in.ready == nil:
 		encode.Fill(dst, black.y, black.cb, black.cr)
-		return time.Time{}
 	case in.ready.Rect.Size() == dst.Rect.Size():
 		copyPicture(dst, in.ready)
 	default: // the layout changed since this frame was drawn
-		if err := encode.Fit(dst, in.ready); err != nil {
-			return time.Time{}
-		}
+		_ = encode.Fit(dst, in.ready) // both are I420 pictures
 	}
-	return in.at
 }
 
 // copyPicture copies src into dst of the same size (dst may be part of a

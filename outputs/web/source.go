@@ -69,7 +69,7 @@ func awaitLive(ctx context.Context, sub *engine.Subscription, name string) bool 
 			case e.Stream != name:
 			case e.Kind == engine.EventSourceChanged:
 				changed = true
-			case e.Kind == engine.EventStreamLive && changed:
+			case (e.Kind == engine.EventStreamLive || e.Kind == engine.EventSourceRetuned) && changed:
 				return true
 			case e.Kind == engine.EventSourceError && changed, e.Kind == engine.EventStreamDeleted:
 				return false // the view says why

@@ -1,15 +1,12 @@
 package capture
 
 import (
-	"bufio"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -198,37 +195,7 @@ func TestUnpluggedCameraComesBack(t *testing.T) {
 
 // TestScreen captures a real X server's screen (Xvfb).
 func TestScreen(t *testing.T) {
-	xvfb, err := exec.LookPath("Xvfb")
-	if err != nil {
-		t.Fatal("Xvfb is needed (packaging/setup.sh installs it)")
-	}
-	// Xvfb picks a free display and writes its number to fd 3 once it
-	// listens; stopped with SIGTERM it removes its lock and socket.
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "1024x768x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
-	got := make(chan string, 1)
-	go func() {
-		b, _ := bufio.NewReader(r).ReadString('\n')
-		got <- strings.TrimSpace(b)
-	}()
-	var display string
-	select {
-	case display = <-got:
-	case <-time.After(10 * time.Second):
-	}
-	if display == "" {
-		t.Fatal("Xvfb did not start")
-	}
-	t.Setenv("DISPLAY", ":"+display)
+	testkit.StartXvfb(t, "1024x768")
 	screen.Initialize() // the driver looks for screens when asked
 	defer func() {
 		for _, d := range query(driver.Screen, "") {

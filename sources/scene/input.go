@@ -1,0 +1,187 @@
+package scene
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"time"
+
+	"chalkcast/engine"
+	"chalkcast/media/composite"
+	"chalkcast/media/decode"
+	"chalkcast/media/encode"
+)
+
+// inputSink hands an input's pictures to its area of the scene and, for
+// the input whose sound the scene carries, its sound to the encoder.
+type inputSink struct {
+	in    *composite.Input
+	start time.Time
+	audio *encode.Pipeline // nil for an input whose sound is not carried
+}
+
+func (s *inputSink) Start() time.Time { return s.start }
+
+func (s *inputSink) Video(captured time.Time, fill func(dst *image.YCbCr) error) error {
+	return s.in.Put(captured, fill)
+}
+
+func (s *inputSink) Audio(first time.Time, pcm []int16) error {
+	if s.audio == nil {
+		return nil
+	}
+	return s.audio.Audio(first, pcm)
+}
+
+// Dropped: an input's lost frames are not the scene's; the scene's own
+// are counted by its encoder.
+func (s *inputSink) Dropped(int) {}
+
+// Retry waits between attempts to bring back a failed input grow from
+// minRetry to maxRetry: an IP camera back from a reboot shows within
+// seconds.
+const (
+	minRetry = 500 * time.Millisecond
+	maxRetry = 5 * time.Second
+)
+
+// keepInput runs input i until ctx ends, showing the placeholder and
+// trying again while it fails.
+func (k *Kind) keepInput(ctx context.Context, scene string, i int, src engine.Source, sink *inputSink) {
+	log := k.log.With("stream", scene, "input", i+1, "source", src.Type)
+	wait := minRetry
+	lastErr := ""
+	for {
+		start := time.Now()
+		err := k.runInput(ctx, scene, i, src, sink)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("it stopped")
+		}
+		sink.in.SetDown()
+		if time.Since(start) > time.Minute {
+			wait = minRetry
+		}
+		if err.Error() != lastErr {
+			lastErr = err.Error()
+			log.Warn("scene input down; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxRetry)
+	}
+}
+
+// runInput runs an input once, until ctx ends or it fails.
+func (k *Kind) runInput(ctx context.Context, scene string, i int, src engine.Source, sink *inputSink) error {
+	if src.Type == StreamInput {
+		st, ok := k.hub.Get(src.Options[StreamInput])
+		if !ok {
+			return fmt.Errorf("there is no stream %q", src.Options[StreamInput])
+		}
+		return decodeInto(ctx, st, sink.in)
+	}
+	kind := k.kinds[src.Type]
+	if c, ok := kind.(encode.Capturer); ok {
+		return c.Capture(ctx, src, sink, sink.audio != nil)
+	}
+	// A kind that publishes packets (an IP camera) runs into a stream of
+	// its own, which is decoded until the source stops.
+	st, release := k.hub.Detached(fmt.Sprintf("%s/input%d", scene, i+1), src)
+	defer release()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() {
+		ran <- kind.Run(ctx, st)
+		cancel()
+	}()
+	err := decodeInto(ctx, st, sink.in)
+	cancel()
+	if rerr := <-ran; rerr != nil {
+		return rerr
+	}
+	return err
+}
+
+// decodeInto decodes the video of st into in until ctx ends or st does.
+// While st is not live (after a moment to connect), in shows its
+// placeholder.
+func decodeInto(ctx context.Context, st *engine.Stream, in *composite.Input) error {
+	var rd *engine.Reader
+	for since := time.Now(); rd == nil; {
+		var err error
+		if rd, err = st.NewReader(nil); err == nil {
+			break
+		}
+		if time.Since(since) > composite.Stale {
+			in.SetDown()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	defer rd.Close()
+	var (
+		dec     *decode.Video
+		needKey = true
+		pic     *image.RGBA
+		batch   []*engine.Packet
+	)
+	defer func() {
+		if dec != nil {
+			dec.Close()
+		}
+	}()
+	for {
+		var err error
+		batch, err = rd.Next(ctx, batch[:0])
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("its stream ended: %w", err)
+		}
+		for _, pk := range batch {
+			if pk.Track != engine.TrackVideo || pk.Config == nil {
+				continue
+			}
+			if dec == nil || !dec.Config().Equal(pk.Config) {
+				if dec != nil {
+					dec.Close()
+				}
+				if dec, err = decode.NewVideo(pk.Config); err != nil {
+					return fmt.Errorf("its video cannot be decoded: %w", err)
+				}
+				needKey = true
+			}
+			if needKey && !pk.Keyframe {
+				continue
+			}
+			needKey = false
+			got, err := dec.Decode(pk.Payload)
+			if err != nil || !got {
+				continue // a damaged frame: the next keyframe repairs it
+			}
+			err = in.Put(time.Now(), func(dst *image.YCbCr) error {
+				p, err := dec.Picture(pic, dst.Rect.Dx())
+				if err != nil || p == nil {
+					return fmt.Errorf("a picture did not scale: %w", err)
+				}
+				pic = p
+				return encode.Fit(dst, p)
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
