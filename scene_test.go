@@ -8,6 +8,8 @@ import (
 	"image"
 	"net/http"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -140,6 +142,8 @@ func (p *pictures) colour(fx, fy float64) string {
 		return "black"
 	case r < 90 && g < 90 && bl < 110 && bl > r:
 		return "slate"
+	case r > 150 && max(r, g, bl)-min(r, g, bl) < 24:
+		return "light grey"
 	}
 	return fmt.Sprintf("rgb(%d,%d,%d)", r, g, bl)
 }
@@ -241,5 +245,66 @@ func TestSceneOfScreenAndCamera(t *testing.T) {
 	p.expectPicture(t, 15*time.Second, "the camera back", pip)
 	if _, err := p.state(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSwitchingSourceKeepsViewers(t *testing.T) {
+	testkit.NeedTools(t, "ffmpeg")
+	paintedScreen(t)
+	s := startServer(t, options{})
+	s.findScreens(t)
+	s.createSource(t, "class", "testpattern", nil)
+	base := "http://" + s.HTTP + "/live/class"
+	p := watchPictures(t, base+".flv")
+	p.expectPicture(t, 10*time.Second, "the test pattern", map[[2]float64]string{{0.78, 0.3}: "red", {0.1, 0.3}: "light grey"})
+
+	// An HLS player for the whole lesson: ffmpeg decodes 14 s of it.
+	hls := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-stats", "-i", base+"/index.m3u8", "-t", "14", "-f", "null", "-")
+	var hlsOut bytes.Buffer
+	hls.Stderr = &hlsOut
+	startCmd(t, hls)
+	time.Sleep(3 * time.Second)
+
+	for _, c := range []struct {
+		source map[string]any
+		want   map[[2]float64]string
+	}{
+		{map[string]any{"type": "screen", "options": map[string]string{"microphone": "none"}},
+			map[[2]float64]string{{0.1, 0.3}: "red", {0.5, 0.9}: "red"}},
+		{map[string]any{"type": "testpattern", "options": map[string]string{"preset": "480p"}}, // another picture size
+			map[[2]float64]string{{0.78, 0.3}: "red", {0.1, 0.3}: "light grey"}},
+	} {
+		before, _ := p.state()
+		code, out := s.api(t, "PUT", "/api/v1/streams/class/source", c.source)
+		if code != http.StatusOK {
+			t.Fatalf("PUT %v: %d %v", c.source, code, out)
+		}
+		p.expectPicture(t, 3*time.Second, fmt.Sprint(c.source["type"]), c.want)
+		time.Sleep(3 * time.Second)
+		if n, err := p.state(); err != nil || n < before+30 {
+			t.Fatalf("FLV after the switch to %s: %d frames (before %d), %v", c.source["type"], n, before, err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- hls.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the HLS player stopped: %v: %s", err, hlsOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the HLS player did not finish its 14 s: %s", hlsOut.String())
+	}
+	frames := regexp.MustCompile(`frame=\s*(\d+)`).FindAllStringSubmatch(hlsOut.String(), -1)
+	if len(frames) == 0 {
+		t.Fatalf("ffmpeg said nothing of frames: %s", hlsOut.String())
+	}
+	n, _ := strconv.Atoi(frames[len(frames)-1][1])
+	if n < 14*15 {
+		t.Errorf("the HLS player decoded %d frames in 14 s", n)
+	}
+	t.Logf("the HLS player decoded %d frames across both switches", n)
+	if v := s.stream(t, "class")["viewers"].(map[string]any); v["peak"] != float64(2) {
+		t.Errorf("viewers: %v (a viewer that reconnected counts twice)", v)
 	}
 }
