@@ -30,6 +30,7 @@ func sourceChoices() []sourceChoice {
 	return []sourceChoice{
 		{"camera", theme.MediaVideoIcon(), lang.L("A webcam or document camera, with the microphone")},
 		{"screen", theme.ComputerIcon(), lang.L("Your slides or any window, with the microphone")},
+		{sceneType, theme.ViewRestoreIcon(), lang.L("Your slides with your face in a corner, switched live")},
 		{"rtsp", theme.VisibilityIcon(), lang.L("A classroom IP camera (Hikvision, Dahua, ONVIF) by its rtsp:// address")},
 		{engine.PushSource, theme.UploadIcon(), lang.L("Send from OBS, ffmpeg or a phone app")},
 		{"pull", theme.DownloadIcon(), lang.L("A stream from another server, by its rtmp:// or .flv address")},
@@ -109,7 +110,8 @@ type newStreamForm struct {
 	name    *widget.Entry
 	title   *widget.Entry
 	kind    *widget.Select
-	device  *widget.Select
+	device  *widget.Select // the camera or screen
+	camera  *widget.Select // a scene's camera
 	mic     *widget.Select
 	noMic   *widget.Label // shown when the computer has no microphone
 	preset  *widget.Select
@@ -144,6 +146,7 @@ func (f *newStreamForm) build(typ string) {
 		labels = append(labels, sourceText(engine.Source{Type: ch.typ}))
 	}
 	f.device = widget.NewSelect(nil, nil)
+	f.camera = widget.NewSelect(nil, nil)
 	var mics []string
 	for _, m := range f.devices.Microphones {
 		mics = append(mics, m.Name)
@@ -191,6 +194,8 @@ func (f *newStreamForm) build(typ string) {
 		switch t {
 		case "camera", "screen":
 			items = append(items, deviceItem, micItem, presetItem)
+		case sceneType:
+			items = append(items, widget.NewFormItem(lang.L("Screen"), f.device), widget.NewFormItem(lang.L("Camera"), f.camera), micItem, presetItem)
 		case "testpattern":
 			items = append(items, presetItem)
 		case "pull":
@@ -218,25 +223,15 @@ func (f *newStreamForm) build(typ string) {
 
 // showFields makes the form for source t.
 func (f *newStreamForm) showFields(t string) {
-	var names []string
 	switch t {
 	case "camera":
-		for _, d := range f.devices.Cameras {
-			names = append(names, d.Name)
-		}
+		fillDevices(f.device, f.devices.Cameras)
 	case "screen":
-		for _, d := range f.devices.Screens {
-			names = append(names, d.Name)
-		}
+		fillDevices(f.device, f.devices.Screens)
+	case sceneType:
+		fillDevices(f.device, f.devices.Screens)
+		fillDevices(f.camera, f.devices.Cameras)
 	}
-	f.device.Options = names
-	f.device.ClearSelected()
-	if len(names) > 0 {
-		f.device.SetSelectedIndex(0)
-	} else {
-		f.device.PlaceHolder = lang.L("None found: plug one in, Chalkcast starts when it appears")
-	}
-	f.device.Refresh()
 	show(f.noMic, len(f.devices.Microphones) == 0)
 	form := widget.NewForm(f.items(t)...)
 	form.SetOnValidationChanged(func(err error) {
@@ -341,6 +336,8 @@ func (f *newStreamForm) source() engine.Source {
 	switch typ {
 	case engine.PushSource:
 		return src
+	case sceneType:
+		return f.sceneSource()
 	case "pull":
 		src.URL = strings.TrimSpace(f.pullURL.Text)
 		return src

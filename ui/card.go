@@ -44,6 +44,7 @@ type card struct {
 	startStop                              *widget.Button
 	record                                 *recordControls
 	push                                   *pushControls
+	scene                                  *sceneControls
 	monitor                                *monitorView
 	last                                   snapshot
 }
@@ -98,8 +99,9 @@ func newCard(s *Studio, name string) *card {
 		container.NewBorder(nil, nil, nil, container.NewHBox(c.startStop, remove)))
 	c.record = newRecordControls(c)
 	c.push = newPushControls(c)
+	c.scene = newSceneControls(c)
 	c.monitor = newMonitorView(c, fyne.NewSize(256, 144), c.showMonitor)
-	info := container.NewVBox(c.monitor.box, c.source, c.details, c.viewers,
+	info := container.NewVBox(c.monitor.box, c.scene.box, c.source, c.details, c.viewers,
 		container.NewBorder(nil, nil, nil, c.rate, c.graph),
 		container.NewHBox(viewers, bigGraph), c.record.box)
 	share := container.NewVBox(
@@ -190,6 +192,8 @@ func sourceText(src engine.Source) string {
 			return lang.L("Another server")
 		}
 		return lang.L("From") + " " + src.URL // shown without credentials
+	case sceneType:
+		return lang.L("Slides + camera")
 	case "rtsp":
 		if src.URL == "" {
 			return lang.L("IP camera (RTSP)")
@@ -245,6 +249,7 @@ func (c *card) update(sn snapshot) {
 	}
 	c.record.update(sn)
 	c.push.update(sn)
+	c.scene.update(sn)
 	c.monitor.update(sn)
 	url := c.s.watchURL(sn.Name)
 	if url != c.url {

@@ -762,7 +762,7 @@ func TestNewStreamFormShowsOnlyItsSourcesFields(t *testing.T) {
 		return out
 	}
 	labels := func() []string { return shown(s.win.Canvas().Overlays().Top()) }
-	all := []string{"Device", "Microphone", "Quality", "Stream address", "Camera address", "Network transport"}
+	all := []string{"Device", "Screen", "Camera", "Microphone", "Quality", "Stream address", "Camera address", "Network transport"}
 	want := map[string][]string{
 		"camera":      {"Device", "Microphone", "Quality"},
 		"screen":      {"Device", "Microphone", "Quality"},
@@ -770,10 +770,11 @@ func TestNewStreamFormShowsOnlyItsSourcesFields(t *testing.T) {
 		"rtmp":        {},
 		"pull":        {"Stream address"},
 		"rtsp":        {"Camera address"}, // the transport is folded away
+		"scene":       {"Screen", "Camera", "Microphone", "Quality"},
 	}
 	s.showNewStream("testpattern", s.host.Devices(false))
 	kind, _ := find(s.win.Canvas().Overlays().Top(), func(sel *widget.Select) bool { return sel.Selected == "Test pattern" })
-	for _, typ := range []string{"camera", "screen", "testpattern", "rtmp", "pull", "rtsp"} {
+	for _, typ := range []string{"camera", "screen", "testpattern", "rtmp", "pull", "rtsp", "scene"} {
 		kind.SetSelected(sourceText(engine.Source{Type: typ}))
 		got := labels()
 		for _, l := range all {

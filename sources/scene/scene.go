@@ -49,7 +49,11 @@ type Kind struct {
 }
 
 // New returns the scene kind; kinds are the kinds its inputs may be of.
+// A nil log discards.
 func New(hub *engine.Hub, kinds map[string]engine.SourceKind, log *slog.Logger) *Kind {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Kind{hub: hub, kinds: maps.Clone(kinds), log: log.With("component", "scene")}
 }
 
