@@ -193,6 +193,9 @@ func sourceText(src engine.Source) string {
 		}
 		return lang.L("From") + " " + src.URL // shown without credentials
 	case sceneType:
+		if len(src.Inputs) == 2 {
+			return fmt.Sprintf(lang.L("%s + %s"), inputNoun(src.Inputs[0]), inputNoun(src.Inputs[1]))
+		}
 		return lang.L("Slides + camera")
 	case "rtsp":
 		if src.URL == "" {

@@ -40,7 +40,7 @@ func TestSceneFromTheEmptyState(t *testing.T) {
 	if src.Type != sceneType || len(src.Inputs) != 2 || src.Inputs[0].Type != "screen" || src.Inputs[1].Type != "camera" || src.Options["layout"] != "pip" {
 		t.Fatalf("the scene made: %+v", src)
 	}
-	if c.source.Text != "Slides + camera" {
+	if c.source.Text != "Slides + Camera" {
 		t.Errorf("the card calls its source %q", c.source.Text)
 	}
 	pip := button(t, c.root, "Face in the corner")
