@@ -160,6 +160,16 @@ func (h host) Devices(rescan bool) ui.Devices {
 	return out
 }
 
+// Thumbnail: a screen that cannot be photographed (gone, or in use
+// before its first thumbnail) shows none; the form still offers it.
+func (h host) Thumbnail(screen string) image.Image {
+	img, err := h.in.devices.Thumbnail(screen, 240)
+	if err != nil {
+		return nil
+	}
+	return img
+}
+
 func (h host) CheckSource(src engine.Source) error { return h.in.srcs.Check(src) }
 
 func (h host) TestSource(ctx context.Context, src engine.Source) (*engine.SourceReport, error) {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/lang"
@@ -111,6 +112,7 @@ type newStreamForm struct {
 	title   *widget.Entry
 	kind    *widget.Select
 	device  *widget.Select // the camera or screen
+	thumb   *canvas.Image  // what the chosen screen shows
 	camera  *widget.Select // a scene's camera
 	mic     *widget.Select
 	noMic   *widget.Label // shown when the computer has no microphone
@@ -146,6 +148,10 @@ func (f *newStreamForm) build(typ string) {
 		labels = append(labels, sourceText(engine.Source{Type: ch.typ}))
 	}
 	f.device = widget.NewSelect(nil, nil)
+	f.thumb = canvas.NewImageFromImage(nil)
+	f.thumb.FillMode = canvas.ImageFillContain
+	f.thumb.SetMinSize(fyne.NewSize(240, 135))
+	f.device.OnChanged = func(string) { f.showThumbnail() }
 	f.camera = widget.NewSelect(nil, nil)
 	var mics []string
 	for _, m := range f.devices.Microphones {
@@ -184,7 +190,7 @@ func (f *newStreamForm) build(typ string) {
 		widget.NewFormItem("", container.NewVBox(f.testBtn, f.tested)),
 		widget.NewFormItem("", details),
 	}
-	deviceItem := widget.NewFormItem(lang.L("Device"), f.device)
+	deviceItem := widget.NewFormItem(lang.L("Device"), container.NewVBox(f.device, f.thumb))
 	micItem := widget.NewFormItem(lang.L("Microphone"), container.NewVBox(f.mic, f.noMic))
 	presetItem := widget.NewFormItem(lang.L("Quality"), f.preset)
 	f.kind = widget.NewSelect(labels, nil)
@@ -195,7 +201,7 @@ func (f *newStreamForm) build(typ string) {
 		case "camera", "screen":
 			items = append(items, deviceItem, micItem, presetItem)
 		case sceneType:
-			items = append(items, widget.NewFormItem(lang.L("Screen"), f.device), widget.NewFormItem(lang.L("Camera"), f.camera), micItem, presetItem)
+			items = append(items, widget.NewFormItem(lang.L("Screen"), container.NewVBox(f.device, f.thumb)), widget.NewFormItem(lang.L("Camera"), f.camera), micItem, presetItem)
 		case "testpattern":
 			items = append(items, presetItem)
 		case "pull":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,11 +43,16 @@ func (*fakeHost) Ports() (int, int)   { return 8080, 1935 }
 func (*fakeHost) Version() string     { return "9.8.7" }
 
 func (*fakeHost) Devices(bool) Devices {
-	var d Devices
+	d := Devices{Screens: []Device{{ID: "X11Screen0", Name: "Screen 1 · 1280×720"}}}
 	for _, p := range encode.Presets() {
 		d.Presets = append(d.Presets, Preset{Name: p.Name, Description: p.Description})
 	}
 	return d
+}
+
+// Thumbnail: the fake host's screens show grey.
+func (*fakeHost) Thumbnail(string) image.Image {
+	return image.NewUniform(color.Gray{Y: 128})
 }
 
 func (h *fakeHost) CheckSource(src engine.Source) error { return h.srcs.Check(src) }

@@ -153,3 +153,27 @@ func fillDevices(sel *widget.Select, devices []Device) {
 	}
 	sel.Refresh()
 }
+
+// showThumbnail shows what the chosen screen shows, so that several
+// screens are told apart by their pictures; the picture is taken off the
+// UI goroutine.
+func (f *newStreamForm) showThumbnail() {
+	typ := f.types[f.kind.SelectedIndex()]
+	i := f.device.SelectedIndex()
+	if (typ != "screen" && typ != sceneType) || i < 0 || i >= len(f.devices.Screens) {
+		f.thumb.Hide()
+		return
+	}
+	id := f.devices.Screens[i].ID
+	f.s.background(func() {
+		img := f.s.host.Thumbnail(id)
+		fyne.Do(func() {
+			if f.device.SelectedIndex() != i {
+				return // another screen was chosen meanwhile
+			}
+			f.thumb.Image = img
+			f.thumb.Refresh()
+			show(f.thumb, img != nil)
+		})
+	})
+}

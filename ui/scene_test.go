@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -29,6 +30,10 @@ func TestSceneFromTheEmptyState(t *testing.T) {
 		overlay = s.win.Canvas().Overlays().Top()
 		return overlay != nil
 	})
+	form := s.win.Canvas().Overlays().Top()
+	if thumb, ok := find(form, func(i *canvas.Image) bool { return i.Image != nil }); !ok || !thumb.Visible() {
+		t.Error("the form shows no thumbnail of the screen")
+	}
 	test.Tap(button(t, overlay, "Go live"))
 	var c *card
 	eventually(t, s, "a live scene", func() bool {

@@ -39,6 +39,9 @@ type Host interface {
 	// Devices lists cameras, screens, microphones and presets; rescan
 	// looks for devices connected since the last scan.
 	Devices(rescan bool) Devices
+	// Thumbnail is a small picture of what a screen shows, nil when
+	// there is none.
+	Thumbnail(screen string) image.Image
 	// CheckSource validates a source before a stream is created with it.
 	CheckSource(engine.Source) error
 	// TestSource tries a source (connects to an IP camera) and reports

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"image"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -217,9 +218,18 @@ func TestScreen(t *testing.T) {
 	if d.Screens[0].Name != "Screen 1 · 1024×768" { // not the driver's "X11Screen0"
 		t.Errorf("the screen is called %q", d.Screens[0].Name)
 	}
+	// a thumbnail tells screens apart; while a stream captures the screen,
+	// the latest one stands for it
+	thumb, err := m.Thumbnail(d.Screens[0].ID, 160)
+	if err != nil || thumb.Bounds() != image.Rect(0, 0, 160, 120) {
+		t.Fatalf("thumbnail %v, %v", thumb, err)
+	}
 	s := newStudio(t, m)
 	st := s.create(t, "slides", TypeScreen, map[string]string{"microphone": "AudioTest"})
 	waitState(t, st, engine.StateLive, 10*time.Second)
+	if again, err := m.Thumbnail(d.Screens[0].ID, 160); err != nil || again != thumb {
+		t.Errorf("thumbnail of a screen in use: %v", err)
+	}
 	// a 4:3 screen in a 16:9 stream, at the screen's 15 fps default
 	s.probe(t, "slides", 5*time.Second, 1280, 720, 15, true)
 

@@ -10,6 +10,7 @@ package capture
 import (
 	"encoding/hex"
 	"fmt"
+	"image"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -59,12 +60,13 @@ type Manager struct {
 	mu      sync.Mutex
 	inUse   map[string]bool
 	formats map[string][]Format
-	nodes   string // the /dev/video* nodes at the last camera scan
+	nodes   string                 // the /dev/video* nodes at the last camera scan
+	thumbs  map[string]image.Image // each screen's latest thumbnail
 }
 
 // NewManager returns a device manager.
 func NewManager() *Manager {
-	return &Manager{inUse: map[string]bool{}, formats: map[string][]Format{}, nodes: videoNodes()}
+	return &Manager{inUse: map[string]bool{}, formats: map[string][]Format{}, nodes: videoNodes(), thumbs: map[string]image.Image{}}
 }
 
 // key identifies a device across rescans (driver IDs are random per scan).
