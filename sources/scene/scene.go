@@ -61,7 +61,8 @@ func New(hub *engine.Hub, kinds map[string]engine.SourceKind, log *slog.Logger) 
 type scene struct {
 	set    encode.Settings
 	layout composite.Options
-	audio  int // the input whose sound is carried, -1 for none
+	audio  int       // the input whose sound is carried, -1 for none
+	inputs [2]string // the inputs' types
 }
 
 func (k *Kind) parse(src engine.Source) (scene, error) {
@@ -95,7 +96,24 @@ func (k *Kind) parse(src engine.Source) (scene, error) {
 		sc.audio = -1
 	}
 	sc.set.Video.Screen = src.Inputs[0].Type == "screen"
+	sc.inputs = [2]string{src.Inputs[0].Type, src.Inputs[1].Type}
 	return sc, nil
+}
+
+// face is the input whose frames' age a composed frame's timestamp
+// follows: the camera on show, whose lips must move with the sound, or
+// else the input whose sound is carried; -1 when neither shows.
+func (sc scene) face(lo composite.Options) int {
+	areas := lo.Areas(sc.set.Video.Width, sc.set.Video.Height)
+	for i, t := range sc.inputs {
+		if (t == "camera" || t == "rtsp") && !areas[i].Empty() {
+			return i
+		}
+	}
+	if sc.audio >= 0 && !areas[sc.audio].Empty() {
+		return sc.audio
+	}
+	return -1
 }
 
 // Check validates a scene: its options, and its two inputs with their
@@ -219,8 +237,8 @@ func captureSource(in engine.Source, set encode.Settings, audio bool) engine.Sou
 
 // compose draws the scene at its frame rate and follows layout changes
 // of the stream's source. A frame is stamped with the tick minus the
-// smoothed age of the audio input's frames, so that a face in a corner
-// plays with its voice.
+// smoothed age of the face's frames (see face), so that lips move with
+// the voice.
 func compose(ctx context.Context, s *engine.Stream, comp *composite.Scene, p *encode.Pipeline, sc scene) error {
 	every := time.Second / time.Duration(sc.set.Video.FPS)
 	t := time.NewTicker(every)
@@ -241,8 +259,8 @@ func compose(ctx context.Context, s *engine.Stream, comp *composite.Scene, p *en
 			}
 		}
 		now := time.Now()
-		if sc.audio >= 0 {
-			if at := comp.Input(sc.audio).At(); !at.IsZero() && now.Sub(at) < composite.Stale {
+		if ref := sc.face(comp.Options()); ref >= 0 {
+			if at := comp.Input(ref).At(); !at.IsZero() && now.Sub(at) < composite.Stale {
 				age += (now.Sub(at) - age) / 16
 			}
 		}

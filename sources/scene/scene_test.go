@@ -122,3 +122,33 @@ func TestCaptureSource(t *testing.T) {
 		t.Errorf("a silent input: %v", o)
 	}
 }
+
+func TestFace(t *testing.T) {
+	k := newKind(t)
+	for _, c := range []struct {
+		inputs [2]string
+		audio  string
+		layout string
+		want   int
+	}{
+		{[2]string{"screen", "camera"}, "1", "pip", 1},        // the face in the corner, the voice from the screen's microphone
+		{[2]string{"screen", "camera"}, "1", "main", 0},       // no face on show: the input whose sound plays
+		{[2]string{"screen", "camera"}, "none", "main", -1},   // neither
+		{[2]string{"rtsp", "screen"}, "2", "side-by-side", 0}, // an IP camera is a face too
+		{[2]string{"screen", "screen"}, "2", "overlay", 1},    // the sound's input
+		{[2]string{"screen", "screen"}, "1", "overlay", -1},   // whose sound's input does not show
+	} {
+		src := engine.Source{Type: Type, Options: map[string]string{"audio": c.audio, "layout": c.layout},
+			Inputs: []engine.Source{{Type: c.inputs[0]}, {Type: c.inputs[1]}}}
+		if c.inputs[0] == "rtsp" {
+			src.Inputs[0].URL = "rtsp://192.0.2.1/"
+		}
+		sc, err := k.parse(src)
+		if err != nil {
+			t.Fatalf("%v: %v", c, err)
+		}
+		if got := sc.face(sc.layout); got != c.want {
+			t.Errorf("%v: face %d, want %d", c, got, c.want)
+		}
+	}
+}
