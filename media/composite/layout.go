@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	"strconv"
+	"strings"
 
 	"chalkcast/engine"
 )
@@ -38,6 +39,9 @@ const (
 	BottomRight Corner = "bottom-right"
 )
 
+// Corners are the corners in the order the API lists them.
+var Corners = []Corner{TopLeft, TopRight, BottomLeft, BottomRight}
+
 // Options are a scene's layout: the layout, and for PiP the corner and
 // the small picture's width in percent of the frame's.
 type Options struct {
@@ -64,20 +68,15 @@ const (
 // size; the defaults when absent). Errors wrap engine.ErrInvalid.
 func ParseOptions(opts map[string]string) (Options, error) {
 	o := Options{Layout: DefaultLayout, Corner: DefaultCorner, Size: DefaultSize}
+	var err error
 	if v := opts[OptLayout]; v != "" {
-		o.Layout = Layout(v)
-		switch o.Layout {
-		case PiP, SideBySide, Main, Overlay:
-		default:
-			return o, fmt.Errorf("%w: layout %q: choose pip, side-by-side, main or overlay", engine.ErrInvalid, v)
+		if o.Layout, err = choose(OptLayout, v, Layouts); err != nil {
+			return o, err
 		}
 	}
 	if v := opts[OptCorner]; v != "" {
-		o.Corner = Corner(v)
-		switch o.Corner {
-		case TopLeft, TopRight, BottomLeft, BottomRight:
-		default:
-			return o, fmt.Errorf("%w: corner %q: choose top-left, top-right, bottom-left or bottom-right", engine.ErrInvalid, v)
+		if o.Corner, err = choose(OptCorner, v, Corners); err != nil {
+			return o, err
 		}
 	}
 	if v := opts[OptSize]; v != "" {
@@ -88,6 +87,18 @@ func ParseOptions(opts map[string]string) (Options, error) {
 		o.Size = n
 	}
 	return o, nil
+}
+
+// choose is the choice v names of option, or an error listing them.
+func choose[T ~string](option, v string, choices []T) (T, error) {
+	names := make([]string, len(choices))
+	for i, c := range choices {
+		if string(c) == v {
+			return c, nil
+		}
+		names[i] = string(c)
+	}
+	return "", fmt.Errorf("%w: %s %q: choose %s", engine.ErrInvalid, option, v, strings.Join(names, ", "))
 }
 
 // Areas returns where each input goes in a w×h frame (both even): an
