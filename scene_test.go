@@ -308,3 +308,42 @@ func TestSwitchingSourceKeepsViewers(t *testing.T) {
 		t.Errorf("viewers: %v (a viewer that reconnected counts twice)", v)
 	}
 }
+
+// TestSceneCarriesTheCameraSound: an IP camera's AAC (48 kHz) or G.711
+// (8 kHz, resampled) is the scene's sound when the scene names it.
+func TestSceneCarriesTheCameraSound(t *testing.T) {
+	testkit.NeedTools(t, "ffmpeg")
+	paintedScreen(t)
+	s := startServer(t, options{})
+	s.findScreens(t)
+	cam := rtsptest.StartCamera(t, "")
+	for _, path := range []string{"/h264aac", "/h264pcmu"} {
+		t.Run(path[1:], func(t *testing.T) {
+			name := "sound-" + path[1:]
+			code, out := s.api(t, "POST", "/api/v1/streams", map[string]any{"name": name, "source": map[string]any{
+				"type": "scene", "options": map[string]string{"audio": "2"},
+				"inputs": []any{map[string]any{"type": "screen", "options": map[string]string{"microphone": "none"}},
+					map[string]any{"type": "rtsp", "url": cam.URL("", path)}}}})
+			if code != http.StatusCreated {
+				t.Fatalf("create: %d %v", code, out)
+			}
+			defer s.api(t, "DELETE", "/api/v1/streams/"+name, nil) // the next scene needs the screen
+			testkit.WaitFor(t, 10*time.Second, "the scene live", func() bool { return s.stream(t, name)["state"] == "live" })
+			time.Sleep(2 * time.Second) // the camera connects
+			ff := exec.Command("ffmpeg", "-nostdin", "-i", "http://"+s.HTTP+"/live/"+name+".flv", "-t", "4", "-map", "0:a", "-af", "volumedetect", "-f", "null", "-")
+			b, err := ff.CombinedOutput()
+			if err != nil {
+				t.Fatalf("ffmpeg: %v: %s", err, b)
+			}
+			m := regexp.MustCompile(`Audio: aac[^\n]*48000 Hz`).Find(b)
+			vol := regexp.MustCompile(`mean_volume: (-?[0-9.]+) dB`).FindSubmatch(b)
+			if m == nil || vol == nil {
+				t.Fatalf("no 48 kHz AAC sound measured:\n%s", b)
+			}
+			if v, _ := strconv.ParseFloat(string(vol[1]), 64); v < -30 {
+				t.Errorf("mean volume %.1f dB: the camera's tone is not heard", v)
+			}
+			t.Logf("%s: mean volume %s dB", path, vol[1])
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
+	sound "chalkcast/media/audio"
 	"chalkcast/media/composite"
 	"chalkcast/media/decode"
 	"chalkcast/media/encode"
@@ -16,9 +17,10 @@ import (
 // inputSink hands an input's pictures to its area of the scene and, for
 // the input whose sound the scene carries, its sound to the encoder.
 type inputSink struct {
-	in    *composite.Input
-	start time.Time
-	audio *encode.Pipeline // nil for an input whose sound is not carried
+	in             *composite.Input
+	start          time.Time
+	audio          *encode.Pipeline // nil for an input whose sound is not carried
+	rate, channels int              // the scene's sound
 }
 
 func (s *inputSink) Start() time.Time { return s.start }
@@ -85,7 +87,7 @@ func (k *Kind) runInput(ctx context.Context, scene string, i int, src engine.Sou
 		if !ok {
 			return fmt.Errorf("there is no stream %q", src.Options[StreamInput])
 		}
-		return decodeInto(ctx, st, sink.in)
+		return decodeInto(ctx, st, sink)
 	}
 	kind := k.kinds[src.Type]
 	if c, ok := kind.(encode.Capturer); ok {
@@ -102,7 +104,7 @@ func (k *Kind) runInput(ctx context.Context, scene string, i int, src engine.Sou
 		ran <- kind.Run(ctx, st)
 		cancel()
 	}()
-	err := decodeInto(ctx, st, sink.in)
+	err := decodeInto(ctx, st, sink)
 	cancel()
 	if rerr := <-ran; rerr != nil {
 		return rerr
@@ -110,10 +112,10 @@ func (k *Kind) runInput(ctx context.Context, scene string, i int, src engine.Sou
 	return err
 }
 
-// decodeInto decodes the video of st into in until ctx ends or st does.
-// While st is not live (after a moment to connect), in shows its
-// placeholder.
-func decodeInto(ctx context.Context, st *engine.Stream, in *composite.Input) error {
+// decodeInto decodes st into sink until ctx ends or st does: its video
+// always, its sound when the scene carries it. While st is not live
+// (after a moment to connect), the input shows its placeholder.
+func decodeInto(ctx context.Context, st *engine.Stream, sink *inputSink) error {
 	var rd *engine.Reader
 	for since := time.Now(); rd == nil; {
 		var err error
@@ -121,7 +123,7 @@ func decodeInto(ctx context.Context, st *engine.Stream, in *composite.Input) err
 			break
 		}
 		if time.Since(since) > composite.Stale {
-			in.SetDown()
+			sink.in.SetDown()
 		}
 		select {
 		case <-ctx.Done():
@@ -130,17 +132,9 @@ func decodeInto(ctx context.Context, st *engine.Stream, in *composite.Input) err
 		}
 	}
 	defer rd.Close()
-	var (
-		dec     *decode.Video
-		needKey = true
-		pic     *image.RGBA
-		batch   []*engine.Packet
-	)
-	defer func() {
-		if dec != nil {
-			dec.Close()
-		}
-	}()
+	d := &decoder{sink: sink, needKey: true}
+	defer d.close()
+	var batch []*engine.Packet
 	for {
 		var err error
 		batch, err = rd.Next(ctx, batch[:0])
@@ -151,37 +145,100 @@ func decodeInto(ctx context.Context, st *engine.Stream, in *composite.Input) err
 			return fmt.Errorf("its stream ended: %w", err)
 		}
 		for _, pk := range batch {
-			if pk.Track != engine.TrackVideo || pk.Config == nil {
-				continue
+			switch {
+			case pk.Config == nil:
+			case pk.Track == engine.TrackVideo:
+				err = d.picture(pk)
+			case sink.audio != nil:
+				err = d.sound(pk)
 			}
-			if dec == nil || !dec.Config().Equal(pk.Config) {
-				if dec != nil {
-					dec.Close()
-				}
-				if dec, err = decode.NewVideo(pk.Config); err != nil {
-					return fmt.Errorf("its video cannot be decoded: %w", err)
-				}
-				needKey = true
-			}
-			if needKey && !pk.Keyframe {
-				continue
-			}
-			needKey = false
-			got, err := dec.Decode(pk.Payload)
-			if err != nil || !got {
-				continue // a damaged frame: the next keyframe repairs it
-			}
-			err = in.Put(time.Now(), func(dst *image.YCbCr) error {
-				p, err := dec.Picture(pic, dst.Rect.Dx())
-				if err != nil || p == nil {
-					return fmt.Errorf("a picture did not scale: %w", err)
-				}
-				pic = p
-				return encode.Fit(dst, p)
-			})
 			if err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// decoder decodes one input's packets into its sink.
+type decoder struct {
+	sink    *inputSink
+	video   *decode.Video
+	needKey bool
+	pic     *image.RGBA
+	audio   *decode.Audio
+	res     *sound.Resampler
+	pcm     []int16
+}
+
+func (d *decoder) close() {
+	if d.video != nil {
+		d.video.Close()
+	}
+	if d.audio != nil {
+		d.audio.Close()
+	}
+}
+
+func (d *decoder) picture(pk *engine.Packet) error {
+	if d.video == nil || !d.video.Config().Equal(pk.Config) {
+		if d.video != nil {
+			d.video.Close()
+			d.video = nil
+		}
+		v, err := decode.NewVideo(pk.Config)
+		if err != nil {
+			return fmt.Errorf("its video cannot be decoded: %w", err)
+		}
+		d.video, d.needKey = v, true
+	}
+	if d.needKey && !pk.Keyframe {
+		return nil
+	}
+	d.needKey = false
+	if got, err := d.video.Decode(pk.Payload); err != nil || !got {
+		return nil // a damaged frame: the next keyframe repairs it
+	}
+	return d.sink.in.Put(pk.Published, func(dst *image.YCbCr) error {
+		p, err := d.video.Picture(d.pic, dst.Rect.Dx())
+		if err != nil || p == nil {
+			return fmt.Errorf("a picture did not scale: %w", err)
+		}
+		d.pic = p
+		return encode.Fit(dst, p)
+	})
+}
+
+// sound decodes pk and hands its samples, in the scene's rate and
+// channels, to the scene's encoder; a packet that does not decode is
+// left out.
+func (d *decoder) sound(pk *engine.Packet) error {
+	if d.audio == nil || !d.audio.Config().Equal(pk.Config) {
+		if d.audio != nil {
+			d.audio.Close()
+			d.audio = nil
+		}
+		a, err := decode.NewAudio(pk.Config)
+		if err != nil {
+			return fmt.Errorf("its sound cannot be decoded: %w", err)
+		}
+		d.audio, d.res = a, nil
+	}
+	var err error
+	derr := d.audio.Decode(pk.Payload, func(samples []float32, channels int) {
+		if d.res == nil {
+			rate := pk.Config.SampleRate
+			if rate <= 0 {
+				rate = d.sink.rate
+			}
+			d.res = sound.NewResampler(rate, max(1, channels), d.sink.rate, d.sink.channels)
+		}
+		d.pcm = d.res.Convert(d.pcm[:0], samples)
+		if err == nil && len(d.pcm) > 0 {
+			err = d.sink.Audio(pk.Published, d.pcm)
+		}
+	})
+	if derr != nil {
+		return nil
+	}
+	return err
 }

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,9 +37,10 @@ const StreamInput = "stream"
 // options of encode.ParseSettings (preset, fps, bitrate, audio_rate,
 // audio_channels):
 //
-//	audio  which input's sound the scene carries: "1" (default), "2" or
-//	       "none"; an input captured by Chalkcast itself (its microphone,
-//	       the test pattern's tone)
+//	audio  which input's sound the scene carries: "1", "2" or "none";
+//	       by default the first input Chalkcast records sound from (a
+//	       camera or screen with its microphone, the test pattern's tone).
+//	       An IP camera's or a stream's sound is carried when named.
 const optAudio = "audio"
 
 // Kind runs scenes.
@@ -77,23 +79,23 @@ func (k *Kind) parse(src engine.Source) (scene, error) {
 	if len(src.Inputs) != 2 {
 		return sc, fmt.Errorf("%w: a scene has two inputs (the main picture first), not %d", engine.ErrInvalid, len(src.Inputs))
 	}
+	for i, in := range src.Inputs {
+		if err := k.checkInput(in); err != nil {
+			return sc, fmt.Errorf("input %d: %w", i+1, err)
+		}
+	}
 	switch a := src.Options[optAudio]; a {
-	case "", "1":
-		sc.audio = 0
-	case "2":
-		sc.audio = 1
+	case "": // the first input Chalkcast records sound from
+		sc.audio = slices.IndexFunc(src.Inputs, k.records)
+	case "1", "2":
+		sc.audio = int(a[0] - '1')
+		if _, capt := k.kinds[src.Inputs[sc.audio].Type].(encode.Capturer); capt && !k.records(src.Inputs[sc.audio]) {
+			sc.audio = -1 // its microphone is off
+		}
 	case "none":
 		sc.audio = -1
 	default:
 		return sc, fmt.Errorf("%w: audio %q: use 1, 2 or none", engine.ErrInvalid, a)
-	}
-	for i, in := range src.Inputs {
-		if err := k.checkInput(in, i == sc.audio); err != nil {
-			return sc, fmt.Errorf("input %d: %w", i+1, err)
-		}
-	}
-	if sc.audio >= 0 && !k.hasSound(src.Inputs[sc.audio]) {
-		sc.audio = -1
 	}
 	sc.set.Video.Screen = src.Inputs[0].Type == "screen"
 	sc.inputs = [2]string{src.Inputs[0].Type, src.Inputs[1].Type}
@@ -123,31 +125,23 @@ func (k *Kind) Check(src engine.Source) error {
 	return err
 }
 
-func (k *Kind) checkInput(in engine.Source, audio bool) error {
+func (k *Kind) checkInput(in engine.Source) error {
 	if len(in.Inputs) != 0 || in.Type == Type {
 		return fmt.Errorf("%w: a scene's input cannot be a scene", engine.ErrInvalid)
 	}
 	if in.Type == StreamInput {
-		if err := engine.ValidateName(in.Options[StreamInput]); err != nil {
-			return err
-		}
-		if audio {
-			return fmt.Errorf("%w: a scene cannot carry the sound of another stream yet: choose the other input's or none", engine.ErrInvalid)
-		}
-		return nil
+		return engine.ValidateName(in.Options[StreamInput])
 	}
 	kind, ok := k.kinds[in.Type]
 	if !ok {
 		return fmt.Errorf("%w: source type %q cannot be a scene's input", engine.ErrInvalid, in.Type)
 	}
-	if _, capt := kind.(encode.Capturer); audio && !capt {
-		return fmt.Errorf("%w: a scene cannot carry the sound of a %s input yet: choose the other input's or none", engine.ErrInvalid, in.Type)
-	}
 	return kind.Check(in)
 }
 
-// hasSound reports whether a capturing input would record sound.
-func (k *Kind) hasSound(in engine.Source) bool {
+// records reports whether an input is one Chalkcast captures with sound:
+// a camera or screen with its microphone, the test pattern's tone.
+func (k *Kind) records(in engine.Source) bool {
 	_, capt := k.kinds[in.Type].(encode.Capturer)
 	return capt && in.Options["microphone"] != "none"
 }
@@ -194,7 +188,7 @@ func (k *Kind) Run(ctx context.Context, s *engine.Stream) error {
 		ctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		for i, in := range src.Inputs {
-			sink := &inputSink{in: comp.Input(i), start: p.Start()}
+			sink := &inputSink{in: comp.Input(i), start: p.Start(), rate: sc.set.Audio.SampleRate, channels: sc.set.Audio.Channels}
 			if i == sc.audio {
 				sink.audio = p
 			}

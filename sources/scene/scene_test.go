@@ -65,8 +65,8 @@ func TestCheck(t *testing.T) {
 		{"a push", scene(nil, screen, engine.Source{Type: engine.PushSource}), "rtmp"},
 		{"an input its kind refuses", scene(nil, screen, engine.Source{Type: "camera", Options: map[string]string{"camera": "broken"}}), "input 2"},
 		{"a bad stream name", scene(nil, screen, engine.Source{Type: StreamInput, Options: map[string]string{"stream": "../x"}}), "stream name"},
-		{"the sound of an IP camera", scene(map[string]string{"audio": "2"}, screen, ipcam), "sound of a rtsp input"},
-		{"the sound of a stream", scene(map[string]string{"audio": "2"}, screen, engine.Source{Type: StreamInput, Options: map[string]string{"stream": "phone"}}), "sound of another stream"},
+		{"the sound of an IP camera", scene(map[string]string{"audio": "2"}, screen, ipcam), ""},
+		{"the sound of a stream", scene(map[string]string{"audio": "2"}, screen, engine.Source{Type: StreamInput, Options: map[string]string{"stream": "phone"}}), ""},
 		{"bad audio", scene(map[string]string{"audio": "3"}, screen, cam), "audio"},
 		{"bad layout", scene(map[string]string{"layout": "grid"}, screen, cam), "layout"},
 		{"bad preset", scene(map[string]string{"preset": "4k"}, screen, cam), "preset"},
@@ -80,6 +80,32 @@ func TestCheck(t *testing.T) {
 				t.Errorf("error %v, want an invalid one mentioning %q", err, c.mention)
 			}
 		})
+	}
+}
+
+// The sound a scene carries: by default the first input Chalkcast
+// records; a named one, unless its microphone is off.
+func TestSceneSound(t *testing.T) {
+	k := newKind(t)
+	mic := engine.Source{Type: "camera"}
+	silent := engine.Source{Type: "screen", Options: map[string]string{"microphone": "none"}}
+	ipcam := engine.Source{Type: "rtsp", URL: "rtsp://192.0.2.1/"}
+	for _, c := range []struct {
+		audio  string
+		inputs []engine.Source
+		want   int
+	}{
+		{"", []engine.Source{silent, mic}, 1},
+		{"", []engine.Source{mic, silent}, 0},
+		{"", []engine.Source{ipcam, silent}, -1}, // an IP camera may have no sound: only when named
+		{"1", []engine.Source{ipcam, silent}, 0},
+		{"2", []engine.Source{mic, silent}, -1},
+		{"none", []engine.Source{mic, mic}, -1},
+	} {
+		sc, err := k.parse(engine.Source{Type: Type, Options: map[string]string{"audio": c.audio}, Inputs: c.inputs})
+		if err != nil || sc.audio != c.want {
+			t.Errorf("audio %q of %v: input %d (%v), want %d", c.audio, c.inputs, sc.audio, err, c.want)
+		}
 	}
 }
 
