@@ -58,7 +58,8 @@ func drawLabel(img *image.YCbCr, text string) {
 		return
 	}
 	w, h := img.Rect.Dx(), img.Rect.Dy()
-	scale := min(w*6/10/tw, h/(th*5))
+	// half the width of a large area, most of a small one's
+	scale := min(max(w/2, min(w*9/10, 280))/tw, h/(th*3))
 	if scale < 1 {
 		return // too small an area to say anything legible
 	}
