@@ -64,6 +64,9 @@ type options struct {
 	// for the teacher to start them (the studio); false resumes every
 	// stream as it was (serve).
 	HoldCapture bool
+	// Placeholders are what a scene's input that is down says (English
+	// when empty).
+	Placeholders scene.Labels
 }
 
 func defaultDataDir() string {
@@ -284,7 +287,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	kinds[testpattern.Type] = testpattern.New(hub.Pool())
 	kinds[ipcam.Type] = ipcam.New(log)
 	kinds[pull.Type] = pull.New(log)
-	kinds[scene.Type] = scene.New(hub, kinds, log) // composes any of the kinds above
+	kinds[scene.Type] = scene.New(hub, kinds, o.Placeholders, log) // composes any of the kinds above
 	srcs := engine.NewSources(hub, kinds, log)
 	started.add(srcs.Close) // sources leave cleanly
 	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, Parts: []web.Part{rec, pusher}}, web.Config{

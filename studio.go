@@ -21,6 +21,7 @@ import (
 	"chalkcast/outputs/push"
 	"chalkcast/outputs/record"
 	"chalkcast/outputs/web"
+	"chalkcast/sources/scene"
 	"chalkcast/ui"
 )
 
@@ -37,8 +38,12 @@ func studio(ctx context.Context, o options, set map[string]bool, log *slog.Logge
 	if err := lang.AddTranslationsFS(assets.Translations, "translations"); err != nil {
 		log.Warn("translations not loaded", "err", err)
 	}
-	if err := ui.UseChineseFonts(a); err != nil {
+	font, err := ui.UseChineseFonts(a)
+	if err != nil {
 		log.Warn("no Chinese font: Chinese text may mix two weights", "err", err)
+	}
+	if font != nil { // the built-in font has Latin letters only
+		o.Placeholders = scene.Labels{Text: ui.PlaceholderLabels(), Font: font}
 	}
 	if !set["http"] {
 		o.HTTPAddr = fmt.Sprintf(":%d", settings.HTTPPort)

@@ -20,16 +20,18 @@ import (
 // Chinese, and the font it falls back on for a Chinese character is
 // always the regular one, so a bold label or button mixed bold Latin
 // with regular Chinese. Without such a font the theme stays as it is.
-func UseChineseFonts(a fyne.App) error {
+// It returns the regular font (nil when the studio does not speak
+// Chinese), for what Chalkcast draws itself: a scene's placeholders.
+func UseChineseFonts(a fyne.App) ([]byte, error) {
 	if !strings.HasPrefix(lang.SystemLocale().LanguageString(), "zh") {
-		return nil
+		return nil, nil
 	}
 	regular, bold, err := chineseFonts()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.Settings().SetTheme(&chineseTheme{Theme: theme.DefaultTheme(), regular: regular, bold: bold})
-	return nil
+	return regular.Content(), nil
 }
 
 // chineseTheme is the default theme with a Chinese font for text.

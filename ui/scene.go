@@ -30,6 +30,16 @@ var sceneLayouts = []sceneLayout{
 	{"overlay", theme.MediaVideoIcon(), func(_, second string) string { return fmt.Sprintf(lang.L("%s only"), second) }},
 }
 
+// PlaceholderLabels are what a scene's input says while it is down, in
+// the studio's language, by kind of input (see scene.Labels).
+func PlaceholderLabels() map[string]string {
+	return map[string]string{
+		"camera": lang.L("Camera disconnected"),
+		"screen": lang.L("Screen unavailable"),
+		"video":  lang.L("Video unavailable"),
+	}
+}
+
 // inputNoun names a scene's input in a layout button.
 func inputNoun(src engine.Source) string {
 	switch src.Type {

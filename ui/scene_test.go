@@ -22,7 +22,7 @@ func TestSceneFromTheEmptyState(t *testing.T) {
 		t.Fatal(err)
 	}
 	inputs := map[string]engine.SourceKind{"screen": testpattern.New(hub.Pool()), "camera": testpattern.New(hub.Pool())}
-	inputs[sceneType] = scene.New(hub, inputs, nil)
+	inputs[sceneType] = scene.New(hub, inputs, scene.Labels{}, nil)
 	s := studioOver(t, hub, inputs)
 	test.Tap(button(t, s.win.Content(), "Slides + camera"))
 	var overlay fyne.CanvasObject

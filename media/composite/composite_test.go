@@ -3,8 +3,11 @@ package composite
 import (
 	"errors"
 	"image"
+	"os"
 	"testing"
 	"time"
+
+	"golang.org/x/image/font/opentype"
 
 	"chalkcast/engine"
 	"chalkcast/media/encode"
@@ -61,7 +64,7 @@ func solid(y uint8) func(*image.YCbCr) error {
 func lumaAt(img *image.YCbCr, x, y int) uint8 { return img.Y[img.YOffset(x, y)] }
 
 func TestComposeFollowsTheLayout(t *testing.T) {
-	s := New(1280, 720, Options{PiP, BottomRight, 25}, [2]string{"Screen unavailable", "Camera disconnected"})
+	s := New(1280, 720, Options{PiP, BottomRight, 25}, [2]string{"Screen unavailable", "Camera disconnected"}, nil)
 	dst := image.NewYCbCr(image.Rect(0, 0, 1280, 720), image.YCbCrSubsampleRatio420)
 	now := time.Now()
 	put := func() {
@@ -127,7 +130,7 @@ func TestComposeFollowsTheLayout(t *testing.T) {
 }
 
 func TestPlaceholder(t *testing.T) {
-	s := New(1280, 720, Options{PiP, BottomRight, 25}, [2]string{"Screen unavailable", "Camera disconnected"})
+	s := New(1280, 720, Options{PiP, BottomRight, 25}, [2]string{"Screen unavailable", "Camera disconnected"}, nil)
 	dst := image.NewYCbCr(image.Rect(0, 0, 1280, 720), image.YCbCrSubsampleRatio420)
 	now := time.Now()
 	_ = s.Input(0).Put(now, solid(60))
@@ -177,7 +180,7 @@ func TestPlaceholder(t *testing.T) {
 func BenchmarkCompose1080p(b *testing.B) {
 	for _, l := range []Layout{PiP, SideBySide} {
 		b.Run(string(l), func(b *testing.B) {
-			s := New(1920, 1080, Options{l, BottomRight, 25}, [2]string{"a", "b"})
+			s := New(1920, 1080, Options{l, BottomRight, 25}, [2]string{"a", "b"}, nil)
 			dst := image.NewYCbCr(image.Rect(0, 0, 1920, 1080), image.YCbCrSubsampleRatio420)
 			now := time.Now()
 			_ = s.Input(0).Put(now, solid(60))
@@ -187,5 +190,48 @@ func BenchmarkCompose1080p(b *testing.B) {
 				s.Compose(dst, now)
 			}
 		})
+	}
+}
+
+// A placeholder in Chinese, in the system's Chinese font (fonts-noto-cjk,
+// which running Chalkcast on Linux installs).
+func TestPlaceholderInChinese(t *testing.T) {
+	b, err := os.ReadFile("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	coll, err := opentype.ParseCollection(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := coll.Font(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(1280, 720, Options{PiP, BottomRight, 25}, [2]string{"屏幕不可用", "摄像头已断开"}, f)
+	s.Input(1).SetDown()
+	dst := image.NewYCbCr(image.Rect(0, 0, 1280, 720), image.YCbCrSubsampleRatio420)
+	s.Compose(dst, time.Now())
+	corner := image.Rect(1280-32-320, 720-32-180, 1280-32, 720-32)
+	text := image.Rectangle{}
+	for y := corner.Min.Y; y < corner.Max.Y; y++ {
+		for x := corner.Min.X; x < corner.Max.X; x++ {
+			switch v := lumaAt(dst, x, y); {
+			case v > slate.y+40:
+				text = text.Union(image.Rect(x, y, x+1, y+1))
+			case v < slate.y:
+				t.Fatalf("luma %d at (%d,%d) in the placeholder", v, x, y)
+			}
+		}
+	}
+	// six characters a sixth of the area tall, in the middle
+	if text.Dx() < 150 || text.Dx() > 300 || text.Dy() < 20 || text.Dy() > 60 {
+		t.Errorf("the words cover %v", text)
+	}
+	if mid := text.Min.Add(text.Max).Div(2); mid.Sub(corner.Min.Add(corner.Max).Div(2)).X > 10 {
+		t.Errorf("the words are not in the middle: %v in %v", text, corner)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 
 	"chalkcast/media/encode"
@@ -20,8 +21,10 @@ var (
 )
 
 // placeholders draws and keeps the placeholder of each size and label:
-// a slate area with the label in the middle.
+// a slate area with the label in the middle, in font (the 7×13 basic
+// font, which has Latin letters only, when nil).
 type placeholders struct {
+	font *opentype.Font
 	mu   sync.Mutex
 	made map[placeholderKey]*image.YCbCr
 }
@@ -43,14 +46,22 @@ func (p *placeholders) get(size image.Point, text string) *image.YCbCr {
 	}
 	img := image.NewYCbCr(image.Rectangle{Max: size}, image.YCbCrSubsampleRatio420)
 	encode.Fill(img, slate.y, slate.cb, slate.cr)
-	drawLabel(img, text)
+	if p.font != nil {
+		drawText(img, text, p.font)
+	} else {
+		drawBlocks(img, text)
+	}
 	p.made[k] = img
 	return img
 }
 
-// drawLabel writes text in the middle of img with the 7×13 basic font,
+// labelWidth is how wide a label is drawn in an area w pixels wide: half
+// of a large area, most of a small one.
+func labelWidth(w int) int { return max(w/2, min(w*9/10, 280)) }
+
+// drawBlocks writes text in the middle of img with the 7×13 basic font,
 // each of its pixels a square block so that it reads at any size.
-func drawLabel(img *image.YCbCr, text string) {
+func drawBlocks(img *image.YCbCr, text string) {
 	face := basicfont.Face7x13
 	tw := font.MeasureString(face, text).Ceil()
 	th := face.Metrics().Height.Ceil()
@@ -58,8 +69,7 @@ func drawLabel(img *image.YCbCr, text string) {
 		return
 	}
 	w, h := img.Rect.Dx(), img.Rect.Dy()
-	// half the width of a large area, most of a small one's
-	scale := min(max(w/2, min(w*9/10, 280))/tw, h/(th*3))
+	scale := min(labelWidth(w)/tw, h/(th*3))
 	if scale < 1 {
 		return // too small an area to say anything legible
 	}
@@ -77,6 +87,43 @@ func drawLabel(img *image.YCbCr, text string) {
 				for dx := range scale {
 					row[dx] = label
 				}
+			}
+		}
+	}
+}
+
+// drawText writes text in the middle of img in f, smoothly, at the size
+// that makes it labelWidth wide (at most a sixth of the area's height).
+func drawText(img *image.YCbCr, text string, f *opentype.Font) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: 100, DPI: 72})
+	if err != nil {
+		return
+	}
+	at100 := font.MeasureString(face, text).Ceil()
+	face.Close()
+	if at100 == 0 {
+		return
+	}
+	size := min(float64(100*labelWidth(w))/float64(at100), float64(h)/6)
+	if size < 8 {
+		return // too small an area to say anything legible
+	}
+	if face, err = opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull}); err != nil {
+		return
+	}
+	defer face.Close()
+	m := face.Metrics()
+	tw, th := font.MeasureString(face, text).Ceil(), m.Height.Ceil()
+	mask := image.NewAlpha(image.Rect(0, 0, min(tw, w), min(th, h)))
+	d := font.Drawer{Dst: mask, Src: image.Opaque, Face: face, Dot: fixed.P(0, m.Ascent.Ceil())}
+	d.DrawString(text)
+	x0, y0 := (w-mask.Rect.Dx())/2, (h-mask.Rect.Dy())/2
+	for ty := range mask.Rect.Dy() {
+		row := img.Y[(y0+ty)*img.YStride+x0:]
+		for tx := range mask.Rect.Dx() {
+			if a := int(mask.AlphaAt(tx, ty).A); a > 0 {
+				row[tx] = uint8(int(slate.y) + (int(label)-int(slate.y))*a/255)
 			}
 		}
 	}

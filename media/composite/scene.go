@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/image/font/opentype"
+
 	"chalkcast/media/encode"
 )
 
@@ -24,9 +26,10 @@ type Scene struct {
 }
 
 // New returns a scene of w×h pixels (both even) whose inputs' areas show
-// labels when they are down ("Camera disconnected").
-func New(w, h int, opt Options, labels [2]string) *Scene {
-	s := &Scene{w: w, h: h}
+// labels when they are down ("Camera disconnected"), in font (nil: a
+// built-in font of Latin letters).
+func New(w, h int, opt Options, labels [2]string, font *opentype.Font) *Scene {
+	s := &Scene{w: w, h: h, ph: placeholders{font: font}}
 	for i := range s.inputs {
 		s.inputs[i] = &Input{label: labels[i]}
 	}

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/image/font/opentype"
+
 	"chalkcast/engine"
 	"chalkcast/media/composite"
 	"chalkcast/media/encode"
@@ -45,18 +47,38 @@ const optAudio = "audio"
 
 // Kind runs scenes.
 type Kind struct {
-	hub   *engine.Hub
-	kinds map[string]engine.SourceKind
-	log   *slog.Logger
+	hub    *engine.Hub
+	kinds  map[string]engine.SourceKind
+	labels Labels
+	font   *opentype.Font
+	log    *slog.Logger
+}
+
+// Labels are what an input's area says while the input is down, in the
+// studio's language: Text by kind of input ("camera", "screen", "video";
+// English for one missing), in Font (an OpenType font; the built-in
+// Latin one when empty).
+type Labels struct {
+	Text map[string]string
+	Font []byte
 }
 
 // New returns the scene kind; kinds are the kinds its inputs may be of.
 // A nil log discards.
-func New(hub *engine.Hub, kinds map[string]engine.SourceKind, log *slog.Logger) *Kind {
+func New(hub *engine.Hub, kinds map[string]engine.SourceKind, labels Labels, log *slog.Logger) *Kind {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Kind{hub: hub, kinds: maps.Clone(kinds), log: log.With("component", "scene")}
+	k := &Kind{hub: hub, kinds: maps.Clone(kinds), labels: labels, log: log.With("component", "scene")}
+	if len(labels.Font) > 0 {
+		f, err := opentype.Parse(labels.Font)
+		if err != nil {
+			k.log.Warn("the placeholders' font cannot be read: they speak English", "err", err)
+			k.labels.Text = nil
+		}
+		k.font = f
+	}
+	return k
 }
 
 // scene is a scene's configuration, read from its source.
@@ -162,16 +184,22 @@ func (k *Kind) Retunes(old, src engine.Source) bool {
 	return maps.Equal(strip(old.Options), strip(src.Options))
 }
 
-// labels are what an input's area says while it is down.
-func label(typ string) string {
-	switch typ {
+// label is what input src's area says while it is down.
+func (k *Kind) label(src engine.Source) string {
+	what := "video"
+	switch src.Type {
 	case "camera", "rtsp":
-		return "Camera disconnected"
+		what = "camera"
 	case "screen":
-		return "Screen unavailable"
+		what = "screen"
 	}
-	return "Video unavailable"
+	if t := k.labels.Text[what]; t != "" {
+		return t
+	}
+	return englishLabels[what]
 }
+
+var englishLabels = map[string]string{"camera": "Camera disconnected", "screen": "Screen unavailable", "video": "Video unavailable"}
 
 // Run composes the scene into s until ctx ends. Its inputs run on their
 // own and are retried when they fail; the scene goes on meanwhile.
@@ -182,7 +210,7 @@ func (k *Kind) Run(ctx context.Context, s *engine.Stream) error {
 		return err
 	}
 	v := sc.set.Video
-	comp := composite.New(v.Width, v.Height, sc.layout, [2]string{label(src.Inputs[0].Type), label(src.Inputs[1].Type)})
+	comp := composite.New(v.Width, v.Height, sc.layout, [2]string{k.label(src.Inputs[0]), k.label(src.Inputs[1])}, k.font)
 	info := engine.SourceInfo{Protocol: Type}
 	return encode.Publish(ctx, k.hub.Pool(), s, info, sc.set, sc.audio >= 0, func(p *encode.Pipeline) error {
 		ctx, cancel := context.WithCancel(ctx)

@@ -38,7 +38,7 @@ func newKind(t *testing.T) *Kind {
 		t.Fatal(err)
 	}
 	t.Cleanup(hub.Close)
-	return New(hub, map[string]engine.SourceKind{"camera": capturer{}, "screen": capturer{}, "rtsp": publisher{}}, slog.New(slog.DiscardHandler))
+	return New(hub, map[string]engine.SourceKind{"camera": capturer{}, "screen": capturer{}, "rtsp": publisher{}}, Labels{}, slog.New(slog.DiscardHandler))
 }
 
 func TestCheck(t *testing.T) {
