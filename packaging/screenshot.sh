@@ -23,8 +23,10 @@ trap cleanup EXIT
 
 "$GO" build -o "$WORK/chalkcast" .
 
-# Xvfb picks a free display and writes its number once it listens
-exec 3< <(Xvfb -displayfd 1 -screen 0 1280x900x24 -nolisten tcp 2>/dev/null)
+# Xvfb picks a free display and writes its number once it listens; it
+# does not reset when its last client leaves (-noreset), which would refuse
+# the studio connecting just as a probe by xdotool ends
+exec 3< <(Xvfb -displayfd 1 -noreset -screen 0 1280x900x24 -nolisten tcp 2>/dev/null)
 PIDS+=($!)
 read -r -t 10 DISPLAY_NUM <&3 || { echo "Xvfb did not start" >&2; exit 1; }
 export DISPLAY=":$DISPLAY_NUM"
