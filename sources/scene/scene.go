@@ -196,10 +196,14 @@ func (k *Kind) label(src engine.Source) string {
 	if t := k.labels.Text[what]; t != "" {
 		return t
 	}
-	return englishLabels[what]
+	switch what {
+	case "camera":
+		return "Camera disconnected"
+	case "screen":
+		return "Screen unavailable"
+	}
+	return "Video unavailable"
 }
-
-var englishLabels = map[string]string{"camera": "Camera disconnected", "screen": "Screen unavailable", "video": "Video unavailable"}
 
 // Run composes the scene into s until ctx ends. Its inputs run on their
 // own and are retried when they fail; the scene goes on meanwhile.
