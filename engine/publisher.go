@@ -18,7 +18,12 @@ type Publisher struct {
 	// frames that refer to an earlier one would show as garbage.
 	awaitKey bool
 	closed   atomic.Bool
+	keyframe atomic.Pointer[func()]
 }
+
+// OnKeyframeRequest says how the source makes a keyframe now (an
+// encoder's forced IDR); Stream.RequestKeyframe calls it.
+func (p *Publisher) OnKeyframeRequest(f func()) { p.keyframe.Store(&f) }
 
 // WritePacket hands p to every reader. It never waits for a reader. The
 // engine owns p afterwards: the caller must not modify it or its payload.

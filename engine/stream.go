@@ -75,6 +75,7 @@ type counters struct {
 	// (summed and counted since the last sample, and its maximum)
 	dropped, latSum, latN, latMax atomic.Int64
 	demandAt                      atomic.Int64 // unix ns of the latest Demand
+	keyAsked                      atomic.Int64 // unix ns of the latest keyframe request passed on
 	encoding                      atomic.Bool
 	muted                         atomic.Bool
 	level                         atomic.Pointer[AudioLevel]
@@ -234,6 +235,35 @@ func (s *Stream) Standby() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.standby
+}
+
+// KeyframeEvery bounds how often RequestKeyframe passes a request on: a
+// keyframe is several times the size of other frames, and every viewer
+// that lost a packet asks.
+const KeyframeEvery = time.Second
+
+// RequestKeyframe asks the stream's source for a keyframe (a WebRTC
+// viewer that lost part of a picture), at most once per KeyframeEvery,
+// and reports whether the source was asked: a source that cannot make
+// keyframes on request (a pushed or pulled stream) is not.
+func (s *Stream) RequestKeyframe() bool {
+	s.mu.Lock()
+	p := s.pub
+	s.mu.Unlock()
+	if p == nil || p.closed.Load() {
+		return false
+	}
+	f := p.keyframe.Load()
+	if f == nil {
+		return false
+	}
+	now := time.Now().UnixNano()
+	last := s.c.keyAsked.Load()
+	if now-last < int64(KeyframeEvery) || !s.c.keyAsked.CompareAndSwap(last, now) {
+		return false
+	}
+	(*f)()
+	return true
 }
 
 // Demand records that somebody wants to watch now (a player asked for the

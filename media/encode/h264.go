@@ -119,6 +119,15 @@ func (h *H264) Encode(img *image.YCbCr) (payload []byte, key bool, cfg *engine.C
 	return payload, key, h.config, nil
 }
 
+// ForceKeyframe makes the next frame Encode encodes a keyframe.
+func (h *H264) ForceKeyframe() error {
+	kc, ok := h.enc.Controller().(codec.KeyFrameController)
+	if !ok {
+		return errors.New("h264: the encoder cannot make keyframes on request")
+	}
+	return kc.ForceKeyFrame()
+}
+
 // Close frees the encoder.
 func (h *H264) Close() error { return h.enc.Close() }
 

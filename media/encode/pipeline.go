@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"image"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"chalkcast/engine"
@@ -31,9 +32,10 @@ type Pipeline struct {
 	ctx   context.Context
 	start time.Time
 
-	video *H264
-	free  chan *image.YCbCr // frame buffers not being encoded
-	vq    serial[videoFrame]
+	video   *H264
+	free    chan *image.YCbCr // frame buffers not being encoded
+	vq      serial[videoFrame]
+	wantKey atomic.Bool // a viewer asked for a keyframe (engine.Stream.RequestKeyframe)
 
 	audio    *AAC
 	channels int
@@ -81,6 +83,7 @@ func NewPipeline(ctx context.Context, pool *engine.Pool, pub *engine.Publisher, 
 		p.free <- image.NewYCbCr(image.Rect(0, 0, s.Video.Width, s.Video.Height), image.YCbCrSubsampleRatio420)
 	}
 	p.vq = serial[videoFrame]{pool: pool, run: p.encodeVideo}
+	pub.OnKeyframeRequest(func() { p.wantKey.Store(true) })
 	if audio {
 		if p.audio, err = NewAAC(s.Audio.SampleRate, s.Audio.Channels, s.Audio.Bitrate); err != nil {
 			v.Close()
@@ -197,6 +200,12 @@ func (p *Pipeline) enqueue(push func() bool) bool {
 
 func (p *Pipeline) encodeVideo(f videoFrame) {
 	defer p.wg.Done()
+	if p.wantKey.Swap(false) {
+		if err := p.video.ForceKeyframe(); err != nil {
+			p.fail(err)
+			return
+		}
+	}
 	payload, key, cfg, err := p.video.Encode(f.img)
 	p.free <- f.img
 	if err != nil {
