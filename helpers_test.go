@@ -79,7 +79,7 @@ func startServer(t *testing.T, o options) *server {
 func startChildServer(t *testing.T, data string) (*server, *exec.Cmd, *syncBuffer) {
 	t.Helper()
 	s := &server{HTTP: fmt.Sprintf("127.0.0.1:%d", rtsptest.FreePort(t)), RTMP: fmt.Sprintf("127.0.0.1:%d", rtsptest.FreePort(t)), Data: data}
-	cmd := exec.Command(os.Args[0], "serve", "--http", s.HTTP, "--rtmp", s.RTMP, "--rtsp", "", "--data", data)
+	cmd := exec.Command(os.Args[0], "serve", "--http", s.HTTP, "--rtmp", s.RTMP, "--rtsp", "", "--webrtc-udp", "0", "--webrtc-tcp", "0", "--data", data)
 	cmd.Env = append(os.Environ(), "CHALKCAST_TEST_SERVE=1")
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"chalkcast/engine"
 	"chalkcast/engine/store"
 	"chalkcast/internal/connlimit"
+	"chalkcast/internal/rtc"
 	"chalkcast/media/audio"
 	"chalkcast/media/monitor"
 	"chalkcast/outputs/hls"
@@ -38,6 +40,7 @@ import (
 	"chalkcast/outputs/record"
 	"chalkcast/outputs/rtsp"
 	"chalkcast/outputs/web"
+	"chalkcast/outputs/webrtc"
 	"chalkcast/sources/capture"
 	"chalkcast/sources/ipcam"
 	"chalkcast/sources/pull"
@@ -54,6 +57,8 @@ type options struct {
 	HTTPAddr   string
 	RTMPAddr   string
 	RTSP       rtsp.Config // Address "" turns RTSP off
+	WebRTC     rtc.Config  // a negative UDPPort turns WebRTC off
+	PublicIPs  string      // --webrtc-public-ip, comma-separated
 	DataDir    string
 	PublicURL  string
 	AdminToken string
@@ -92,6 +97,9 @@ func flags(name string, out io.Writer) (*flag.FlagSet, *options) {
 	fs.StringVar(&o.RTMPAddr, "rtmp", ":1935", "`address` for RTMP publishing and playing")
 	fs.StringVar(&o.RTSP.Address, "rtsp", ":8554", "`address` where every stream is readable over RTSP (rtsp://HOST:8554/live/<name>); empty: no RTSP")
 	fs.IntVar(&o.RTSP.UDPPort, "rtsp-udp-port", 8000, "even `port` for RTSP's RTP over UDP (RTCP on the next one); 0: RTSP over TCP only")
+	fs.IntVar(&o.WebRTC.UDPPort, "webrtc-udp", 8189, "UDP `port` of every WebRTC player (WHEP) and publisher (WHIP); 0: any free port; -1: no WebRTC")
+	fs.IntVar(&o.WebRTC.TCPPort, "webrtc-tcp", 8189, "TCP `port` for WebRTC on networks that block UDP; 0: any free port; -1: none")
+	fs.StringVar(&o.PublicIPs, "webrtc-public-ip", "", "public `addresses` (comma-separated) WebRTC peers may also reach this machine at, for servers behind a 1:1 NAT")
 	fs.StringVar(&o.DataDir, "data", defaultDataDir(), "`folder` for streams, keys, settings and recordings")
 	fs.StringVar(&o.PublicURL, "public-url", "", "base `URL` of shared links (default: http://<LAN address>:<http port>)")
 	fs.StringVar(&o.AdminToken, "admin-token", os.Getenv("CHALKCAST_ADMIN_TOKEN"), "`token` that lets other machines change streams through the API (default $CHALKCAST_ADMIN_TOKEN; loopback needs none)")
@@ -166,6 +174,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 type addrs struct {
 	HTTP, RTMP net.Addr
 	RTSP       net.Addr // nil when RTSP is off
+	WebRTC     int      // UDP port of WebRTC, 0 when it is off
 	Base       string   // base URL viewers use
 }
 
@@ -176,6 +185,9 @@ func printWelcome(w io.Writer, a addrs) {
 	fmt.Fprintf(w, "  RTMP publish:    rtmp://<this machine>:%d/live/<stream key>\n", port(a.RTMP))
 	if a.RTSP != nil {
 		fmt.Fprintf(w, "  RTSP play:       rtsp://<this machine>:%d/live/<stream name>\n", port(a.RTSP))
+	}
+	if a.WebRTC != 0 {
+		fmt.Fprintf(w, "  WebRTC play:     %s/live/<stream name>/whep   (media on UDP port %d)\n", a.Base, a.WebRTC)
 	}
 	fmt.Fprintf(w, "Create a stream:  curl -X POST -H 'Content-Type: application/json' http://127.0.0.1:%d/api/v1/streams -d '{\"name\":\"math\"}'\n", port(a.HTTP))
 	fmt.Fprintln(w, "Press Ctrl+C to stop.")
@@ -269,6 +281,24 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 		started.add(rtspOut.Close)
 		rtspPort = port(rtspOut.Addr())
 	}
+	var whep web.WHEP
+	webrtcPort := 0
+	if o.WebRTC.UDPPort >= 0 {
+		for _, ip := range strings.Split(o.PublicIPs, ",") {
+			if ip = strings.TrimSpace(ip); ip != "" {
+				o.WebRTC.PublicIPs = append(o.WebRTC.PublicIPs, ip)
+			}
+		}
+		tr, err := rtc.New(o.WebRTC, log)
+		if err != nil {
+			return nil, err
+		}
+		started.add(tr.Close)
+		webrtcPort = tr.UDPPort()
+		whepOut := webrtc.New(hub, tr, log)
+		started.add(whepOut.Close)
+		whep = whepOut
+	}
 	// on stop, the streams end before the outputs and the RTMP server
 	// close: every viewer gets a clean end of stream
 	started.add(hub.Close)
@@ -290,7 +320,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	kinds[scene.Type] = scene.New(hub, kinds, o.Placeholders, log) // composes any of the kinds above
 	srcs := engine.NewSources(hub, kinds, log)
 	started.add(srcs.Close) // sources leave cleanly
-	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, Parts: []web.Part{rec, pusher}}, web.Config{
+	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, WHEP: whep, Parts: []web.Part{rec, pusher}}, web.Config{
 		AdminToken:  o.AdminToken,
 		PublicURL:   o.PublicURL,
 		HTTPPort:    port(httpLn.Addr()),
@@ -316,7 +346,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	go func() { in.errc <- serveHTTP(httpSrv, httpLn) }()
 	go func() { in.errc <- rtmpSrv.Serve(rtmpLn) }()
 	_, base := webSrv.Base()
-	in.addrs = addrs{HTTP: httpLn.Addr(), RTMP: rtmpLn.Addr(), Base: base}
+	in.addrs = addrs{HTTP: httpLn.Addr(), RTMP: rtmpLn.Addr(), WebRTC: webrtcPort, Base: base}
 	if rtspOut != nil {
 		in.addrs.RTSP = rtspOut.Addr()
 	}

@@ -40,7 +40,7 @@ mkdir -p "$HOME"
 cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in ticks
 
 start=$(date +%s%N)
-"$WORK/chalkcast" --data "$WORK/data" --http "$HTTP" --rtmp "$RTMP" --rtsp 127.0.0.1:0 --rtsp-udp-port 0 --log-level warn >"$WORK/studio.log" 2>&1 &
+"$WORK/chalkcast" --data "$WORK/data" --http "$HTTP" --rtmp "$RTMP" --rtsp 127.0.0.1:0 --rtsp-udp-port 0 --webrtc-udp 0 --webrtc-tcp 0 --log-level warn >"$WORK/studio.log" 2>&1 &
 STUDIO=$!
 PIDS+=($STUDIO)
 until xdotool search --onlyvisible --name '^Chalkcast$' >/dev/null 2>&1; do
@@ -111,7 +111,7 @@ minimized_ms=$(( (c1 - c0) * 10 ))
 kill -TERM $STUDIO; wait $STUDIO 2>/dev/null || true
 
 # the same stream, headless, for the same time
-"$WORK/chalkcast" serve --data "$WORK/data2" --http "$HTTP" --rtmp "$RTMP" --rtsp 127.0.0.1:0 --rtsp-udp-port 0 --log-level warn >"$WORK/serve.log" 2>&1 &
+"$WORK/chalkcast" serve --data "$WORK/data2" --http "$HTTP" --rtmp "$RTMP" --rtsp 127.0.0.1:0 --rtsp-udp-port 0 --webrtc-udp 0 --webrtc-tcp 0 --log-level warn >"$WORK/serve.log" 2>&1 &
 SERVE=$!
 PIDS+=($SERVE)
 until api GET server >/dev/null; do sleep 0.05; done

@@ -69,7 +69,7 @@ fi
 # Port 0: the program picks free ports and logs the ones it listens on.
 mkdir "$scratch/data"
 start=$(date +%s)
-"$WINE" "$exe" serve -http 127.0.0.1:0 -rtmp 127.0.0.1:0 -rtsp "" -rtsp-udp-port 0 \
+"$WINE" "$exe" serve -http 127.0.0.1:0 -rtmp 127.0.0.1:0 -rtsp "" -rtsp-udp-port 0 -webrtc-udp 0 -webrtc-tcp 0 \
   -data "Z:$scratch/data" >"$scratch/stdout" 2>"$scratch/stderr" &
 pid=$!
 http=""

@@ -42,7 +42,7 @@ func Start(bin, httpAddr, rtmpAddr string, extra ...string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"serve", "--http", httpAddr, "--rtmp", rtmpAddr, "--data", data, "--log-level", "warn"}, extra...)
+	args := append([]string{"serve", "--http", httpAddr, "--rtmp", rtmpAddr, "--data", data, "--log-level", "warn", "--webrtc-udp", "0", "--webrtc-tcp", "0"}, extra...)
 	s := &Server{API: "http://" + httpAddr + "/api/v1", Data: data, cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
 	s.cmd.Stderr = os.Stderr
 	if err := s.cmd.Start(); err != nil {

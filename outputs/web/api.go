@@ -24,6 +24,7 @@ type URLs struct {
 	QR    string `json:"qr"`
 	FLV   string `json:"flv"`
 	HLS   string `json:"hls"`
+	WHEP  string `json:"whep,omitempty"` // WebRTC players POST their offer here
 	RTMP  string `json:"rtmp"`
 	RTSP  string `json:"rtsp,omitempty"`
 }
@@ -75,6 +76,9 @@ func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt 
 			RTMP:  rtmpBase + "/" + name,
 			RTSP:  s.rtspURL(host, name),
 		},
+	}
+	if s.out.WHEP != nil {
+		v.URLs.WHEP = httpBase + "/live/" + name + "/whep"
 	}
 	for _, p := range s.out.Parts {
 		p.View(name, admin, func(field string, pv any) {

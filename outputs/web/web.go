@@ -86,11 +86,20 @@ type Sectioned interface {
 	NewSection(json.RawMessage) (json.RawMessage, error)
 }
 
+// WHEP serves WebRTC players (outputs/webrtc): Offer answers the offer
+// POSTed for stream name, End ends session id (DELETE on its Location).
+type WHEP interface {
+	Offer(w http.ResponseWriter, r *http.Request, name string)
+	End(w http.ResponseWriter, r *http.Request, id string)
+}
+
 // Outputs are what the server routes to; main wires the concrete outputs
 // in, so that web imports none.
 type Outputs struct {
 	FLV FLV
 	HLS HLS
+	// WHEP, if set, serves WebRTC players.
+	WHEP WHEP
 	// Parts add their endpoints and view fields, in this order.
 	Parts []Part
 }
@@ -120,6 +129,16 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 	s.mux.HandleFunc("GET /live/{name}/{file}", s.hls)
 	s.mux.HandleFunc("OPTIONS /live/{file}", preflight)
 	s.mux.HandleFunc("OPTIONS /live/{name}/{file}", preflight)
+	if out.WHEP != nil {
+		s.mux.HandleFunc("POST /live/{name}/whep", func(w http.ResponseWriter, r *http.Request) {
+			out.WHEP.Offer(w, r, r.PathValue("name"))
+		})
+		s.mux.HandleFunc("DELETE /live/{name}/whep/{id}", func(w http.ResponseWriter, r *http.Request) {
+			allowOrigin(w)
+			out.WHEP.End(w, r, r.PathValue("id"))
+		})
+		s.mux.HandleFunc("OPTIONS /live/{name}/whep/{id}", preflight)
+	}
 	s.mux.HandleFunc("GET /api/v1/server", s.server)
 	s.mux.HandleFunc("GET /api/v1/stats", s.stats)
 	s.mux.HandleFunc("GET /api/v1/streams", s.list)
@@ -167,14 +186,19 @@ func formProof(r *http.Request) bool {
 	return err == nil && mt == "application/json"
 }
 
+// preflight lets players on other sites read streams: GET, and the POST
+// and DELETE of WHEP (which carry no credentials: a viewer's, not an
+// admin's).
 func preflight(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+	allowOrigin(w)
+	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
 	h.Set("Access-Control-Allow-Headers", "Range, Content-Type")
 	h.Set("Access-Control-Max-Age", "86400")
 	w.WriteHeader(http.StatusNoContent)
 }
+
+func allowOrigin(w http.ResponseWriter) { w.Header().Set("Access-Control-Allow-Origin", "*") }
 
 // hasToken reports whether r carries the admin token.
 func (s *Server) hasToken(r *http.Request) bool {
