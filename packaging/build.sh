@@ -64,6 +64,21 @@ if [ ! -s "$aacdir/lib/libvo-aacenc.a" ]; then
   mv "$WORK/aac/include" "$WORK/aac/lib" "$tmp/"
   mv -T "$tmp" "$aacdir" 2>/dev/null || rm -rf "$tmp"
 fi
+# libopus (the Opus of WebRTC's sound) is Debian's on Linux; for Windows,
+# the same release (1.3.1) that the mediadevices module ships built for
+# mingw-w64, with its headers, in a kept, versioned folder.
+opusmod=github.com/pion/mediadevices@v0.9.4
+opusdir="${XDG_CACHE_HOME:-$HOME/.cache}/chalkcast/opus-mingw-1.3.1"
+if [ ! -s "$opusdir/lib/libopus.a" ]; then
+  opus=$("$GO" mod download -json "$opusmod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/pkg/codec/opus
+  tmp=$(mktemp -d "$opusdir.XXXXXX")
+  mkdir -p "$tmp/include/opus" "$tmp/lib"
+  cp "$opus"/include/*.h "$tmp/include/opus/"
+  cp "$opus/lib/libopus-windows-x64.a" "$tmp/lib/libopus.a"
+  chmod -R u+w "$tmp"
+  rm -rf "$opusdir"
+  mv -T "$tmp" "$opusdir" 2>/dev/null || rm -rf "$tmp"
+fi
 # FFmpeg's decoders (media/decode: the preview and the level meter) are
 # Debian's libavcodec on Linux; for Windows the same FFmpeg release is
 # cross-compiled, static and with only those decoders, once into a kept,
@@ -111,7 +126,7 @@ exe="dist/chalkcast-$VERSION-windows-amd64.exe"
 # see pkg-config's answer (golang/go#24544): the folder is in CGO_CFLAGS
 # too, so that a new FFmpeg version or configuration rebuilds.
 CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ \
-  CGO_CFLAGS="-I$aacdir/include -I$ffdir/include" CGO_LDFLAGS="-L$aacdir/lib" \
+  CGO_CFLAGS="-I$aacdir/include -I$opusdir/include -I$ffdir/include" CGO_LDFLAGS="-L$aacdir/lib -L$opusdir/lib" \
   PKG_CONFIG_LIBDIR="$ffdir/lib/pkgconfig" PKG_CONFIG_PATH= \
   "$GO" build -ldflags "-s -w -H windowsgui -X main.version=$VERSION -extldflags=-static" -o "$exe" .
 rm -f rsrc_windows_amd64.syso

@@ -13,12 +13,12 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 
 # Build and run: git and a C/C++ toolchain (g++ for the bundled OpenH264
-# H.264 encoder), the VisualOn AAC encoder (linked statically), FFmpeg's
+# H.264 encoder), the VisualOn AAC and libopus encoders (linked statically), FFmpeg's
 # libavcodec and libswscale (the decoders behind the preview and the level
 # meter), the X11 headers of the screen-capture driver, the GL/X11
 # headers of the studio window (Fyne), and CJK fonts for the studio in
 # Chinese.
-PACKAGES=(ca-certificates git curl gcc g++ libc6-dev pkg-config libvo-aacenc-dev libavcodec-dev libswscale-dev
+PACKAGES=(ca-certificates git curl gcc g++ libc6-dev pkg-config libvo-aacenc-dev libopus-dev libavcodec-dev libswscale-dev
   libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev
   fonts-noto-cjk)
 # Test peers: ffmpeg/ffprobe publish and play; headless Chromium with
