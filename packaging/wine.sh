@@ -67,9 +67,11 @@ C
 fi
 
 # Port 0: the program picks free ports and logs the ones it listens on.
+# No WebRTC here: Go sets SIO_UDP_NETRESET on every UDP socket, which Windows
+# has and Debian's Wine 8 refuses (WSAEOPNOTSUPP), so no UDP socket opens under Wine.
 mkdir "$scratch/data"
 start=$(date +%s)
-"$WINE" "$exe" serve -http 127.0.0.1:0 -rtmp 127.0.0.1:0 -rtsp "" -rtsp-udp-port 0 -webrtc-udp 0 -webrtc-tcp 0 \
+"$WINE" "$exe" serve -http 127.0.0.1:0 -rtmp 127.0.0.1:0 -rtsp "" -rtsp-udp-port 0 -webrtc-udp -1 \
   -data "Z:$scratch/data" >"$scratch/stdout" 2>"$scratch/stderr" &
 pid=$!
 http=""
