@@ -36,6 +36,13 @@ const wechatUA = "Mozilla/5.0 (Linux; Android 13; M2102J2SC Build/TKQ1.221114.00
 // set, runs in every page before the page's own scripts.
 func startBrowser(t *testing.T, userAgent, script string) *browser {
 	t.Helper()
+	return startBrowserWith(t, userAgent, script, nil)
+}
+
+// startBrowserWith is startBrowser with preferences set in Chromium's
+// profile (as a user or a school's policy would set them).
+func startBrowserWith(t *testing.T, userAgent, script string, prefs map[string]any) *browser {
+	t.Helper()
 	for _, b := range []string{"chromium", "chromedriver"} {
 		if _, err := exec.LookPath(b); err != nil {
 			if os.Getenv("CI") != "" {
@@ -72,6 +79,10 @@ func startBrowser(t *testing.T, userAgent, script string) *browser {
 	if userAgent != "" {
 		args = append(args, "--user-agent="+userAgent)
 	}
+	opts := map[string]any{"binary": "/usr/bin/chromium", "args": args}
+	if prefs != nil {
+		opts["prefs"] = prefs
+	}
 	var created struct {
 		Value struct {
 			SessionID string `json:"sessionId"`
@@ -79,7 +90,7 @@ func startBrowser(t *testing.T, userAgent, script string) *browser {
 	}
 	b.call("POST", "/session", map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
 		"browserName":        "chrome",
-		"goog:chromeOptions": map[string]any{"binary": "/usr/bin/chromium", "args": args},
+		"goog:chromeOptions": opts,
 	}}}, &created)
 	b.session = created.Value.SessionID
 	t.Cleanup(func() { b.call("DELETE", "/session/"+b.session, nil, nil) })
@@ -164,6 +175,11 @@ type playerState struct {
 	HLSLatency   float64  `json:"hlsLatency"`
 	Message      string   `json:"message"`
 	Paused       bool     `json:"paused"`
+	// Received is what WebRTC has received, by kind ("video", "audio").
+	Received map[string]struct {
+		Packets int    `json:"packets"`
+		Codec   string `json:"codec"`
+	} `json:"received"`
 }
 
 func (b *browser) player() playerState {
@@ -172,7 +188,7 @@ func (b *browser) player() playerState {
 		var end = v.buffered.length ? v.buffered.end(v.buffered.length - 1) : 0;
 		return {path: c.path || "", state: c.state || "", errors: c.errors || [], currentTime: v.currentTime,
 			readyState: v.readyState, buffered: end, firstPlaying: c.firstPlaying || 0, paused: v.paused,
-			hlsLatency: (c.hls && c.hls.latency) || 0,
+			hlsLatency: (c.hls && c.hls.latency) || 0, received: c.received || {},
 			message: document.getElementById("msg").hidden ? "" : document.getElementById("msg").textContent};`, &st)
 	return st
 }
@@ -198,7 +214,7 @@ func TestSharePagePlaysFLV(t *testing.T) {
 	key := s.create(t, "math")
 	b := startBrowser(t, "", "")
 	// The page waits for the teacher and says so.
-	b.open("http://" + s.HTTP + "/watch/math")
+	b.open("http://" + s.HTTP + "/watch/math?player=flv")
 	testkit.WaitFor(t, 10*time.Second, "the waiting message", func() bool { return b.player().State == "waiting" })
 
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 60*time.Second)
@@ -215,7 +231,7 @@ func TestSharePagePlaysFLV(t *testing.T) {
 	}
 	// Fresh page load on a live stream: time to first picture, and the
 	// player's distance from the newest data it has.
-	st = b.watchPlays("http://" + s.HTTP + "/watch/math")
+	st = b.watchPlays("http://" + s.HTTP + "/watch/math?player=flv")
 	t.Logf("FLV: first picture %.0f ms after navigation start; buffered ahead %.0f ms; errors %v",
 		st.FirstPlaying, 1000*(st.Buffered-st.CurrentTime), st.Errors)
 	if st.FirstPlaying > 2000 {
@@ -275,7 +291,8 @@ func TestSharePageInWeChat(t *testing.T) {
 	if attrs["x5type"] != "h5" {
 		t.Errorf("x5-video-player-type = %v", attrs["x5type"])
 	}
-	t.Logf("WeChat UA: path %s, time %.1f s", st.Path, st.CurrentTime)
+	t.Logf("WeChat UA: path %s, time %.1f s, first picture %.0f ms after navigation", st.Path, st.CurrentTime, st.FirstPlaying)
+	checkWebRTC(t, s, b, "math")
 }
 
 func TestSharePageTakesHLSWithoutMSE(t *testing.T) {
@@ -283,8 +300,8 @@ func TestSharePageTakesHLSWithoutMSE(t *testing.T) {
 	key := s.create(t, "math")
 	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 60*time.Second)
 	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
-	// An older iPhone: no Media Source Extensions, native HLS.
-	b := startBrowser(t, "", `delete window.MediaSource; delete window.ManagedMediaSource; delete window.WebKitMediaSource;
+	// An older iPhone: no WebRTC, no Media Source Extensions, native HLS.
+	b := startBrowser(t, "", `delete window.RTCPeerConnection; delete window.MediaSource; delete window.ManagedMediaSource; delete window.WebKitMediaSource;
 		var cpt = HTMLMediaElement.prototype.canPlayType;
 		HTMLMediaElement.prototype.canPlayType = function (t) { return /mpegurl/i.test(t) ? "maybe" : cpt.call(this, t); };`)
 	b.open("http://" + s.HTTP + "/watch/math")

@@ -123,7 +123,8 @@ func TestPublishToDisplayLatency(t *testing.T) {
 		t.Skip("measures for several seconds")
 	}
 	for _, c := range []struct{ name, query, variant string }{
-		{"HTTP-FLV (mpegts.js)", "", ""},
+		{"WebRTC (WHEP)", "?player=webrtc", ""},
+		{"HTTP-FLV (mpegts.js)", "?player=flv", ""},
 		{"low-latency HLS (hls.js)", "?player=hls", "lowlatency"},
 		{"MPEG-TS HLS (hls.js)", "?player=hls", "mpegts"},
 	} {

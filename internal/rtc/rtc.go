@@ -238,8 +238,9 @@ func Answer(ctx context.Context, pc *webrtc.PeerConnection, offer string) (strin
 	return pc.LocalDescription().SDP, nil
 }
 
-// loggers send pion's warnings and errors to the log; its chatter below
-// that level goes to debug.
+// loggers send pion's errors to the log as warnings (a peer's trouble is
+// not the server's error); its warnings, which every browser's mDNS
+// candidate and every closing peer raise, and its chatter go to debug.
 type loggers struct{ log *slog.Logger }
 
 func (l loggers) NewLogger(scope string) logging.LeveledLogger {
@@ -260,7 +261,7 @@ func (l leveled) Debug(msg string)             { l.log.Debug(msg) }
 func (l leveled) Debugf(f string, args ...any) { l.debugf(f, args) }
 func (l leveled) Info(msg string)              { l.log.Debug(msg) }
 func (l leveled) Infof(f string, args ...any)  { l.debugf(f, args) }
-func (l leveled) Warn(msg string)              { l.log.Warn(msg) }
-func (l leveled) Warnf(f string, args ...any)  { l.log.Warn(fmt.Sprintf(f, args...)) }
-func (l leveled) Error(msg string)             { l.log.Error(msg) }
-func (l leveled) Errorf(f string, args ...any) { l.log.Error(fmt.Sprintf(f, args...)) }
+func (l leveled) Warn(msg string)              { l.log.Debug(msg) }
+func (l leveled) Warnf(f string, args ...any)  { l.debugf(f, args) }
+func (l leveled) Error(msg string)             { l.log.Warn(msg) }
+func (l leveled) Errorf(f string, args ...any) { l.log.Warn(fmt.Sprintf(f, args...)) }

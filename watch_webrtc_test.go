@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"chalkcast/internal/rtc"
+	"chalkcast/internal/testkit"
+)
+
+// checkWebRTC checks that the share page in b plays name over WebRTC:
+// it says so, it receives H.264 and Opus, and the server counts it as a
+// WebRTC viewer.
+func checkWebRTC(t *testing.T, s *server, b *browser, name string) {
+	t.Helper()
+	var st playerState
+	testkit.WaitFor(t, 5*time.Second, "video and sound received over WebRTC", func() bool {
+		st = b.player()
+		return st.Received["video"].Packets > 0 && st.Received["audio"].Packets > 0
+	})
+	if st.Path != "webrtc" {
+		t.Errorf("path %q, want webrtc (errors %v)", st.Path, st.Errors)
+	}
+	if v, a := st.Received["video"].Codec, st.Received["audio"].Codec; !strings.EqualFold(v, "video/H264") || !strings.EqualFold(a, "audio/opus") {
+		t.Errorf("received %s and %s, want H.264 and Opus", v, a)
+	}
+	by := s.stream(t, name)["viewers"].(map[string]any)["by_protocol"].(map[string]any)
+	if by["webrtc"] != float64(1) || len(by) != 1 {
+		t.Errorf("the page is not counted as one WebRTC viewer: %v", by)
+	}
+}
+
+// The share page plays over WebRTC first: the first picture within a
+// second of opening the page.
+func TestSharePagePlaysWebRTC(t *testing.T) {
+	s := startServer(t, options{})
+	key := s.create(t, "math")
+	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 60*time.Second)
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	b := startBrowser(t, "", "")
+	st := b.watchPlays("http://" + s.HTTP + "/watch/math")
+	t.Logf("WebRTC: first picture %.0f ms after navigation start; errors %v", st.FirstPlaying, st.Errors)
+	if st.FirstPlaying > 1000 {
+		t.Errorf("first picture after %.0f ms, want within 1 s", st.FirstPlaying)
+	}
+	checkWebRTC(t, s, b, "math")
+	if dir := os.Getenv("CHALKCAST_SCREENSHOTS"); dir != "" {
+		b.screenshot(filepath.Join(dir, "watch-webrtc.png"))
+	}
+	// Leaving the page ends the WebRTC session.
+	b.open("about:blank")
+	testkit.WaitFor(t, 10*time.Second, "the viewer gone", func() bool {
+		return s.stream(t, "math")["viewers"].(map[string]any)["total"] == float64(0)
+	})
+}
+
+// Where WebRTC cannot connect (the browser may not use UDP, and the server
+// has no ICE over TCP) the page falls back to HTTP-FLV and plays within 3 s.
+func TestSharePageFallsBackFromWebRTC(t *testing.T) {
+	s := startServer(t, options{WebRTC: rtc.Config{TCPPort: -1}})
+	key := s.create(t, "math")
+	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 60*time.Second)
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	b := startBrowserWith(t, "", "", map[string]any{"webrtc": map[string]any{"ip_handling_policy": "disable_non_proxied_udp"}})
+	st := b.watchPlays("http://" + s.HTTP + "/watch/math")
+	t.Logf("fallback: path %s, first picture %.0f ms after navigation start; errors %v", st.Path, st.FirstPlaying, st.Errors)
+	if st.Path != "flv" || len(st.Errors) == 0 || !strings.HasPrefix(st.Errors[0], "webrtc: ") {
+		t.Errorf("path %q after errors %v, want flv after a WebRTC error", st.Path, st.Errors)
+	}
+	if st.FirstPlaying > 3000 {
+		t.Errorf("first picture after %.0f ms, want within 3 s", st.FirstPlaying)
+	}
+}
