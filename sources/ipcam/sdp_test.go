@@ -207,10 +207,10 @@ func mapSDP(t *testing.T, b []byte) {
 	if err != nil {
 		return
 	}
-	if v.codec != codecOfFormat(s.vform) || decode == nil {
-		t.Fatalf("%s format made a %v track", s.vform.Codec(), v.codec)
+	if v.Codec() != codecOfFormat(s.vform) || decode == nil {
+		t.Fatalf("%s format made a %v track", s.vform.Codec(), v.Codec())
 	}
-	if c := v.cfg; c != nil && (c.Codec != v.codec || c.Width < 0 || c.Height < 0 || len(c.Record) == 0) {
+	if c := v.Config(); c != nil && (c.Codec != v.Codec() || c.Width < 0 || c.Height < 0 || len(c.Record) == 0) {
 		t.Fatalf("video configuration %+v", c)
 	}
 	switch f := s.aform.(type) {
@@ -231,7 +231,7 @@ func mapSDP(t *testing.T, b []byte) {
 			return
 		}
 		defer g.close()
-		if d == nil || g.rate <= 0 || (g.channels != 1 && g.channels != 2) || g.enc.Config().Codec != engine.CodecAAC {
+		if c := g.aac.Config(); d == nil || c.Codec != engine.CodecAAC || c.SampleRate <= 0 || (c.Channels != 1 && c.Channels != 2) {
 			t.Fatalf("G.711 track %+v", g)
 		}
 	case nil:

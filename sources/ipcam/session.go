@@ -240,8 +240,8 @@ func (s *session) playVideo(write func(*engine.Packet), announce func(engine.Tra
 	if err != nil {
 		return fmt.Errorf("camera %s: %w", s.c.shown, err)
 	}
-	if v.cfg != nil {
-		announce(engine.TrackVideo, v.cfg)
+	if c := v.Config(); c != nil {
+		announce(engine.TrackVideo, c)
 	}
 	var announced *engine.CodecConfig
 	errs := 0
@@ -258,7 +258,7 @@ func (s *session) playVideo(write func(*engine.Packet), announce func(engine.Tra
 		}
 		s.lastFrame.Store(time.Now().UnixNano())
 		s.framesSeen.Store(true)
-		p, err := v.access(au, pts)
+		p, err := v.Access(au, pts)
 		if err != nil {
 			if errs++; errs == 1 || errs%100 == 0 {
 				s.log.Warn("camera sent a frame that cannot be used; waiting for the next keyframe", "err", err, "count", errs)
@@ -304,7 +304,7 @@ func (s *session) playAudio(write func(*engine.Packet), announce func(engine.Tra
 		}
 		prev := s.stop
 		s.stop = func() bool { r := prev(); g.close(); return r }
-		announce(engine.TrackAudio, g.enc.Config())
+		announce(engine.TrackAudio, g.aac.Config())
 		failed := false
 		s.client.OnPacketRTP(s.audio, f, func(pkt *rtpPacket) {
 			pts, ok := s.client.PacketPTS2(s.audio, pkt)
