@@ -75,6 +75,7 @@ func startBrowserWith(t *testing.T, userAgent, script string, prefs map[string]a
 	args := []string{"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--autoplay-policy=no-user-gesture-required", "--mute-audio", "--window-size=1280,800",
+		"--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", // a camera and a microphone for WHIP
 		"--user-data-dir=" + filepath.Join(t.TempDir(), "profile")}
 	if userAgent != "" {
 		args = append(args, "--user-agent="+userAgent)

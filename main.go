@@ -47,6 +47,7 @@ import (
 	"chalkcast/sources/rtmp"
 	"chalkcast/sources/scene"
 	"chalkcast/sources/testpattern"
+	"chalkcast/sources/whip"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -187,6 +188,7 @@ func printWelcome(w io.Writer, a addrs) {
 		fmt.Fprintf(w, "  RTSP play:       rtsp://<this machine>:%d/live/<stream name>\n", port(a.RTSP))
 	}
 	if a.WebRTC != 0 {
+		fmt.Fprintf(w, "  WebRTC publish:  %s/live/<stream key>/whip   (OBS: WHIP service)\n", a.Base)
 		fmt.Fprintf(w, "  WebRTC play:     %s/live/<stream name>/whep   (media on UDP port %d)\n", a.Base, a.WebRTC)
 	}
 	fmt.Fprintf(w, "Create a stream:  curl -X POST -H 'Content-Type: application/json' http://127.0.0.1:%d/api/v1/streams -d '{\"name\":\"math\"}'\n", port(a.HTTP))
@@ -281,7 +283,10 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 		started.add(rtspOut.Close)
 		rtspPort = port(rtspOut.Addr())
 	}
-	var whep web.WHEP
+	var (
+		whepOut web.WHEP
+		whipIn  web.WHIP
+	)
 	webrtcPort := 0
 	if o.WebRTC.UDPPort >= 0 {
 		for _, ip := range strings.Split(o.PublicIPs, ",") {
@@ -295,9 +300,12 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 		}
 		started.add(tr.Close)
 		webrtcPort = tr.UDPPort()
-		whepOut := webrtc.New(hub, tr, log)
-		started.add(whepOut.Close)
-		whep = whepOut
+		players := webrtc.New(hub, tr, log)
+		started.add(players.Close)
+		whepOut = players
+		publishers := whip.New(hub, tr, log)
+		started.add(publishers.Close)
+		whipIn = publishers
 	}
 	// on stop, the streams end before the outputs and the RTMP server
 	// close: every viewer gets a clean end of stream
@@ -320,7 +328,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	kinds[scene.Type] = scene.New(hub, kinds, o.Placeholders, log) // composes any of the kinds above
 	srcs := engine.NewSources(hub, kinds, log)
 	started.add(srcs.Close) // sources leave cleanly
-	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, WHEP: whep, Parts: []web.Part{rec, pusher}}, web.Config{
+	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, WHEP: whepOut, WHIP: whipIn, Parts: []web.Part{rec, pusher}}, web.Config{
 		AdminToken:  o.AdminToken,
 		PublicURL:   o.PublicURL,
 		HTTPPort:    port(httpLn.Addr()),

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/pion/sdp/v3"
@@ -129,4 +130,32 @@ func Answered(w http.ResponseWriter, answer, location string) {
 	h.Set("Access-Control-Expose-Headers", "Location")
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer)
+}
+
+// Accepted is what an answer took, by kind ("audio", "video"): the
+// codec name of the first format of each section that was not refused.
+func Accepted(answer string) map[string]string {
+	var d sdp.SessionDescription
+	got := map[string]string{}
+	if d.UnmarshalString(answer) != nil {
+		return got
+	}
+	for _, m := range d.MediaDescriptions {
+		kind := m.MediaName.Media
+		if m.MediaName.Port.Value == 0 || got[kind] != "" || len(m.MediaName.Formats) == 0 {
+			continue
+		}
+		if _, inactive := m.Attribute("inactive"); inactive {
+			continue
+		}
+		prefix := "rtpmap:" + m.MediaName.Formats[0] + " "
+		for _, a := range m.Attributes {
+			if v, ok := strings.CutPrefix(a.String(), prefix); ok {
+				name, _, _ := strings.Cut(v, "/")
+				got[kind] = name
+				break
+			}
+		}
+	}
+	return got
 }

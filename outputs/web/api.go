@@ -34,6 +34,9 @@ type Publish struct {
 	Server string `json:"server"`
 	Key    string `json:"key"`
 	URL    string `json:"url"`
+	// WHIP is where WebRTC publishers (OBS's WHIP service, a browser)
+	// POST their offer, the key in the path.
+	WHIP string `json:"whip,omitempty"`
 }
 
 // StreamView is a stream as the API shows it.
@@ -92,6 +95,9 @@ func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt 
 		cfg := st.Config()
 		if cfg.Source.Type == engine.PushSource {
 			v.Publish = &Publish{Server: rtmpBase, Key: cfg.Key, URL: rtmpBase + "/" + cfg.Key}
+			if s.out.WHIP != nil {
+				v.Publish.WHIP = httpBase + "/live/" + cfg.Key + "/whip"
+			}
 		}
 	} else {
 		v.ViewerList = nil // remote addresses are the teacher's business

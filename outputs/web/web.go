@@ -93,13 +93,23 @@ type WHEP interface {
 	End(w http.ResponseWriter, r *http.Request, id string)
 }
 
+// WHIP takes WebRTC publishers (sources/whip): Offer answers the offer
+// POSTed with stream key key (from the path or the bearer token), End
+// ends session id (DELETE on its Location).
+type WHIP interface {
+	Offer(w http.ResponseWriter, r *http.Request, key string)
+	End(w http.ResponseWriter, r *http.Request, id string)
+}
+
 // Outputs are what the server routes to; main wires the concrete outputs
-// in, so that web imports none.
+// (and the WHIP source) in, so that web imports none.
 type Outputs struct {
 	FLV FLV
 	HLS HLS
 	// WHEP, if set, serves WebRTC players.
 	WHEP WHEP
+	// WHIP, if set, takes WebRTC publishers.
+	WHIP WHIP
 	// Parts add their endpoints and view fields, in this order.
 	Parts []Part
 }
@@ -138,6 +148,20 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 			out.WHEP.End(w, r, r.PathValue("id"))
 		})
 		s.mux.HandleFunc("OPTIONS /live/{name}/whep/{id}", preflight)
+	}
+	if out.WHIP != nil {
+		offer := func(w http.ResponseWriter, r *http.Request) {
+			allowOrigin(w)
+			out.WHIP.Offer(w, r, bearer(r, r.PathValue("key")))
+		}
+		s.mux.HandleFunc("POST /live/{key}/whip", offer)
+		s.mux.HandleFunc("POST /whip", offer)
+		s.mux.HandleFunc("DELETE /whip/{id}", func(w http.ResponseWriter, r *http.Request) {
+			allowOrigin(w)
+			out.WHIP.End(w, r, r.PathValue("id"))
+		})
+		s.mux.HandleFunc("OPTIONS /whip", preflight)
+		s.mux.HandleFunc("OPTIONS /whip/{id}", preflight)
 	}
 	s.mux.HandleFunc("GET /api/v1/server", s.server)
 	s.mux.HandleFunc("GET /api/v1/stats", s.stats)
@@ -186,19 +210,27 @@ func formProof(r *http.Request) bool {
 	return err == nil && mt == "application/json"
 }
 
-// preflight lets players on other sites read streams: GET, and the POST
-// and DELETE of WHEP (which carry no credentials: a viewer's, not an
-// admin's).
+// preflight lets players and publishing pages on other sites in: GET, and
+// the POST and DELETE of WHEP and WHIP (whose only credential is a stream
+// key, never an admin's).
 func preflight(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()
 	allowOrigin(w)
 	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Range, Content-Type")
+	h.Set("Access-Control-Allow-Headers", "Range, Content-Type, Authorization")
 	h.Set("Access-Control-Max-Age", "86400")
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func allowOrigin(w http.ResponseWriter) { w.Header().Set("Access-Control-Allow-Origin", "*") }
+
+// bearer is r's bearer token, else inPath.
+func bearer(r *http.Request, inPath string) string {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(tok)
+	}
+	return inPath
+}
 
 // hasToken reports whether r carries the admin token.
 func (s *Server) hasToken(r *http.Request) bool {
@@ -206,8 +238,8 @@ func (s *Server) hasToken(r *http.Request) bool {
 	if tok == "" {
 		return false
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1
+	got := bearer(r, "")
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1
 }
 
 // isAdmin: loopback clients, or the admin token.
