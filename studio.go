@@ -147,6 +147,8 @@ func (h host) Addresses() []string {
 
 func (h host) Ports() (int, int) { return port(h.in.addrs.HTTP), port(h.in.addrs.RTMP) }
 
+func (h host) WHIP() bool { return h.in.addrs.WebRTC != 0 }
+
 func (h host) Devices(rescan bool) ui.Devices {
 	d := h.in.devices.List(rescan)
 	var out ui.Devices

@@ -41,6 +41,7 @@ type card struct {
 	qrURL                                  string
 	rtmp                                   *fyne.Container
 	server, key                            *widget.Label
+	whip                                   *widget.Label // nil without WebRTC
 	startStop                              *widget.Button
 	record                                 *recordControls
 	push                                   *pushControls
@@ -87,6 +88,19 @@ func newCard(s *Studio, name string) *card {
 		widget.NewLabel(lang.L("OBS server")), container.NewBorder(nil, nil, nil, copyServer, c.server),
 		widget.NewLabel(lang.L("Stream key")), container.NewBorder(nil, nil, nil, container.NewHBox(showKey, copyKey, resetKey), c.key),
 	)
+	if s.host.WHIP() {
+		// OBS 30+ and browsers publish over WebRTC too, the key as the
+		// bearer token (so that the address can be shown)
+		c.whip = widget.NewLabel("")
+		copyWHIP := widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() { c.s.app.Clipboard().SetContent(c.whip.Text) })
+		note := widget.NewLabel(lang.L("For OBS's WHIP service: this server, with the stream key as its Bearer Token."))
+		note.Wrapping = fyne.TextWrapWord
+		note.SizeName = theme.SizeNameCaptionText
+		c.rtmp.Add(widget.NewLabel(lang.L("WHIP server")))
+		c.rtmp.Add(container.NewBorder(nil, nil, nil, copyWHIP, c.whip))
+		c.rtmp.Add(widget.NewLabel(""))
+		c.rtmp.Add(note)
+	}
 
 	c.startStop = widget.NewButtonWithIcon(lang.L("Stop"), theme.MediaStopIcon(), c.toggle)
 	remove := widget.NewButtonWithIcon(lang.L("Remove"), theme.DeleteIcon(), c.confirmRemove)
@@ -268,6 +282,9 @@ func (c *card) update(sn snapshot) {
 	}
 	if sn.Source.Type == engine.PushSource {
 		c.server.SetText(c.s.rtmpServer())
+		if c.whip != nil {
+			c.whip.SetText(c.s.whipServer())
+		}
 		if prev.Config.Key != sn.Config.Key || c.key.Text == "" {
 			c.key.SetText(mask(sn.Config.Key))
 		}
@@ -311,6 +328,11 @@ func (s *Studio) watchURL(name string) string {
 func (s *Studio) rtmpServer() string {
 	_, rtmp := s.host.Ports()
 	return "rtmp://" + net.JoinHostPort(s.address, strconv.Itoa(rtmp)) + "/live"
+}
+
+func (s *Studio) whipServer() string {
+	http, _ := s.host.Ports()
+	return "http://" + net.JoinHostPort(s.address, strconv.Itoa(http)) + "/whip"
 }
 
 // toggle starts a stopped stream, and stops a running one once the

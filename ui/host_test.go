@@ -40,6 +40,7 @@ func newFakeHost(srcs *engine.Sources, mon *monitor.Monitor, dir string) *fakeHo
 
 func (*fakeHost) Addresses() []string { return []string{"127.0.0.1"} }
 func (*fakeHost) Ports() (int, int)   { return 8080, 1935 }
+func (*fakeHost) WHIP() bool          { return true }
 func (*fakeHost) Version() string     { return "9.8.7" }
 
 func (*fakeHost) Devices(bool) Devices {

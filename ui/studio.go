@@ -36,6 +36,9 @@ type Host interface {
 	Addresses() []string
 	// Ports are the HTTP port (share page, players) and the RTMP port.
 	Ports() (http, rtmp int)
+	// WHIP says whether WebRTC publishers are taken, at the HTTP port's
+	// /whip with the stream key as the bearer token.
+	WHIP() bool
 	// Devices lists cameras, screens, microphones and presets; rescan
 	// looks for devices connected since the last scan.
 	Devices(rescan bool) Devices

@@ -2,13 +2,16 @@
 
 // Command loadtest measures Chalkcast's fan-out: it starts the chalkcast
 // binary on loopback, publishes a real H.264 + AAC clip into it over RTMP
-// at real-time pace, opens N HTTP-FLV or RTMP-play viewers from this
-// separate process, and reports the server's CPU and memory, the latency
-// it adds to every video frame, and how long a new viewer waits for its
-// first keyframe. With -protocols flv,rtmp both are measured in one run,
-// one after the other, against the same server and publisher.
+// at real-time pace, opens N HTTP-FLV, RTMP-play or WebRTC (WHEP, pion)
+// viewers from this separate process, and reports the server's CPU and
+// memory, the latency it adds to every video frame, and how long a new
+// viewer waits for its first keyframe. With -protocols flv,rtmp both are
+// measured in one run, one after the other, against the same server and
+// publisher. A WebRTC viewer's first keyframe includes the offer, ICE and
+// DTLS; its delivered bytes are RTP payloads.
 //
 //	go build -o /tmp/chalkcast . && go run ./cmd/loadtest -bin /tmp/chalkcast -steps 100,500,1000 -protocols flv,rtmp
+//	go run ./cmd/loadtest -bin /tmp/chalkcast -steps 50,100,200 -protocols webrtc -dial-rate 50
 package main
 
 import (
@@ -56,7 +59,7 @@ func main() {
 	flag.StringVar(&c.bin, "bin", "", "chalkcast binary to measure (required)")
 	flag.StringVar(&c.clip, "clip", "", "FLV clip (H.264 + AAC) to publish; default: made with ffmpeg")
 	flag.StringVar(&steps, "steps", "100,500,1000", "viewer counts to measure, in order")
-	protocols := flag.String("protocols", "flv", "viewer protocols to measure, one after the other: flv, rtmp")
+	protocols := flag.String("protocols", "flv", "viewer protocols to measure, one after the other: flv, rtmp, webrtc")
 	flag.DurationVar(&c.settle, "settle", 3*time.Second, "wait after the viewers of a step connect")
 	flag.DurationVar(&c.warmup, "warmup", 16*time.Second, "publish this long before the zero-viewer baseline, so the server's ring is full")
 	flag.DurationVar(&c.hold, "hold", 15*time.Second, "measuring window per step")
@@ -74,8 +77,8 @@ func main() {
 		c.steps = append(c.steps, n)
 	}
 	for _, p := range strings.Split(*protocols, ",") {
-		if p = strings.TrimSpace(p); p != "flv" && p != "rtmp" {
-			fatal(fmt.Errorf("bad -protocols %q: flv or rtmp", *protocols))
+		if p = strings.TrimSpace(p); p != "flv" && p != "rtmp" && p != "webrtc" {
+			fatal(fmt.Errorf("bad -protocols %q: flv, rtmp or webrtc", *protocols))
 		}
 		c.protocols = append(c.protocols, strings.TrimSpace(p))
 	}

@@ -13,11 +13,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"chalkcast/internal/rtctest"
 	"chalkcast/internal/rtmpconn"
 	"chalkcast/media/flv"
 )
 
-// viewer is one HTTP-FLV or RTMP client.
+// viewer is one HTTP-FLV, RTMP or WebRTC client.
 type viewer struct {
 	frames    atomic.Int64
 	bytes     atomic.Int64
@@ -47,27 +51,70 @@ func (w *watcher) tag(typ byte, ts uint32, head []byte, size int) (wait time.Dur
 	if w.firstKey && head[0]>>4 == 1 {
 		return now.Sub(w.start), true
 	}
-	if w.v != nil {
-		w.v.frames.Add(1)
-		if w.measuring.Load() {
-			if sent, ok := w.st.get(ts); ok {
-				w.v.mu.Lock()
-				w.v.latencies = append(w.v.latencies, now.Sub(sent))
-				w.v.mu.Unlock()
-			}
+	w.frame(ts, now)
+	return 0, false
+}
+
+// frame counts a video frame with timestamp ts (ms) that arrived at now,
+// and while measuring, how long after the publisher sent it.
+func (w *watcher) frame(ts uint32, now time.Time) {
+	if w.v == nil {
+		return
+	}
+	w.v.frames.Add(1)
+	if w.measuring.Load() {
+		if sent, ok := w.st.get(ts); ok {
+			w.v.mu.Lock()
+			w.v.latencies = append(w.v.latencies, now.Sub(sent))
+			w.v.mu.Unlock()
 		}
 	}
-	return 0, false
 }
 
 // watch reads the stream over proto; with firstKey it returns as soon as
 // the first video keyframe has arrived, giving the time that took.
 func watch(ctx context.Context, proto string, c config, v *viewer, st *sendTimes, measuring *atomic.Bool, firstKey bool) (time.Duration, error) {
 	w := &watcher{v: v, st: st, measuring: measuring, firstKey: firstKey, start: time.Now()}
-	if proto == "rtmp" {
+	switch proto {
+	case "rtmp":
 		return w.rtmp(ctx, c.rtmpAddr)
+	case "webrtc":
+		return w.webrtc(ctx, c.httpAddr)
 	}
 	return w.flv(ctx, c.httpAddr)
+}
+
+// webrtc plays over WHEP with a pion peer connection. A frame has arrived
+// with its last packet (the marker); its RTP time is the publisher's
+// timestamp on a 90 kHz clock (Chalkcast keeps the publisher's timeline).
+func (w *watcher) webrtc(ctx context.Context, addr string) (time.Duration, error) {
+	p, err := rtctest.Dial(ctx, "http://"+addr+"/live/load/whep", rtctest.Options{OnVideo: func(pkt *rtp.Packet, at time.Time) {
+		if pkt.Marker && !w.firstKey {
+			w.frame(pkt.Timestamp/90, at)
+		}
+	}})
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-tick.C:
+		}
+		if w.firstKey && p.Keyframes.Load() > 0 {
+			return p.FirstKeyframe(), nil
+		}
+		if w.v != nil {
+			w.v.bytes.Store(p.Bytes.Load())
+		}
+		if st := p.State(); st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+			return 0, fmt.Errorf("peer connection %s", st)
+		}
+	}
 }
 
 func (w *watcher) flv(ctx context.Context, addr string) (time.Duration, error) {
