@@ -173,13 +173,12 @@ func TestTranscoderTimeline(t *testing.T) {
 		}
 	}
 	frames = frames[:0]
-	later := *pkts[0]
-	later.PTS += time.Minute
-	for range 3 {
-		if err := tc.packet(&later, emit); err != nil {
+	for i, p := range pkts[:3] {
+		pts := pkts[i].PTS + time.Minute
+		later := &engine.Packet{Track: p.Track, Codec: p.Codec, PTS: pts, DTS: pts, Payload: p.Payload, Config: p.Config}
+		if err := tc.packet(later, emit); err != nil {
 			t.Fatal(err)
 		}
-		later.PTS += encode.AACFrameSamples * time.Second / 44100
 	}
 	if len(frames) == 0 || frames[0].pts != pkts[0].PTS+time.Minute {
 		t.Errorf("after a jump: %d frames, the first at %v", len(frames), frames)
