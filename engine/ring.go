@@ -28,6 +28,8 @@ type ring struct {
 	started  [2]bool
 	newest   time.Duration // largest DTS appended
 	notify   chan struct{}
+	eager    chan struct{} // closed on every packet, while eagers > 0
+	eagers   int           // readers woken for every packet
 	ended    bool
 	lastWake time.Time
 
@@ -46,6 +48,7 @@ func newRing(size int, maxHold, wakeEvery time.Duration) *ring {
 		buf:       make([]*Packet, n),
 		mask:      uint64(n - 1),
 		notify:    make(chan struct{}),
+		eager:     make(chan struct{}),
 		maxHold:   maxHold,
 		wakeEvery: wakeEvery,
 	}
@@ -95,13 +98,19 @@ func (r *ring) append(p *Packet, now time.Time) {
 	default:
 		wake = !r.hasVideo || since >= r.maxHold || (r.held && !paced)
 	}
-	var woken chan struct{}
+	var woken, eager chan struct{}
 	if wake {
 		woken = r.wakeLocked(now)
+	}
+	if r.eagers > 0 {
+		eager, r.eager = r.eager, make(chan struct{})
 	}
 	r.mu.Unlock()
 	if woken != nil {
 		close(woken)
+	}
+	if eager != nil {
+		close(eager)
 	}
 }
 
@@ -146,6 +155,7 @@ func (r *ring) end() {
 		r.release.Stop()
 	}
 	close(r.notify)
+	close(r.eager)
 	r.mu.Unlock()
 }
 
@@ -180,6 +190,7 @@ type Reader struct {
 	ring    *ring
 	cursor  uint64
 	needKey bool
+	eager   bool
 	maxLag  time.Duration
 	maxBat  int
 	viewer  *Viewer
@@ -249,7 +260,23 @@ func (rd *Reader) TryNext(dst []*Packet) ([]*Packet, <-chan struct{}, error) {
 	if r.ended {
 		return dst, nil, io.EOF
 	}
+	if rd.eager {
+		return dst, r.eager, nil
+	}
 	return dst, r.notify, nil
+}
+
+// Eager has the reader woken for every packet instead of at most every
+// Config.WakeEvery: for a viewer that sends each packet on its own anyway
+// (WebRTC's UDP), where waking in batches only adds delay.
+func (rd *Reader) Eager() {
+	r := rd.ring
+	r.mu.Lock()
+	if !rd.eager {
+		rd.eager = true
+		r.eagers++
+	}
+	r.mu.Unlock()
 }
 
 // skipIfBehind is called with the read lock held and rd.cursor < head.
@@ -286,6 +313,11 @@ func (rd *Reader) Close() {
 		return
 	}
 	rd.closed = true
+	if rd.eager {
+		rd.ring.mu.Lock()
+		rd.ring.eagers--
+		rd.ring.mu.Unlock()
+	}
 	if rd.onClose != nil {
 		rd.onClose()
 	}

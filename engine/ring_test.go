@@ -503,7 +503,7 @@ func TestReaderWakesOnPacket(t *testing.T) {
 }
 
 // closed reports whether ch is closed (readers were woken).
-func closed(ch chan struct{}) bool {
+func closed(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
 		return true
@@ -915,5 +915,39 @@ func TestWakeEvery(t *testing.T) {
 	r.end()
 	if !closed(ch) {
 		t.Fatal("the end did not wake readers")
+	}
+}
+
+// TestEagerReader: an eager reader is woken for every packet, paced
+// readers are not; once it closes, packets stop making wake-ups for it.
+func TestEagerReader(t *testing.T) {
+	const every = 40 * time.Millisecond
+	r := newRing(16, 100*time.Millisecond, every)
+	t0 := time.Now()
+	r.append(audio(0), t0)
+	r.append(video(1, true), t0)
+	rd := r.newReader(0, 64)
+	rd.Eager()
+	if got, _, _ := rd.TryNext(nil); len(got) != 1 {
+		t.Fatalf("%d packets from the keyframe on, want 1", len(got))
+	}
+	_, wait, _ := rd.TryNext(nil)
+	paced := r.notify
+	r.append(video(2, false), t0.Add(time.Millisecond))
+	if !closed(wait) || closed(paced) {
+		t.Fatalf("a frame 1 ms later: eager woken %v, paced woken %v; want true, false", closed(wait), closed(paced))
+	}
+	if got, _, _ := rd.TryNext(nil); len(got) != 1 || got[0].DTS != video(2, false).DTS {
+		t.Fatalf("the eager reader got %v", got)
+	}
+	rd.Close()
+	ch := r.eager
+	r.append(video(3, false), t0.Add(2*time.Millisecond))
+	if closed(ch) || r.eager != ch {
+		t.Error("packets still make eager wake-ups with no eager reader")
+	}
+	r.end()
+	if !closed(ch) {
+		t.Error("the end did not wake eager readers")
 	}
 }

@@ -238,9 +238,10 @@ func Answer(ctx context.Context, pc *webrtc.PeerConnection, offer string) (strin
 	return pc.LocalDescription().SDP, nil
 }
 
-// loggers send pion's errors to the log as warnings (a peer's trouble is
-// not the server's error); its warnings, which every browser's mDNS
-// candidate and every closing peer raise, and its chatter go to debug.
+// loggers send what pion logs to debug: its errors and warnings are a
+// peer's trouble (every browser's mDNS candidate, every closing peer, every
+// packet written to a peer that just left), not the server's; what a
+// session comes to is logged by the output or source that ran it.
 type loggers struct{ log *slog.Logger }
 
 func (l loggers) NewLogger(scope string) logging.LeveledLogger {
@@ -263,5 +264,5 @@ func (l leveled) Info(msg string)              { l.log.Debug(msg) }
 func (l leveled) Infof(f string, args ...any)  { l.debugf(f, args) }
 func (l leveled) Warn(msg string)              { l.log.Debug(msg) }
 func (l leveled) Warnf(f string, args ...any)  { l.debugf(f, args) }
-func (l leveled) Error(msg string)             { l.log.Warn(msg) }
-func (l leveled) Errorf(f string, args ...any) { l.log.Warn(fmt.Sprintf(f, args...)) }
+func (l leveled) Error(msg string)             { l.log.Debug(msg) }
+func (l leveled) Errorf(f string, args ...any) { l.debugf(f, args) }

@@ -56,6 +56,7 @@ func (o *Output) newViewer(s *engine.Stream, v *engine.Viewer) (*viewer, error) 
 	if err != nil {
 		return nil, err
 	}
+	rd.Eager() // every RTP packet is its own write: batching would only delay them
 	ctx, cancel := context.WithTimeout(o.ctx, firstPacket)
 	first, err := rd.Next(ctx, nil)
 	cancel()
