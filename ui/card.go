@@ -200,7 +200,7 @@ func sourceText(src engine.Source) string {
 		}
 		return lang.L("Screen + microphone")
 	case engine.PushSource:
-		return lang.L("RTMP push (OBS, ffmpeg or a phone)")
+		return lang.L("RTMP or WHIP push (OBS, ffmpeg or a phone)")
 	case "pull":
 		if src.URL == "" {
 			return lang.L("Another server")
