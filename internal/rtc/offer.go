@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -79,32 +80,45 @@ func CheckOffer(b []byte) error {
 	return nil
 }
 
-// Sessions are the WHIP or WHEP sessions a server runs, each a resource a
-// client ends with DELETE at its Location.
+// Sessions are the WHIP or WHEP sessions a server runs, each on its own
+// goroutine and each a resource a client ends with DELETE at its Location.
 type Sessions struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
 	mu sync.Mutex
 	m  map[string]func()
 }
 
-// Add registers a session that end stops and returns its id.
-func (s *Sessions) Add(end func()) string {
+// NewSessions returns an empty set of sessions; Close it.
+func NewSessions() *Sessions {
+	s := &Sessions{m: map[string]func(){}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// Context ends when the sessions are closed: every session's lives in it.
+func (s *Sessions) Context() context.Context { return s.ctx }
+
+// Run runs a session on its own goroutine until run returns, registered
+// under the id it returns; end is how End stops it.
+func (s *Sessions) Run(end, run func()) string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]func(){}
-	}
 	s.m[id] = end
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		run()
+		s.mu.Lock()
+		delete(s.m, id)
+		s.mu.Unlock()
+	}()
 	return id
-}
-
-// Remove forgets session id, when it has ended by itself.
-func (s *Sessions) Remove(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, id)
 }
 
 // End stops session id and reports whether there was one.
@@ -117,6 +131,12 @@ func (s *Sessions) End(id string) bool {
 		end()
 	}
 	return ok
+}
+
+// Close ends every session and waits for them.
+func (s *Sessions) Close() {
+	s.cancel()
+	s.wg.Wait()
 }
 
 // Answered answers a WHIP or WHEP offer: 201 with the SDP answer and the

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -196,13 +197,60 @@ func (t *Transport) Close() {
 	_ = t.udp.Close()
 }
 
-// NewPeer makes a peer connection on the transport's ports.
-func (t *Transport) NewPeer() (*webrtc.PeerConnection, error) {
+// Peer is a peer connection with its lifetime: its context ends when the
+// connection fails or closes, when Stop is called, or when the context it
+// was made in ends. It watches the connection's state itself: do not set
+// OnConnectionStateChange.
+type Peer struct {
+	*webrtc.PeerConnection
+	ctx       context.Context
+	stop      context.CancelFunc
+	connected chan struct{}
+}
+
+// NewPeer makes a peer connection on the transport's ports, living in ctx.
+func (t *Transport) NewPeer(ctx context.Context) (*Peer, error) {
 	pc, err := t.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: new peer connection: %w", err)
 	}
-	return pc, nil
+	p := &Peer{PeerConnection: pc, connected: make(chan struct{})}
+	p.ctx, p.stop = context.WithCancel(ctx)
+	var once sync.Once
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			once.Do(func() { close(p.connected) })
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			p.stop()
+		}
+	})
+	return p, nil
+}
+
+// Context is the peer's lifetime.
+func (p *Peer) Context() context.Context { return p.ctx }
+
+// Stop ends the peer's lifetime (its user then closes it).
+func (p *Peer) Stop() { p.stop() }
+
+// ConnectTimeout bounds how long a peer that got its answer may take to
+// connect: a player that never does gives its place back, a publisher
+// frees the stream for another.
+const ConnectTimeout = 15 * time.Second
+
+// AwaitConnected waits for the peer to connect, at most timeout: false
+// when it did not, or its lifetime ended first.
+func (p *Peer) AwaitConnected(timeout time.Duration) bool {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-p.connected:
+		return p.ctx.Err() == nil
+	case <-timer.C:
+	case <-p.ctx.Done():
+	}
+	return false
 }
 
 // GatherTimeout bounds how long an answer waits for the local candidates:
@@ -216,7 +264,7 @@ var ErrOffer = errors.New("the SDP offer cannot be answered")
 // Answer takes the remote offer (checked with CheckOffer), answers it with
 // every local candidate (no trickle ICE is needed on a LAN) and returns the
 // answer's SDP. pc's tracks and transceivers are set up by then.
-func Answer(ctx context.Context, pc *webrtc.PeerConnection, offer string) (string, error) {
+func Answer(ctx context.Context, pc *Peer, offer string) (string, error) {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrOffer, err)
 	}
@@ -224,7 +272,7 @@ func Answer(ctx context.Context, pc *webrtc.PeerConnection, offer string) (strin
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrOffer, err)
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
+	gathered := webrtc.GatheringCompletePromise(pc.PeerConnection)
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return "", fmt.Errorf("webrtc: set the answer: %w", err)
 	}

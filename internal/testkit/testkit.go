@@ -60,3 +60,15 @@ func MaxAlloc(t testing.TB, limit int, f func()) {
 // InputBound is the allocation limit of a parser of n untrusted bytes that
 // keeps a few copies of its input: 64 KiB, and 16 bytes per input byte.
 func InputBound(n int) int { return 64<<10 + 16*n }
+
+// ToneHz is the frequency of the tone in mono samples at rate Hz, from
+// its zero crossings.
+func ToneHz(mono []float32, rate int) float64 {
+	crossings := 0
+	for i := 1; i < len(mono); i++ {
+		if (mono[i-1] < 0) != (mono[i] < 0) {
+			crossings++
+		}
+	}
+	return float64(crossings) / 2 / (float64(len(mono)) / float64(rate))
+}

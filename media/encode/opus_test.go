@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"chalkcast/internal/testkit"
 	"chalkcast/media/decode"
 )
 
@@ -51,14 +52,7 @@ func TestOpusEncodesTheTone(t *testing.T) {
 		if want := 3*OpusRate - 312; len(mono) != want {
 			t.Errorf("%d channels: decoded %d samples, want %d", c.channels, len(mono), want)
 		}
-		crossings := 0
-		tail := mono[OpusRate/2:]
-		for i := 1; i < len(tail); i++ {
-			if (tail[i-1] < 0) != (tail[i] < 0) {
-				crossings++
-			}
-		}
-		if got := float64(crossings) / 2 / (float64(len(tail)) / OpusRate); math.Abs(got-c.freq) > 20 {
+		if got := testkit.ToneHz(mono[OpusRate/2:], OpusRate); math.Abs(got-c.freq) > 20 {
 			t.Errorf("%d channels: decoded tone %.0f Hz, want %.0f Hz", c.channels, got, c.freq)
 		}
 	}

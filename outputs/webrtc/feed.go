@@ -51,7 +51,7 @@ func (o *Output) join(s *engine.Stream) *feed {
 	defer o.mu.Unlock()
 	f := o.feeds[s]
 	if f == nil {
-		ctx, cancel := context.WithCancel(o.ctx)
+		ctx, cancel := context.WithCancel(o.sessions.Context())
 		f = &feed{s: s, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{})}
 		o.feeds[s] = f
 		go f.run(ctx, o)

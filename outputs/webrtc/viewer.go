@@ -18,10 +18,6 @@ import (
 	"chalkcast/internal/rtc"
 )
 
-// ConnectTimeout bounds how long a viewer that got its answer may take to
-// connect; a player that never does gives its place back.
-const ConnectTimeout = 15 * time.Second
-
 // firstPacket bounds the wait for a live stream's first packet, which
 // says what the viewer will be sent.
 const firstPacket = 5 * time.Second
@@ -32,8 +28,7 @@ type viewer struct {
 	s    *engine.Stream
 	v    *engine.Viewer
 	rd   *engine.Reader
-	pc   *webrtc.PeerConnection
-	id   string
+	pc   *rtc.Peer
 	feed *feed // the stream's Opus, when its sound is AAC
 
 	video, audio *track
@@ -42,10 +37,6 @@ type viewer struct {
 	pass  engine.Codec
 	first []*engine.Packet
 
-	ctx       context.Context
-	cancel    context.CancelFunc
-	connected chan struct{}
-	connOnce  sync.Once
 	closeOnce sync.Once
 }
 
@@ -57,23 +48,21 @@ func (o *Output) newViewer(s *engine.Stream, v *engine.Viewer) (*viewer, error) 
 		return nil, err
 	}
 	rd.Eager() // every RTP packet is its own write: batching would only delay them
-	ctx, cancel := context.WithTimeout(o.ctx, firstPacket)
+	ctx, cancel := context.WithTimeout(o.sessions.Context(), firstPacket)
 	first, err := rd.Next(ctx, nil)
 	cancel()
 	if err != nil {
 		rd.Close()
 		return nil, fmt.Errorf("stream %s: %w", s.Name(), engine.ErrNotLive)
 	}
-	vw := &viewer{o: o, s: s, v: v, rd: rd, first: first, connected: make(chan struct{})}
-	vw.ctx, vw.cancel = context.WithCancel(o.ctx)
-	video, audio := s.Configs()
-	if err := vw.tracks(video, audio); err != nil {
-		vw.cancel()
+	vw := &viewer{o: o, s: s, v: v, rd: rd, first: first}
+	if vw.pc, err = o.tr.NewPeer(o.sessions.Context()); err != nil {
 		rd.Close()
 		return nil, err
 	}
-	if vw.pc, err = o.tr.NewPeer(); err != nil {
-		vw.cancel()
+	video, audio := s.Configs()
+	if err := vw.tracks(video, audio); err != nil {
+		_ = vw.pc.Close()
 		rd.Close()
 		return nil, err
 	}
@@ -88,14 +77,6 @@ func (o *Output) newViewer(s *engine.Stream, v *engine.Viewer) (*viewer, error) 
 		}
 		go vw.readRTCP(sender)
 	}
-	vw.pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		switch st {
-		case webrtc.PeerConnectionStateConnected:
-			vw.connOnce.Do(func() { close(vw.connected) })
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			vw.cancel()
-		}
-	})
 	v.OnEvict(vw.end)
 	return vw, nil
 }
@@ -128,15 +109,13 @@ func (vw *viewer) tracks(video, audio *engine.CodecConfig) error {
 }
 
 // end stops the session from outside (DELETE, eviction).
-func (vw *viewer) end() { vw.cancel() }
+func (vw *viewer) end() { vw.pc.Stop() }
 
 // close frees what newViewer made, for a session that never ran.
 func (vw *viewer) close() {
 	vw.closeOnce.Do(func() {
-		vw.cancel()
-		if vw.pc != nil {
-			_ = vw.pc.Close()
-		}
+		vw.pc.Stop()
+		_ = vw.pc.Close()
 		vw.rd.Close()
 		if vw.feed != nil {
 			vw.o.leave(vw.feed)
@@ -149,13 +128,7 @@ func (vw *viewer) close() {
 // ends, the player goes or the session is ended.
 func (vw *viewer) run() {
 	defer vw.close()
-	timer := time.NewTimer(ConnectTimeout)
-	defer timer.Stop()
-	select {
-	case <-vw.connected:
-	case <-timer.C:
-		return
-	case <-vw.ctx.Done():
+	if !vw.pc.AwaitConnected(rtc.ConnectTimeout) {
 		return
 	}
 	if vw.feed != nil {
@@ -219,7 +192,7 @@ func (vw *viewer) sendRing() error {
 		}
 		vw.v.AddBytes(n)
 		var err error
-		if batch, err = vw.rd.Next(vw.ctx, batch[:0]); err != nil {
+		if batch, err = vw.rd.Next(vw.pc.Context(), batch[:0]); err != nil {
 			return err
 		}
 	}
@@ -245,12 +218,12 @@ func (vw *viewer) sendVideo(p *engine.Packet, pts time.Duration) (int, error) {
 
 // sendFeed sends the stream's transcoded Opus from its newest frame on.
 func (vw *viewer) sendFeed() {
-	defer vw.cancel()
+	defer vw.pc.Stop()
 	seq := vw.feed.newest()
 	var frames []opusFrame
 	for {
 		var err error
-		frames, seq, err = vw.feed.next(vw.ctx, seq, frames[:0])
+		frames, seq, err = vw.feed.next(vw.pc.Context(), seq, frames[:0])
 		if err != nil {
 			return
 		}

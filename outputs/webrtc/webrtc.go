@@ -14,7 +14,6 @@
 package webrtc
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,10 +31,7 @@ type Output struct {
 	tr  *rtc.Transport
 	log *slog.Logger
 
-	sessions rtc.Sessions
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup // one per viewer
+	sessions *rtc.Sessions // one per viewer
 
 	mu    sync.Mutex
 	feeds map[*engine.Stream]*feed // AAC transcoded to Opus, per stream with listeners
@@ -44,16 +40,11 @@ type Output struct {
 // New returns an output for hub on tr's ports; Close it to end every
 // viewer.
 func New(hub *engine.Hub, tr *rtc.Transport, log *slog.Logger) *Output {
-	o := &Output{hub: hub, tr: tr, log: log.With("component", "whep"), feeds: map[*engine.Stream]*feed{}}
-	o.ctx, o.cancel = context.WithCancel(context.Background())
-	return o
+	return &Output{hub: hub, tr: tr, log: log.With("component", "whep"), sessions: rtc.NewSessions(), feeds: map[*engine.Stream]*feed{}}
 }
 
 // Close ends every viewer and waits for them.
-func (o *Output) Close() {
-	o.cancel()
-	o.wg.Wait()
-}
+func (o *Output) Close() { o.sessions.Close() }
 
 // Offer answers a WHEP offer for stream name: 201 with the SDP answer and
 // the session's Location. Refusals are JSON errors: 404 for an unknown or
@@ -87,14 +78,8 @@ func (o *Output) Offer(w http.ResponseWriter, r *http.Request, name string) {
 		o.refuse(w, name, err)
 		return
 	}
-	vw.id = o.sessions.Add(vw.end)
-	o.wg.Add(1)
-	go func() {
-		defer o.wg.Done()
-		vw.run()
-		o.sessions.Remove(vw.id)
-	}()
-	rtc.Answered(w, answer, r.URL.Path+"/"+vw.id)
+	id := o.sessions.Run(vw.end, vw.run)
+	rtc.Answered(w, answer, r.URL.Path+"/"+id)
 }
 
 // errCodec is a stream whose codecs WebRTC cannot carry.

@@ -185,14 +185,7 @@ func TestAudioIn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	crossings := 0
-	tail := mono[encode.OpusRate/2:]
-	for i := 1; i < len(tail); i++ {
-		if (tail[i-1] < 0) != (tail[i] < 0) {
-			crossings++
-		}
-	}
-	if hz := float64(crossings) / 2 / (float64(len(tail)) / encode.OpusRate); math.Abs(hz-440) > 20 {
+	if hz := testkit.ToneHz(mono[encode.OpusRate/2:], encode.OpusRate); math.Abs(hz-440) > 20 {
 		t.Errorf("the AAC plays %.0f Hz, want 440 Hz", hz)
 	}
 	// a packet that is not Opus loses its 20 ms, nothing else

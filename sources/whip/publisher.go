@@ -16,10 +16,6 @@ import (
 	"chalkcast/internal/rtc"
 )
 
-// ConnectTimeout bounds how long a publisher that got its answer may take
-// to connect; one that never does frees the stream for another.
-const ConnectTimeout = 15 * time.Second
-
 // MediaTimeout drops a connected publisher that has sent no media for
 // this long (a browser tab that froze, a cable pulled out: ICE notices
 // that too, but only after its own timeouts).
@@ -35,7 +31,7 @@ type publisher struct {
 	src    *Source
 	st     *engine.Stream
 	p      *engine.Publisher
-	pc     *webrtc.PeerConnection
+	pc     *rtc.Peer
 	log    *slog.Logger
 	remote string
 	start  time.Time // the session's timeline starts here
@@ -47,39 +43,23 @@ type publisher struct {
 	videoSSRC atomic.Uint32
 	lastPLI   atomic.Int64 // unix nanoseconds
 	lastMedia atomic.Int64 // unix nanoseconds
-
-	ctx       context.Context
-	cancel    context.CancelFunc
-	connected chan struct{}
-	connOnce  sync.Once
 }
 
 // newPublisher answers offer with a peer connection that receives H.264
 // and Opus into p.
 func (s *Source) newPublisher(ctx context.Context, st *engine.Stream, p *engine.Publisher, offer, remote string) (*publisher, string, error) {
-	pc, err := s.tr.NewPeer()
+	pc, err := s.tr.NewPeer(s.sessions.Context())
 	if err != nil {
 		return nil, "", err
 	}
-	pub := &publisher{src: s, st: st, p: p, pc: pc, log: s.log.With("stream", st.Name()), remote: remote,
-		start: time.Now(), connected: make(chan struct{})}
-	pub.ctx, pub.cancel = context.WithCancel(s.ctx)
+	pub := &publisher{src: s, st: st, p: p, pc: pc, log: s.log.With("stream", st.Name()), remote: remote, start: time.Now()}
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			pub.cancel()
 			_ = pc.Close()
 			return nil, "", fmt.Errorf("webrtc: a %s transceiver: %w", k, err)
 		}
 	}
 	pc.OnTrack(pub.track)
-	pc.OnConnectionStateChange(func(c webrtc.PeerConnectionState) {
-		switch c {
-		case webrtc.PeerConnectionStateConnected:
-			pub.connOnce.Do(func() { close(pub.connected) })
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			pub.cancel()
-		}
-	})
 	answer, err := rtc.Answer(ctx, pc, offer)
 	if err == nil {
 		if got := rtc.Accepted(answer); got["video"] != "H264" {
@@ -87,16 +67,12 @@ func (s *Source) newPublisher(ctx context.Context, st *engine.Stream, p *engine.
 		}
 	}
 	if err != nil {
-		pub.cancel()
 		_ = pc.Close()
 		return nil, "", err
 	}
 	p.OnKeyframeRequest(pub.askKeyframe)
 	return pub, answer, nil
 }
-
-// end stops the session from outside (DELETE).
-func (pub *publisher) end() { pub.cancel() }
 
 // run holds the session until the publisher leaves, fails, stops sending,
 // or is ended (DELETE, the key reset, the stream deleted, the server
@@ -106,7 +82,7 @@ func (pub *publisher) run() {
 	pub.mu.Lock()
 	pub.closed = true
 	pub.mu.Unlock()
-	pub.cancel()
+	pub.pc.Stop()
 	_ = pub.pc.Close()
 	pub.tracks.Wait()
 	pub.p.Close(err)
@@ -118,14 +94,11 @@ func (pub *publisher) run() {
 }
 
 func (pub *publisher) wait() error {
-	timer := time.NewTimer(ConnectTimeout)
-	defer timer.Stop()
-	select {
-	case <-pub.connected:
-	case <-timer.C:
-		return fmt.Errorf("whip: the publisher did not connect within %v", ConnectTimeout)
-	case <-pub.ctx.Done():
-		return nil
+	if !pub.pc.AwaitConnected(rtc.ConnectTimeout) {
+		if pub.pc.Context().Err() != nil {
+			return nil // DELETE, or the server stopping
+		}
+		return fmt.Errorf("whip: the publisher did not connect within %v", rtc.ConnectTimeout)
 	}
 	pub.log.Info("publisher connected", "remote", pub.remote)
 	pub.lastMedia.Store(time.Now().UnixNano())
@@ -133,7 +106,7 @@ func (pub *publisher) wait() error {
 	defer tick.Stop()
 	for {
 		select {
-		case <-pub.ctx.Done():
+		case <-pub.pc.Context().Done():
 			return nil // DELETE, or the peer closed or failed (its goodbye)
 		case <-tick.C:
 		}
@@ -186,7 +159,7 @@ func (pub *publisher) track(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		pub.log.Warn("publisher track ignored", "codec", mime)
 		return
 	}
-	if err != nil && pub.ctx.Err() == nil {
+	if err != nil && pub.pc.Context().Err() == nil {
 		pub.log.Warn("publisher track ended", "kind", t.Kind().String(), "err", err)
 	}
 }

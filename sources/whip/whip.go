@@ -10,12 +10,10 @@
 package whip
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 
 	"chalkcast/engine"
 	"chalkcast/internal/httpapi"
@@ -28,25 +26,17 @@ type Source struct {
 	tr  *rtc.Transport
 	log *slog.Logger
 
-	sessions rtc.Sessions
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup // one per publisher
+	sessions *rtc.Sessions // one per publisher
 }
 
 // New returns a WHIP source for hub on tr's ports; Close it to end every
 // publisher.
 func New(hub *engine.Hub, tr *rtc.Transport, log *slog.Logger) *Source {
-	s := &Source{hub: hub, tr: tr, log: log.With("component", "whip")}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	return s
+	return &Source{hub: hub, tr: tr, log: log.With("component", "whip"), sessions: rtc.NewSessions()}
 }
 
 // Close ends every publisher and waits for them.
-func (s *Source) Close() {
-	s.cancel()
-	s.wg.Wait()
-}
+func (s *Source) Close() { s.sessions.Close() }
 
 // Offer answers a WHIP offer for the stream whose key is key: 201 with the
 // SDP answer and the session's Location (DELETE ends the publishing).
@@ -93,13 +83,7 @@ func (s *Source) Offer(w http.ResponseWriter, r *http.Request, key string) {
 		httpapi.Error(w, code, err.Error())
 		return
 	}
-	id := s.sessions.Add(pub.end)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		pub.run()
-		s.sessions.Remove(id)
-	}()
+	id := s.sessions.Run(pub.pc.Stop, pub.run)
 	rtc.Answered(w, answer, "/whip/"+id)
 }
 
