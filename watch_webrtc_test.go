@@ -74,3 +74,18 @@ func TestSharePageFallsBackFromWebRTC(t *testing.T) {
 		t.Errorf("first picture after %.0f ms, want within 3 s", st.FirstPlaying)
 	}
 }
+
+// A server without WebRTC: the page plays FLV without trying WebRTC, and
+// ?player=webrtc says plainly that it cannot play.
+func TestSharePageWithoutWebRTC(t *testing.T) {
+	s := startServer(t, options{WebRTC: rtc.Config{UDPPort: -1}})
+	key := s.create(t, "math")
+	publish(t, "rtmp://"+s.RTMP+"/live/"+key, 60*time.Second)
+	testkit.WaitFor(t, 10*time.Second, "stream live", func() bool { return s.stream(t, "math")["state"] == "live" })
+	b := startBrowser(t, "", "")
+	if st := b.watchPlays("http://" + s.HTTP + "/watch/math"); st.Path != "flv" || len(st.Errors) != 0 {
+		t.Errorf("path %q, errors %v; want flv at once", st.Path, st.Errors)
+	}
+	b.open("http://" + s.HTTP + "/watch/math?player=webrtc")
+	testkit.WaitFor(t, 10*time.Second, "the page saying it cannot play", func() bool { return b.player().State == "unsupported" })
+}
