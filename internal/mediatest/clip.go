@@ -248,5 +248,9 @@ func Live(t testing.TB, s *engine.Stream) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pub.Close(nil) })
+	// both tracks are known before the first packet, as a publisher's
+	// sequence headers announce them: a viewer that joins at once gets both
+	pub.SetConfig(engine.TrackVideo, video.Config)
+	pub.SetConfig(engine.TrackAudio, sound.Config)
 	go Play(ctx, pub, video, sound)
 }
