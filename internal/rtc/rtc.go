@@ -234,6 +234,12 @@ func (p *Peer) Context() context.Context { return p.ctx }
 // Stop ends the peer's lifetime (its user then closes it).
 func (p *Peer) Stop() { p.stop() }
 
+// Close ends the peer's lifetime and closes the connection.
+func (p *Peer) Close() error {
+	p.stop()
+	return p.PeerConnection.Close()
+}
+
 // ConnectTimeout bounds how long a peer that got its answer may take to
 // connect: a player that never does gives its place back, a publisher
 // frees the stream for another.

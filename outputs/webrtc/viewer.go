@@ -114,7 +114,6 @@ func (vw *viewer) end() { vw.pc.Stop() }
 // close frees what newViewer made, for a session that never ran.
 func (vw *viewer) close() {
 	vw.closeOnce.Do(func() {
-		vw.pc.Stop()
 		_ = vw.pc.Close()
 		vw.rd.Close()
 		if vw.feed != nil {

@@ -28,8 +28,6 @@ const pliEvery = 500 * time.Millisecond
 // publisher is one WHIP session: a peer connection that sends, feeding a
 // stream's Publisher.
 type publisher struct {
-	src    *Source
-	st     *engine.Stream
 	p      *engine.Publisher
 	pc     *rtc.Peer
 	log    *slog.Logger
@@ -52,7 +50,7 @@ func (s *Source) newPublisher(ctx context.Context, st *engine.Stream, p *engine.
 	if err != nil {
 		return nil, "", err
 	}
-	pub := &publisher{src: s, st: st, p: p, pc: pc, log: s.log.With("stream", st.Name()), remote: remote, start: time.Now()}
+	pub := &publisher{p: p, pc: pc, log: s.log.With("stream", st.Name()), remote: remote, start: time.Now()}
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			_ = pc.Close()
@@ -82,7 +80,6 @@ func (pub *publisher) run() {
 	pub.mu.Lock()
 	pub.closed = true
 	pub.mu.Unlock()
-	pub.pc.Stop()
 	_ = pub.pc.Close()
 	pub.tracks.Wait()
 	pub.p.Close(err)
