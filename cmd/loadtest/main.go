@@ -285,7 +285,7 @@ func run(c config) error {
 // measure runs every step with viewers of proto, then lets them go.
 func (c config) measure(ctx context.Context, proto string, pid int, baseRSS int64, st *sendTimes, pubErr chan error) error {
 	fmt.Printf("\n%s viewers\n", proto)
-	fmt.Println("viewers  served  server-CPU  (kernel)  CPU-ms/Mbit  RSS-MiB  KiB/viewer  lat-p50  lat-p95  lat-p99  first-key-p50  first-key-p95  loadgen-CPU  delivered-Mbit/s")
+	fmt.Println("viewers  served  server-CPU  (kernel)  CPU-ms/Mbit  RSS-MiB  KiB/viewer  lat-p50  lat-p95  lat-p99  first-key-p50  first-key-p95  loadgen-CPU  delivered-Mbit/s  socket-p50  socket-p95  socket-p99")
 	ctx, cancel := context.WithCancel(ctx)
 	var measuring atomic.Bool
 	var viewers []*viewer
@@ -318,7 +318,7 @@ func (c config) measure(ctx context.Context, proto string, pid int, baseRSS int6
 
 		for _, v := range viewers {
 			v.mu.Lock()
-			v.latencies = v.latencies[:0]
+			v.latencies, v.atSocket = v.latencies[:0], v.atSocket[:0]
 			v.mu.Unlock()
 		}
 		frames0 := make([]int64, len(viewers))
@@ -349,13 +349,14 @@ func (c config) measure(ctx context.Context, proto string, pid int, baseRSS int6
 		wall := time.Since(t0)
 		cpu1, sys1, rss, _ := loadkit.Stat(pid)
 		self1 := loadkit.SelfCPU()
-		var lat []time.Duration
+		var lat, atSocket []time.Duration
 		var delivered int64
 		served := 0
 		minFrames := int64(wall.Seconds() * 30 * 0.9)
 		for i, v := range viewers {
 			v.mu.Lock()
 			lat = append(lat, v.latencies...)
+			atSocket = append(atSocket, v.atSocket...)
 			v.mu.Unlock()
 			delivered += v.bytes.Load()
 			if v.frames.Load()-frames0[i] >= minFrames {
@@ -364,6 +365,11 @@ func (c config) measure(ctx context.Context, proto string, pid int, baseRSS int6
 		}
 		delivered -= bytes0
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		sort.Slice(atSocket, func(i, j int) bool { return atSocket[i] < atSocket[j] })
+		socket := [3]string{"-", "-", "-"}
+		if len(atSocket) > 0 {
+			socket = [3]string{ms(pct(atSocket, 0.5)), ms(pct(atSocket, 0.95)), ms(pct(atSocket, 0.99))}
+		}
 		sort.Slice(firstKeys, func(i, j int) bool { return firstKeys[i] < firstKeys[j] })
 		srvCPU := cpu1 - cpu0
 		mbit := float64(delivered) * 8 / 1e6
@@ -375,11 +381,11 @@ func (c config) measure(ctx context.Context, proto string, pid int, baseRSS int6
 		if mbit > 0 {
 			msPerMbit = float64(srvCPU.Milliseconds()) / mbit
 		}
-		fmt.Printf("%7d  %6d  %9.1f%%  %7.1f%%  %11.3f  %7.1f  %10.1f  %7s  %7s  %7s  %13s  %13s  %10.1f%%  %16.1f\n",
+		fmt.Printf("%7d  %6d  %9.1f%%  %7.1f%%  %11.3f  %7.1f  %10.1f  %7s  %7s  %7s  %13s  %13s  %10.1f%%  %16.1f  %10s  %10s  %10s\n",
 			n, served, 100*srvCPU.Seconds()/wall.Seconds(), 100*(sys1-sys0).Seconds()/wall.Seconds(), msPerMbit, float64(rss)/(1<<20), kibPerViewer,
 			ms(pct(lat, 0.5)), ms(pct(lat, 0.95)), ms(pct(lat, 0.99)),
 			ms(pct(firstKeys, 0.5)), ms(pct(firstKeys, 0.95)),
-			100*(self1-self0).Seconds()/wall.Seconds(), mbit/wall.Seconds())
+			100*(self1-self0).Seconds()/wall.Seconds(), mbit/wall.Seconds(), socket[0], socket[1], socket[2])
 	}
 	return nil
 }

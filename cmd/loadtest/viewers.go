@@ -26,7 +26,10 @@ type viewer struct {
 	frames    atomic.Int64
 	bytes     atomic.Int64
 	latencies []time.Duration // appended by the viewer goroutine while measuring
-	mu        sync.Mutex
+	// atSocket are the latencies to the viewer's socket (WebRTC: the
+	// kernel's receive timestamps), without this process's own delay
+	atSocket []time.Duration
+	mu       sync.Mutex
 }
 
 // watcher is one viewer's connection while it reads.
@@ -51,13 +54,14 @@ func (w *watcher) tag(typ byte, ts uint32, head []byte, size int) (wait time.Dur
 	if w.firstKey && head[0]>>4 == 1 {
 		return now.Sub(w.start), true
 	}
-	w.frame(ts, now)
+	w.frame(ts, now, time.Time{})
 	return 0, false
 }
 
-// frame counts a video frame with timestamp ts (ms) that arrived at now,
-// and while measuring, how long after the publisher sent it.
-func (w *watcher) frame(ts uint32, now time.Time) {
+// frame counts a video frame with timestamp ts (ms) that this process
+// read at now (and that reached its socket at socket, if known), and while
+// measuring, how long after the publisher sent it.
+func (w *watcher) frame(ts uint32, now, socket time.Time) {
 	if w.v == nil {
 		return
 	}
@@ -66,6 +70,9 @@ func (w *watcher) frame(ts uint32, now time.Time) {
 		if sent, ok := w.st.get(ts); ok {
 			w.v.mu.Lock()
 			w.v.latencies = append(w.v.latencies, now.Sub(sent))
+			if !socket.IsZero() {
+				w.v.atSocket = append(w.v.atSocket, socket.Sub(sent))
+			}
 			w.v.mu.Unlock()
 		}
 	}
@@ -87,10 +94,13 @@ func watch(ctx context.Context, proto string, c config, v *viewer, st *sendTimes
 // webrtc plays over WHEP with a pion peer connection. A frame has arrived
 // with its last packet (the marker); its RTP time is the publisher's
 // timestamp on a 90 kHz clock (Chalkcast keeps the publisher's timeline).
+// Hundreds of pion players on the server's two cores read a frame's
+// packets well after they arrived: the latency at the socket is what the
+// server added.
 func (w *watcher) webrtc(ctx context.Context, addr string) (time.Duration, error) {
-	p, err := rtctest.Dial(ctx, "http://"+addr+"/live/load/whep", rtctest.Options{OnVideo: func(pkt *rtp.Packet, at time.Time) {
+	p, err := rtctest.Dial(ctx, "http://"+addr+"/live/load/whep", rtctest.Options{OnVideo: func(pkt *rtp.Packet, at rtctest.Arrival) {
 		if pkt.Marker && !w.firstKey {
-			w.frame(pkt.Timestamp/90, at)
+			w.frame(pkt.Timestamp/90, at.Read, at.Socket)
 		}
 	}})
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package rtc is the WebRTC transport that Chalkcast's WHEP output and
 // WHIP source share: every peer on one UDP port (one socket per local
-// address) and, for networks that block UDP, ICE over one TCP port; host
+// address, its writes batched on Linux) and, for networks that block UDP, ICE over one TCP port; host
 // candidates only (a classroom network has no internet and needs no
 // STUN), with public addresses added for servers; H.264, Opus and G.711;
 // and the offer/answer exchange of the WHIP and WHEP drafts, bounded in
@@ -56,7 +56,11 @@ func New(cfg Config, log *slog.Logger) (*Transport, error) {
 			return nil, fmt.Errorf("webrtc: public address %q is not an IP address", ip)
 		}
 	}
-	udp, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithLoopback(),
+	n, err := udpNet()
+	if err != nil {
+		return nil, err
+	}
+	udp, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithLoopback(), ice.UDPMuxFromPortWithNet(n),
 		ice.UDPMuxFromPortWithLogger(lf.NewLogger("udp")), ice.UDPMuxFromPortWithReadBufferSize(4<<20),
 		ice.UDPMuxFromPortWithWriteBufferSize(4<<20))
 	if err != nil {

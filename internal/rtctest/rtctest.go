@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -32,20 +33,37 @@ type Player struct {
 	firstKey   time.Duration // from Dial to the first keyframe's first packet
 	audioCodec string
 	audio      [][]byte // the first audio payloads, kept for decoding
-	onVideo    func(p *rtp.Packet, at time.Time)
+	onVideo    func(p *rtp.Packet, at Arrival)
+	arr        arrivals
+}
+
+// Arrival is when a packet arrived.
+type Arrival struct {
+	// Read is when the player read it.
+	Read time.Time
+	// Socket is when it reached the player's socket (the kernel's
+	// receive timestamp), zero where the system does not tell.
+	Socket time.Time
 }
 
 // Options tune a player.
 type Options struct {
 	// OnVideo, if set, is called with every video packet as it arrives.
-	OnVideo func(p *rtp.Packet, at time.Time)
+	OnVideo func(p *rtp.Packet, at Arrival)
 	// KeepAudio keeps this many audio payloads (for decoding).
 	KeepAudio int
 }
 
 // Dial opens a WHEP session with url (…/live/<name>/whep).
 func Dial(ctx context.Context, url string, o Options) (*Player, error) {
+	p := &Player{opened: time.Now(), onVideo: o.OnVideo}
 	var s webrtc.SettingEngine
+	n, err := arrivalNet(&p.arr)
+	if err != nil {
+		return nil, err
+	}
+	s.SetNet(n)
+	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // host candidates on loopback need none
 	s.SetIncludeLoopbackCandidate(true)
 	s.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
 	m := &webrtc.MediaEngine{}
@@ -56,7 +74,7 @@ func Dial(ctx context.Context, url string, o Options) (*Player, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Player{pc: pc, opened: time.Now(), onVideo: o.OnVideo}
+	p.pc = pc
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			pc.Close()
@@ -148,7 +166,9 @@ func (p *Player) read(tr *webrtc.TrackRemote, keep int) {
 			}
 		}
 		if p.onVideo != nil {
-			p.onVideo(pkt, now)
+			at := Arrival{Read: now}
+			at.Socket, _ = p.arr.get(pkt.SSRC, pkt.SequenceNumber)
+			p.onVideo(pkt, at)
 		}
 	}
 }
