@@ -48,6 +48,17 @@ func (p *Publisher) silence(pkt *Packet) bool {
 		return false
 	}
 	pkt.Payload = b
+	if len(pkt.Opus) > 0 {
+		var frames []OpusFrame
+		if cfg.Opus != nil {
+			for _, f := range pkt.Opus {
+				if b, err := mk(cfg.Opus, f.Payload); err == nil {
+					frames = append(frames, OpusFrame{Offset: f.Offset, Payload: b})
+				}
+			}
+		}
+		pkt.Opus = frames // the sound is gone from the Opus too
+	}
 	return true
 }
 

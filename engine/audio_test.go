@@ -62,6 +62,44 @@ func TestMuteSendsSilence(t *testing.T) {
 	}
 }
 
+// TestMuteSilencesCarriedOpus: a muted AAC packet's Opus frames are
+// silenced with it, keeping their times.
+func TestMuteSilencesCarriedOpus(t *testing.T) {
+	silentAAC, silentOpus := []byte{0x01, 0x40, 0x20, 0x07}, []byte{0xf8, 0xff, 0xfe}
+	h := newTestHub(t, Config{Silence: func(cfg *CodecConfig, payload []byte) ([]byte, error) {
+		if cfg.Codec == CodecOpus {
+			return silentOpus, nil
+		}
+		return silentAAC, nil
+	}})
+	s := mustCreate(t, h, "class")
+	pub := mustPublish(t, s)
+	rd := mustReader(t, s)
+	cfg := &CodecConfig{Codec: CodecAAC, SampleRate: 48000, Channels: 1, Opus: &CodecConfig{Codec: CodecOpus, SampleRate: 48000, Channels: 1}}
+	send := func(at time.Duration) *Packet {
+		p := audio(at)
+		p.Config = cfg
+		p.Opus = []OpusFrame{{Offset: 5 * time.Millisecond, Payload: []byte{1, 2, 3, 4}}, {Offset: 25 * time.Millisecond, Payload: []byte{5, 6}}}
+		pub.WritePacket(p)
+		return readN(t, rd, 1)[0]
+	}
+	if p := send(0); !bytes.Equal(p.Opus[1].Payload, []byte{5, 6}) {
+		t.Errorf("unmuted Opus %v", p.Opus)
+	}
+	if err := h.SetMuted("class", true); err != nil {
+		t.Fatal(err)
+	}
+	p := send(40 * time.Millisecond)
+	if !bytes.Equal(p.Payload, silentAAC) || len(p.Opus) != 2 {
+		t.Fatalf("muted packet %x carrying %v", p.Payload, p.Opus)
+	}
+	for i, f := range p.Opus {
+		if !bytes.Equal(f.Payload, silentOpus) || f.Offset != time.Duration(5+20*i)*time.Millisecond {
+			t.Errorf("muted Opus frame %d: %+v", i, f)
+		}
+	}
+}
+
 func TestSilentState(t *testing.T) {
 	h := newTestHub(t, Config{})
 	sub := h.Subscribe(16)

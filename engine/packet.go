@@ -71,6 +71,12 @@ type CodecConfig struct {
 	// Audio: sample rate in Hz and channel count.
 	SampleRate int
 	Channels   int
+
+	// Opus, on an AAC configuration, is the configuration of the Opus its
+	// packets also carry (Packet.Opus): a source that encodes from the
+	// samples itself gives outputs that send Opus (WebRTC) the sound
+	// without a transcode of the AAC. Nil when they carry none.
+	Opus *CodecConfig
 }
 
 // Equal reports whether two configurations describe the same decoder setup.
@@ -82,7 +88,7 @@ func (c *CodecConfig) Equal(o *CodecConfig) bool {
 		return false
 	}
 	return c.Codec == o.Codec && bytes.Equal(c.Record, o.Record) &&
-		c.SampleRate == o.SampleRate && c.Channels == o.Channels
+		c.SampleRate == o.SampleRate && c.Channels == o.Channels && c.Opus.Equal(o.Opus)
 }
 
 // Packet is one access unit of one track. Sources create packets and never
@@ -96,12 +102,23 @@ type Packet struct {
 	Keyframe bool          // video: random access point; audio: always true
 	Payload  []byte
 	Config   *CodecConfig
+	// Opus is the same sound as Opus (see CodecConfig.Opus): the frames
+	// that start within this packet, in order.
+	Opus []OpusFrame
 
 	// Published is when the engine accepted the packet (for latency figures).
 	Published time.Time
 
 	wire  atomic.Pointer[wireEntry]
 	wirem sync.Mutex
+}
+
+// OpusFrame is one Opus packet that an AAC packet carries.
+type OpusFrame struct {
+	// Offset is when the frame starts, relative to the AAC packet's PTS:
+	// whatever moves the packet's timestamps moves the frame's too.
+	Offset  time.Duration
+	Payload []byte
 }
 
 type wireEntry struct {

@@ -18,7 +18,7 @@ import (
 )
 
 // Pipeline turns captured frames and PCM into H.264 and AAC packets of one
-// stream. Capture goroutines hand it frames without waiting; the encoding
+// stream, the AAC carrying the same sound as Opus. Capture goroutines hand it frames without waiting; the encoding
 // runs on the engine's bounded pool, in order per track. When the video
 // encoder is still busy with earlier frames a new frame is dropped and
 // counted, so a slow machine loses frame rate, never latency.
@@ -38,6 +38,9 @@ type Pipeline struct {
 	wantKey atomic.Bool // a viewer asked for a keyframe (engine.Stream.RequestKeyframe)
 
 	audio    *AAC
+	acfg     *engine.CodecConfig // the AAC's, announcing the Opus it carries
+	opus     *OpusStream         // the same sound for WebRTC, encoded once here
+	opusOut  []engine.OpusFrame  // frames waiting for an AAC packet, timed from 0
 	channels int
 	clock    audioClock
 	pcm      []int16       // samples waiting for a whole AAC frame
@@ -89,10 +92,18 @@ func NewPipeline(ctx context.Context, pool *engine.Pool, pub *engine.Publisher, 
 			v.Close()
 			return nil, err
 		}
+		if p.opus, err = NewOpusStream(s.Audio.Channels); err != nil {
+			v.Close()
+			p.audio.Close()
+			return nil, err
+		}
+		acfg := *p.audio.Config()
+		acfg.Opus = p.opus.Config()
+		p.acfg = &acfg
 		p.channels = s.Audio.Channels
 		p.clock = audioClock{rate: s.Audio.SampleRate}
 		p.aq = serial[audioFrame]{pool: pool, run: p.encodeAudio}
-		pub.SetConfig(engine.TrackAudio, p.audio.Config())
+		pub.SetConfig(engine.TrackAudio, p.acfg)
 	}
 	return p, nil
 }
@@ -223,9 +234,17 @@ func (p *Pipeline) encodeVideo(f videoFrame) {
 	p.pub.EncodeLatency(time.Since(f.captured))
 }
 
+// encodeAudio encodes one frame as AAC and the same samples as Opus, which
+// the AAC packet carries (engine.Packet.Opus): WebRTC viewers get sound
+// encoded once from the samples, not a transcode of the AAC.
 func (p *Pipeline) encodeAudio(f audioFrame) {
 	defer p.wg.Done()
 	au, err := p.audio.Encode(f.pcm)
+	if err == nil {
+		err = p.opus.WriteInt16(f.pts, f.pcm, p.clock.rate, p.channels, func(pts time.Duration, b []byte) {
+			p.opusOut = append(p.opusOut, engine.OpusFrame{Offset: pts, Payload: b})
+		})
+	}
 	if err != nil {
 		p.fail(err)
 		return
@@ -233,12 +252,18 @@ func (p *Pipeline) encodeAudio(f audioFrame) {
 	pts := f.pts - time.Duration(AACDelay)*time.Second/time.Duration(p.clock.rate)
 	if pts < 0 {
 		// the encoder's priming: sound from before the stream started,
-		// which would otherwise be squeezed onto time zero
+		// which would otherwise be squeezed onto time zero (its Opus
+		// waits for the first packet)
 		return
 	}
+	opus := make([]engine.OpusFrame, len(p.opusOut))
+	for i, o := range p.opusOut {
+		opus[i] = engine.OpusFrame{Offset: o.Offset - pts, Payload: o.Payload}
+	}
+	p.opusOut = p.opusOut[:0]
 	p.write(&engine.Packet{
 		Track: engine.TrackAudio, Codec: engine.CodecAAC,
-		PTS: pts, DTS: pts, Keyframe: true, Payload: au, Config: p.audio.Config(),
+		PTS: pts, DTS: pts, Keyframe: true, Payload: au, Config: p.acfg, Opus: opus,
 	})
 }
 
@@ -261,6 +286,7 @@ func (p *Pipeline) Close() {
 	p.video.Close()
 	if p.audio != nil {
 		p.audio.Close()
+		p.opus.Close()
 	}
 }
 

@@ -3,10 +3,13 @@ package encode
 import (
 	"context"
 	"image"
+	"math"
 	"testing"
 	"time"
 
 	"chalkcast/engine"
+	"chalkcast/internal/testkit"
+	"chalkcast/media/decode"
 )
 
 func newStream(t *testing.T) *engine.Stream {
@@ -109,5 +112,84 @@ func TestAudioClock(t *testing.T) {
 		if d := pts - at; d > maxAudioDrift+20*time.Millisecond || d < -maxAudioDrift-20*time.Millisecond {
 			t.Fatalf("chunk %d: audio %v from the capture clock", i, d)
 		}
+	}
+}
+
+// TestPipelineCarriesOpus: the AAC packets carry the same sound as Opus,
+// encoded from the samples (44.1 kHz stereo here, resampled to 48 kHz):
+// frames back to back in time, a config that says so, and the tone that
+// went in.
+func TestPipelineCarriesOpus(t *testing.T) {
+	s := newStream(t)
+	pub, err := s.Publish(engine.SourceInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close(nil)
+	rd, err := s.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	set := smallSettings()
+	set.Audio = AudioSettings{SampleRate: 44100, Channels: 2, Bitrate: 96000}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := NewPipeline(ctx, engine.NewPool(2, 8), pub, set, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const chunk = 441 // 10 ms
+	pcm := make([]int16, 2*chunk)
+	for i := range 100 { // one second of a 440 Hz tone
+		for j := range chunk {
+			v := int16(12000 * math.Sin(2*math.Pi*440*float64(i*chunk+j)/44100))
+			pcm[2*j], pcm[2*j+1] = v, v
+		}
+		if err := p.Audio(p.Start().Add(time.Duration(i)*10*time.Millisecond), pcm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Close()
+	var frames []engine.OpusFrame
+	var cfg *engine.CodecConfig
+	for len(frames) < 40 {
+		batch, err := rd.Next(ctx, nil)
+		if err != nil {
+			t.Fatalf("after %d Opus frames: %v", len(frames), err)
+		}
+		for _, pk := range batch {
+			if pk.Config.Opus == nil {
+				t.Fatalf("an AAC packet's config %+v announces no Opus", pk.Config)
+			}
+			cfg = pk.Config.Opus
+			for _, f := range pk.Opus {
+				frames = append(frames, engine.OpusFrame{Offset: pk.PTS + f.Offset, Payload: f.Payload})
+			}
+		}
+	}
+	if cfg.Codec != engine.CodecOpus || cfg.SampleRate != OpusRate || cfg.Channels != 2 {
+		t.Errorf("Opus config %+v", cfg)
+	}
+	dec, err := decode.NewAudio(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	var mono []float32
+	for i, f := range frames {
+		if want := frames[0].Offset + time.Duration(i)*OpusFrame; f.Offset != want {
+			t.Fatalf("Opus frame %d at %v, want %v", i, f.Offset, want)
+		}
+		if err := dec.Decode(f.Payload, func(s []float32, ch int) {
+			for j := 0; j+ch <= len(s); j += ch {
+				mono = append(mono, s[j])
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hz := testkit.ToneHz(mono[len(mono)/4:], OpusRate); math.Abs(hz-440) > 10 {
+		t.Errorf("the Opus sounds at %.0f Hz, want 440", hz)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"chalkcast/engine"
-	"chalkcast/media/audio"
 	"chalkcast/media/decode"
 	"chalkcast/media/encode"
 )
@@ -16,17 +15,9 @@ import (
 // s. A listener further behind starts again from the newest.
 const feedFrames = 64
 
-// opusBitrate is what one channel of transcoded sound is encoded at:
-// speech and a room's sound are clear at it.
-const opusBitrate = 40000
-
-// maxGap is the largest jump in the AAC's timestamps that is taken as
-// sound going on: a bigger one (a source that restarted) starts afresh.
-const maxGap = 200 * time.Millisecond
-
-// feed is one stream's AAC transcoded to Opus, for every WebRTC viewer of
-// the stream: decoded, resampled to 48 kHz and encoded once, however many
-// listen.
+// feed is one stream's sound as Opus, for every WebRTC viewer of the
+// stream: the Opus its own source encoded beside the AAC, or the AAC
+// decoded, resampled to 48 kHz and encoded once, however many listen.
 type feed struct {
 	s      *engine.Stream
 	refs   int // under Output.mu
@@ -159,52 +150,41 @@ func (f *feed) next(ctx context.Context, seq uint64, dst []opusFrame) ([]opusFra
 	}
 }
 
-// transcoder turns AAC packets into 20 ms Opus frames.
+// transcoder turns AAC packets into 20 ms Opus frames: the frames they
+// carry where their source encoded them from the samples, or else their
+// sound decoded and encoded again.
 type transcoder struct {
-	cfg     *engine.CodecConfig
-	dec     *decode.Audio
-	rs      *audio.Resampler
-	enc     *encode.Opus
-	in, out int           // channels decoded and encoded
-	pcm     []int16       // 48 kHz samples waiting for a whole frame
-	pts     time.Duration // presentation time of pcm[0]
-	tail    time.Duration // presentation time just after the last sample
-	started bool
+	cfg *engine.CodecConfig
+	dec *decode.Audio
+	enc *encode.OpusStream
 }
 
 // packet transcodes one AAC packet, calling emit for each Opus frame it
 // completes.
 func (t *transcoder) packet(p *engine.Packet, emit func(opusFrame)) error {
+	if p.Config != nil && p.Config.Opus != nil {
+		for _, f := range p.Opus {
+			emit(opusFrame{payload: f.Payload, pts: p.PTS + f.Offset})
+		}
+		return nil
+	}
 	if t.dec == nil || !p.Config.Equal(t.cfg) {
 		if err := t.open(p.Config); err != nil {
 			return err
 		}
 	}
-	if !t.started || p.PTS-t.tail > maxGap || t.tail-p.PTS > maxGap {
-		t.pcm, t.pts, t.started = t.pcm[:0], p.PTS, true
-	}
-	err := t.dec.Decode(p.Payload, func(samples []float32, ch int) {
-		if t.rs == nil || ch != t.in {
-			t.in = ch
-			t.rs = audio.NewResampler(t.cfg.SampleRate, ch, encode.OpusRate, t.out)
+	var err error
+	derr := t.dec.Decode(p.Payload, func(samples []float32, ch int) {
+		if err == nil {
+			err = t.enc.Write(p.PTS, samples, t.cfg.SampleRate, ch, func(pts time.Duration, b []byte) {
+				emit(opusFrame{payload: b, pts: pts})
+			})
 		}
-		t.pcm = t.rs.Convert(t.pcm, samples)
 	})
-	if err != nil {
-		return err
+	if derr != nil {
+		return derr
 	}
-	frame := encode.OpusFrameSamples * t.out
-	for len(t.pcm) >= frame {
-		b, err := t.enc.Encode(t.pcm[:frame])
-		if err != nil {
-			return err
-		}
-		emit(opusFrame{payload: b, pts: t.pts})
-		t.pts += encode.OpusFrame
-		t.pcm = t.pcm[:copy(t.pcm, t.pcm[frame:])]
-	}
-	t.tail = t.pts + time.Duration(len(t.pcm)/t.out)*time.Second/encode.OpusRate
-	return nil
+	return err
 }
 
 func (t *transcoder) open(cfg *engine.CodecConfig) error {
@@ -213,14 +193,12 @@ func (t *transcoder) open(cfg *engine.CodecConfig) error {
 	if err != nil {
 		return err
 	}
-	out := min(max(cfg.Channels, 1), 2)
-	enc, err := encode.NewOpus(out, opusBitrate*out)
+	enc, err := encode.NewOpusStream(cfg.Channels)
 	if err != nil {
 		dec.Close()
 		return err
 	}
-	t.cfg, t.dec, t.enc, t.out = cfg, dec, enc, out
-	t.rs, t.started = nil, false
+	t.cfg, t.dec, t.enc = cfg, dec, enc
 	return nil
 }
 

@@ -185,6 +185,33 @@ func TestTranscoderTimeline(t *testing.T) {
 	}
 }
 
+// TestTranscoderPassesCarriedOpus: AAC packets that carry their sound as
+// Opus (Chalkcast's own sources) give those frames as they are, at their
+// times, and decode nothing.
+func TestTranscoderPassesCarriedOpus(t *testing.T) {
+	var tc transcoder
+	defer tc.close()
+	cfg := &engine.CodecConfig{Codec: engine.CodecAAC, SampleRate: 48000, Channels: 1, Record: []byte{0x11, 0x88},
+		Opus: &engine.CodecConfig{Codec: engine.CodecOpus, SampleRate: 48000, Channels: 1}}
+	var frames []opusFrame
+	for i := range 3 {
+		pts := time.Duration(i) * 40 * time.Millisecond
+		p := &engine.Packet{Track: engine.TrackAudio, Codec: engine.CodecAAC, PTS: pts, DTS: pts, Payload: []byte{0xde, 0xad}, Config: cfg,
+			Opus: []engine.OpusFrame{{Offset: 3 * time.Millisecond, Payload: []byte{byte(i), 1}}, {Offset: 23 * time.Millisecond, Payload: []byte{byte(i), 2}}}}
+		if err := tc.packet(p, func(f opusFrame) { frames = append(frames, f) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(frames) != 6 || tc.dec != nil {
+		t.Fatalf("%d frames, decoder %v", len(frames), tc.dec)
+	}
+	for i, f := range frames {
+		if want := time.Duration(3+20*i) * time.Millisecond; f.pts != want || f.payload[0] != byte(i/2) || f.payload[1] != byte(1+i%2) {
+			t.Errorf("frame %d: %x at %v, want at %v", i, f.payload, f.pts, want)
+		}
+	}
+}
+
 // BenchmarkTranscode is AAC (44.1 kHz stereo, 128 kbit/s) to Opus, once
 // per stream: the share of a core one stream's sound costs.
 func BenchmarkTranscode(b *testing.B) {

@@ -1,6 +1,7 @@
 package whip
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -55,7 +56,8 @@ func (in *videoIn) packet(pkt *rtp.Packet, since time.Duration) (p *engine.Packe
 }
 
 // audioIn decodes Opus and encodes it to AAC at 48 kHz, once for every
-// output.
+// output. The AAC packets carry the publisher's own Opus too
+// (engine.Packet.Opus), which WebRTC viewers are sent as it came.
 type audioIn struct {
 	ch    int
 	dec   *decode.Audio
@@ -64,7 +66,15 @@ type audioIn struct {
 	rs    *audio.Resampler
 	rsIn  int // channels the resampler takes
 	pcm   []int16
+
+	opusCfg   *engine.CodecConfig
+	base, cfg *engine.CodecConfig // the encoder's configuration, and it announcing the Opus
+	opus      []engine.OpusFrame  // Opus no AAC packet carries yet, timed from the session's start
 }
+
+// maxOpusWaiting bounds the Opus frames waiting for an AAC packet (one
+// comes every 21 ms): a second's worth.
+const maxOpusWaiting = 50
 
 func newAudioIn(ch int) (*audioIn, error) {
 	dec, err := decode.NewAudio(&engine.CodecConfig{Codec: engine.CodecOpus, SampleRate: encode.OpusRate, Channels: ch, Record: encode.OpusHead(ch)})
@@ -76,7 +86,18 @@ func newAudioIn(ch int) (*audioIn, error) {
 		dec.Close()
 		return nil, fmt.Errorf("whip: AAC encoder: %w", err)
 	}
-	return &audioIn{ch: ch, dec: dec, aac: aac, clock: rtpin.NewClock(encode.OpusRate)}, nil
+	opus := &engine.CodecConfig{Codec: engine.CodecOpus, SampleRate: encode.OpusRate, Channels: ch, Record: encode.OpusHead(ch)}
+	return &audioIn{ch: ch, dec: dec, aac: aac, clock: rtpin.NewClock(encode.OpusRate), opusCfg: opus}, nil
+}
+
+// config is the AAC's configuration, announcing the Opus it carries.
+func (in *audioIn) config() *engine.CodecConfig {
+	if c := in.aac.Config(); c != in.base {
+		cfg := *c
+		cfg.Opus = in.opusCfg
+		in.base, in.cfg = c, &cfg
+	}
+	return in.cfg
 }
 
 // packet takes one RTP packet of Opus that arrived since after the
@@ -98,11 +119,23 @@ func (in *audioIn) packet(pkt *rtp.Packet, since time.Duration) (out []*engine.P
 	if bad != nil {
 		return nil, bad, nil
 	}
+	if len(in.opus) == maxOpusWaiting {
+		in.opus = in.opus[:copy(in.opus, in.opus[1:])]
+	}
+	in.opus = append(in.opus, engine.OpusFrame{Offset: rtpin.Ticks(pts, encode.OpusRate), Payload: bytes.Clone(pkt.Payload)})
 	out, err = in.aac.Samples(in.pcm, pts)
 	if err != nil {
-		err = fmt.Errorf("whip: the sound to AAC: %w", err)
+		return nil, nil, fmt.Errorf("whip: the sound to AAC: %w", err)
 	}
-	return out, nil, err
+	for _, p := range out {
+		p.Config = in.config()
+		p.Opus = make([]engine.OpusFrame, len(in.opus))
+		for i, f := range in.opus {
+			p.Opus[i] = engine.OpusFrame{Offset: f.Offset - p.PTS, Payload: f.Payload}
+		}
+		in.opus = in.opus[:0]
+	}
+	return out, nil, nil
 }
 
 func (in *audioIn) close() {

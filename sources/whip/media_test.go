@@ -1,6 +1,7 @@
 package whip
 
 import (
+	"bytes"
 	"encoding/binary"
 	"image"
 	"math"
@@ -155,7 +156,8 @@ func TestAudioIn(t *testing.T) {
 	}
 	defer in.close()
 	var got []*engine.Packet
-	for _, pk := range opusRTP(t, 3*time.Second) {
+	sent := opusRTP(t, 3*time.Second)
+	for _, pk := range sent {
 		out, bad, err := in.packet(pk, 0)
 		if err != nil || bad != nil {
 			t.Fatal(err, bad)
@@ -187,6 +189,25 @@ func TestAudioIn(t *testing.T) {
 	}
 	if hz := testkit.ToneHz(mono[encode.OpusRate/2:], encode.OpusRate); math.Abs(hz-440) > 20 {
 		t.Errorf("the AAC plays %.0f Hz, want 440 Hz", hz)
+	}
+	// the publisher's Opus rides along, as it came, at its own times
+	var carried []engine.OpusFrame
+	for _, p := range got {
+		if p.Config.Opus == nil || p.Config.Opus.Channels != 1 {
+			t.Fatalf("config %+v announces no mono Opus", p.Config)
+		}
+		for _, f := range p.Opus {
+			carried = append(carried, engine.OpusFrame{Offset: p.PTS + f.Offset, Payload: f.Payload})
+		}
+	}
+	if len(carried) < len(sent)-3 {
+		t.Fatalf("%d of %d Opus packets carried", len(carried), len(sent))
+	}
+	for i, f := range carried {
+		at := time.Duration(sent[i].Timestamp-sent[0].Timestamp) * time.Second / encode.OpusRate
+		if !bytes.Equal(f.Payload, sent[i].Payload) || f.Offset-carried[0].Offset != at {
+			t.Fatalf("Opus frame %d at %v, want %v (or its payload differs)", i, f.Offset-carried[0].Offset, at)
+		}
 	}
 	// a packet that is not Opus loses its 20 ms, nothing else
 	if _, bad, err := in.packet(&rtp.Packet{Header: rtp.Header{Timestamp: 1 << 20}, Payload: []byte{0xff, 0xff, 0xff}}, 0); bad == nil || err != nil {

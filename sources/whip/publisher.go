@@ -208,7 +208,7 @@ func (pub *publisher) readAudio(t *webrtc.TrackRemote) error {
 	}
 	defer in.close()
 	pub.mu.Lock()
-	pub.p.SetConfig(engine.TrackAudio, in.aac.Config())
+	pub.p.SetConfig(engine.TrackAudio, in.config())
 	pub.mu.Unlock()
 	broken := 0
 	for {
