@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"chalkcast/internal/rtc"
+	"chalkcast/internal/rtctest"
 	"chalkcast/internal/testkit"
 )
 
@@ -88,4 +91,35 @@ func TestSharePageWithoutWebRTC(t *testing.T) {
 	}
 	b.open("http://" + s.HTTP + "/watch/math?player=webrtc")
 	testkit.WaitFor(t, 10*time.Second, "the page saying it cannot play", func() bool { return b.player().State == "unsupported" })
+}
+
+// An encoder's default B-frames (OBS's x264 settings) stutter in every
+// browser's WebRTC player: the WHEP endpoint refuses such a stream, the
+// API says why, and the page plays HTTP-FLV at once.
+func TestSharePageBFramesPlayFLV(t *testing.T) {
+	testkit.NeedTools(t, "ffmpeg")
+	s := startServer(t, options{})
+	key := s.create(t, "math")
+	startCmd(t, exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+		"-t", "60", "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "30", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-b:a", "64k", "-f", "flv", "rtmp://"+s.RTMP+"/live/"+key))
+	testkit.WaitFor(t, 10*time.Second, "stream live with B-frames", func() bool {
+		v, _ := s.stream(t, "math")["video"].(map[string]any)
+		return v["b_frames"] == true
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if p, err := rtctest.Dial(ctx, "http://"+s.HTTP+"/live/math/whep", rtctest.Options{}); err == nil || !strings.Contains(err.Error(), "406") || !strings.Contains(err.Error(), "B-frames") {
+		if p != nil {
+			p.Close()
+		}
+		t.Errorf("WHEP for a B-frame stream: %v, want 406 naming B-frames", err)
+	}
+	b := startBrowser(t, "", "")
+	st := b.watchPlays("http://" + s.HTTP + "/watch/math")
+	t.Logf("B-frames: path %s, first picture %.0f ms after navigation start; errors %v", st.Path, st.FirstPlaying, st.Errors)
+	if st.Path != "flv" || len(st.Errors) != 0 {
+		t.Errorf("path %q, errors %v; want flv at once", st.Path, st.Errors)
+	}
 }

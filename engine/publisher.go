@@ -17,6 +17,8 @@ type Publisher struct {
 	// (a returning sender, a replaced source) until its first keyframe:
 	// frames that refer to an earlier one would show as garbage.
 	awaitKey bool
+	lastPTS  time.Duration // of the latest video packet
+	anyVideo bool
 	closed   atomic.Bool
 	keyframe atomic.Pointer[func()]
 }
@@ -51,6 +53,12 @@ func (p *Publisher) WritePacket(pkt *Packet) {
 	pkt.DTS += p.offset
 	pkt.PTS += p.offset
 	c := &p.s.c
+	if pkt.Track == TrackVideo {
+		if p.anyVideo && pkt.PTS < p.lastPTS && !c.reordered.Load() {
+			c.reordered.Store(true)
+		}
+		p.lastPTS, p.anyVideo = pkt.PTS, true
+	}
 	if pkt.Track == TrackAudio && c.muted.Load() && !p.silence(pkt) {
 		return // muted, and no silence can be made for this codec
 	}
@@ -83,6 +91,10 @@ func (p *Publisher) WritePacket(pkt *Packet) {
 		}
 	}
 }
+
+// Reordered reports whether the stream's publisher sends pictures out of
+// presentation order (B-frames): WebRTC players cannot show them.
+func (s *Stream) Reordered() bool { return s.c.reordered.Load() }
 
 // DropFrames counts frames a source captured but did not encode because
 // its encoder was still busy with an earlier one: dropping keeps latency

@@ -20,6 +20,10 @@ type VideoStats struct {
 	Profile          string  `json:"profile,omitempty"`
 	FPS              float64 `json:"fps"`
 	KeyframeInterval float64 `json:"keyframe_interval_s"`
+	// BFrames: the publisher sends pictures out of presentation order
+	// (B-frames, OBS's default), which WebRTC players cannot show: they
+	// get HTTP-FLV instead.
+	BFrames bool `json:"b_frames"`
 }
 
 // AudioStats describes the audio track.
@@ -166,6 +170,7 @@ func (s *Stream) Stats(opt StatsOptions) StreamStats {
 				Codec: vc.Codec.String(), Width: vc.Width, Height: vc.Height, Profile: vc.Profile,
 				FPS:              float64(s.c.fps.Load()) / 1000,
 				KeyframeInterval: time.Duration(s.c.keyInterval.Load()).Seconds(),
+				BFrames:          s.c.reordered.Load(),
 			}
 		}
 		if s.c.encoding.Load() {

@@ -77,6 +77,7 @@ type counters struct {
 	demandAt                      atomic.Int64 // unix ns of the latest Demand
 	keyAsked                      atomic.Int64 // unix ns of the latest keyframe request passed on
 	encoding                      atomic.Bool
+	reordered                     atomic.Bool // the publisher's video has B-frames
 	muted                         atomic.Bool
 	level                         atomic.Pointer[AudioLevel]
 	silent                        atomic.Pointer[string] // why students hear nothing; nil while they hear sound
@@ -163,6 +164,7 @@ func (s *Stream) Publish(src SourceInfo) (*Publisher, error) {
 		s.c.level.Store(nil)
 		s.c.silent.Store(nil)
 	}
+	s.c.reordered.Store(false) // a returning publisher may have new settings
 	p := &Publisher{s: s, ring: s.ring, src: src, awaitKey: continuing}
 	s.pub = p
 	s.state = StateLive

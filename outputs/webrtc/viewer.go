@@ -87,6 +87,9 @@ func (vw *viewer) tracks(video, audio *engine.CodecConfig) error {
 		if video.Codec != engine.CodecH264 {
 			return fmt.Errorf("%w: this stream's video is %s", errCodec, video.Codec)
 		}
+		if vw.s.Reordered() {
+			return errBFrames
+		}
 		vw.video = newTrack(webrtc.RTPCodecTypeVideo, rtc.H264)
 	}
 	if audio != nil {
@@ -134,7 +137,10 @@ func (vw *viewer) run() {
 		go vw.sendFeed()
 	}
 	err := vw.sendRing()
-	if err != nil && !errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, errBFrames):
+		vw.o.log.Info("WHEP viewer sent to HTTP-FLV", "stream", vw.s.Name(), "err", err)
+	case err != nil && !errors.Is(err, context.Canceled):
 		vw.o.log.Debug("WHEP viewer ended", "stream", vw.s.Name(), "err", err)
 	}
 }
@@ -170,6 +176,9 @@ func (vw *viewer) sendRing() error {
 		vw.v.Writing()
 		for _, p := range batch {
 			switch {
+			case p.Track == engine.TrackVideo && vw.s.Reordered():
+				// the player would stutter: it goes over to HTTP-FLV
+				return errBFrames
 			case p.Track == engine.TrackVideo && vw.video != nil && p.Codec == engine.CodecH264:
 				pts := p.PTS
 				if squeeze > 0 {

@@ -85,6 +85,11 @@ func (o *Output) Offer(w http.ResponseWriter, r *http.Request, name string) {
 // errCodec is a stream whose codecs WebRTC cannot carry.
 var errCodec = errors.New("webrtc plays H.264 video with Opus, AAC or G.711 sound")
 
+// errBFrames is a stream whose pictures come out of order (B-frames, an
+// encoder's default such as OBS's): browsers' WebRTC players cannot show
+// them, so the share page plays HTTP-FLV instead.
+var errBFrames = fmt.Errorf("%w, without B-frames: this stream has them (OBS: set the x264 options to bframes=0)", errCodec)
+
 func (o *Output) refuse(w http.ResponseWriter, name string, err error) {
 	switch {
 	case errors.Is(err, engine.ErrNotLive):
