@@ -294,25 +294,6 @@ func (c *card) update(sn snapshot) {
 	}
 }
 
-// detailText is resolution, frame rate, codecs, uptime and dropped frames.
-func detailText(sn snapshot) string {
-	var parts []string
-	if v := sn.Video; v != nil {
-		parts = append(parts, fmt.Sprintf("%d×%d", v.Width, v.Height), fmt.Sprintf("%.0f fps", v.FPS), strings.ToUpper(v.Codec))
-	}
-	if a := sn.Audio; a != nil {
-		parts = append(parts, strings.ToUpper(a.Codec))
-	}
-	if sn.LiveSince != nil {
-		up := time.Duration(sn.UptimeSec) * time.Second
-		parts = append(parts, fmt.Sprintf(lang.L("up %s"), fmt.Sprintf("%d:%02d:%02d", int(up.Hours()), int(up.Minutes())%60, int(up.Seconds())%60)))
-	}
-	if e := sn.Encoder; e != nil && e.DroppedFrames > 0 {
-		parts = append(parts, fmt.Sprintf(lang.L("%d frames dropped (computer too slow for this quality)"), e.DroppedFrames))
-	}
-	return strings.Join(parts, " · ")
-}
-
 func mask(key string) string {
 	if len(key) < 4 {
 		return "••••"

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -77,6 +78,29 @@ func soundText(sn snapshot) (string, color.Color) {
 		return lang.L("This stream has no sound"), theme.Color(theme.ColorNamePlaceHolder)
 	}
 	return "", nil
+}
+
+// detailText is resolution, frame rate, codecs, uptime, dropped frames,
+// and what an encoder's B-frames cost the students.
+func detailText(sn snapshot) string {
+	var parts []string
+	if v := sn.Video; v != nil {
+		parts = append(parts, fmt.Sprintf("%d×%d", v.Width, v.Height), fmt.Sprintf("%.0f fps", v.FPS), strings.ToUpper(v.Codec))
+	}
+	if a := sn.Audio; a != nil {
+		parts = append(parts, strings.ToUpper(a.Codec))
+	}
+	if sn.LiveSince != nil {
+		up := time.Duration(sn.UptimeSec) * time.Second
+		parts = append(parts, fmt.Sprintf(lang.L("up %s"), fmt.Sprintf("%d:%02d:%02d", int(up.Hours()), int(up.Minutes())%60, int(up.Seconds())%60)))
+	}
+	if e := sn.Encoder; e != nil && e.DroppedFrames > 0 {
+		parts = append(parts, fmt.Sprintf(lang.L("%d frames dropped (computer too slow for this quality)"), e.DroppedFrames))
+	}
+	if v := sn.Video; v != nil && v.BFrames {
+		parts = append(parts, lang.L("B-frames: students see everything half a second later (set bframes=0 in the encoder)"))
+	}
+	return strings.Join(parts, " · ")
 }
 
 // update follows a new snapshot (once a second or after an event).
