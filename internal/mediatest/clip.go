@@ -254,3 +254,21 @@ func Live(t testing.TB, s *engine.Stream) {
 	pub.SetConfig(engine.TrackAudio, sound.Config)
 	go Play(ctx, pub, video, sound)
 }
+
+// Tap publishes on s and opens a reader of it, both closed when the test
+// ends: a test writes packets with the one and sees what the engine made
+// of them with the other.
+func Tap(t testing.TB, s *engine.Stream, src engine.SourceInfo) (*engine.Publisher, *engine.Reader) {
+	t.Helper()
+	pub, err := s.Publish(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close(nil) })
+	rd, err := s.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rd.Close)
+	return pub, rd
+}

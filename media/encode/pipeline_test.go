@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"chalkcast/engine"
+	"chalkcast/internal/mediatest"
 	"chalkcast/internal/testkit"
 	"chalkcast/media/decode"
 )
@@ -120,17 +121,7 @@ func TestAudioClock(t *testing.T) {
 // frames back to back in time, a config that says so, and the tone that
 // went in.
 func TestPipelineCarriesOpus(t *testing.T) {
-	s := newStream(t)
-	pub, err := s.Publish(engine.SourceInfo{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close(nil)
-	rd, err := s.NewReader(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	pub, rd := mediatest.Tap(t, newStream(t), engine.SourceInfo{})
 	set := smallSettings()
 	set.Audio = AudioSettings{SampleRate: 44100, Channels: 2, Bitrate: 96000}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -10,6 +10,7 @@ import (
 
 	"chalkcast/engine"
 	"chalkcast/internal/logbuf"
+	"chalkcast/internal/mediatest"
 )
 
 // TestEmptyAudioConfigIsIgnored: ffmpeg copying AAC from MPEG-TS sends an
@@ -115,16 +116,7 @@ func TestTagFeedsAPublisher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := s.Publish(engine.SourceInfo{Protocol: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close(nil)
-	rd, err := s.NewReader(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	pub, rd := mediatest.Tap(t, s, engine.SourceInfo{Protocol: "test"})
 	var d Depacketizer
 	for _, c := range []struct {
 		name    string
