@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -25,6 +26,7 @@ func (r *Recorder) Routes(rt httpapi.Routes) {
 	rt.Admin("PUT /api/v1/streams/{name}/recording/settings", a.settings)
 	rt.Admin("GET /api/v1/recordings", a.list)
 	rt.Admin("GET /api/v1/recordings/{stream}/{file}", a.download)
+	rt.Admin("GET /api/v1/recordings/{stream}/{file}/index.m3u8", a.playlist)
 	rt.Admin("DELETE /api/v1/recordings/{stream}/{file}", a.delete)
 }
 
@@ -141,6 +143,24 @@ func (a api) download(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	http.ServeContent(w, r, name, st.ModTime(), f)
+}
+
+// playlist serves an MP4 recording as HLS VOD: its own fragments by byte
+// range, no copy and no re-encoding. FLV recordings are download-only.
+func (a api) playlist(w http.ResponseWriter, r *http.Request) {
+	stream, file := r.PathValue("stream"), r.PathValue("file")
+	if filepath.Ext(file) != ".mp4" {
+		httpapi.Error(w, http.StatusNotFound, "no replay: only MP4 recordings play as HLS, FLV ones are download-only")
+		return
+	}
+	ix, err := a.r.index(stream, file)
+	if err != nil {
+		httpapi.Error(w, http.StatusNotFound, "no such recording")
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(ix.playlist("/api/v1/recordings/" + url.PathEscape(stream) + "/" + url.PathEscape(file)))
 }
 
 // delete removes one finished recording, with the

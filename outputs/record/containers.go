@@ -45,7 +45,8 @@ func toScale(d time.Duration, rate uint32) int64 {
 }
 
 // fmp4File writes fragmented MP4: an init section (ftyp, moov), then one
-// moof+mdat fragment per second of media. Each fragment is written whole,
+// moof+mdat fragment per second of media or more, each starting at a
+// keyframe. Each fragment is written whole,
 // so a file cut off by a crash plays up to its last fragment.
 type fmp4File struct {
 	init   fmp4.Init
@@ -137,12 +138,20 @@ func (f *fmp4File) add(p *engine.Packet) ([]byte, error) {
 	if !t.hasStart {
 		t.hasStart, t.first = true, dts
 	}
-	if t == f.tracks[0] && p.DTS-f.cut >= f.every {
+	// A fragment ends before a keyframe, so that each one starts with a
+	// picture that decodes alone and can be a replay's segment by itself;
+	// a stream whose keyframes are far apart (or missing) is cut anyway
+	// at maxFragments times the interval, bounding what is held.
+	if t == f.tracks[0] && p.DTS-f.cut >= f.every && (p.Keyframe || p.DTS-f.cut >= maxFragments*f.every) {
 		f.cut = p.DTS
 		return f.fragment()
 	}
 	return nil, nil
 }
+
+// maxFragments bounds a fragment waiting for a keyframe, in fragment
+// intervals.
+const maxFragments = 10
 
 // settle gives the pending sample its duration and queues it.
 func (t *fmp4Track) settle(d int64) {

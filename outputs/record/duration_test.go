@@ -34,8 +34,9 @@ func recordingSeed(t testing.TB, c container) []byte {
 
 // FuzzRecordingFile reads arbitrary files as the listing reads what it
 // finds in the recordings folder (torn by a crash, or not a recording at
-// all): durations are never negative, and memory grows with the file, not
-// with the counts and sizes its boxes or tags declare.
+// all) and as a replay's playlist indexes it: durations are never
+// negative, fragments lie inside the file, and memory grows with the file,
+// not with the counts and sizes its boxes or tags declare.
 func FuzzRecordingFile(f *testing.F) {
 	enc, err := encode.NewH264(encode.VideoSettings{Width: 160, Height: 96, FPS: 30, Bitrate: 100_000, KeyInterval: time.Second})
 	if err != nil {
@@ -59,6 +60,14 @@ func FuzzRecordingFile(f *testing.F) {
 		testkit.MaxAlloc(t, testkit.InputBound(len(b)), func() {
 			if d, err := mp4Duration(bytes.NewReader(b), int64(len(b))); err == nil && d < 0 {
 				t.Fatalf("MP4 duration %v", d)
+			}
+			if ix, err := readIndex(bytes.NewReader(b), int64(len(b))); err == nil {
+				for _, fr := range ix.frags {
+					if fr.off < ix.init || fr.size <= 0 || fr.off+fr.size > int64(len(b)) {
+						t.Fatalf("fragment %+v outside the file of %d bytes", fr, len(b))
+					}
+				}
+				_ = ix.playlist("/x.mp4")
 			}
 			if d, err := flvDuration(bytes.NewReader(b), int64(len(b))); err == nil && d < 0 {
 				t.Fatalf("FLV duration %v", d)

@@ -1,7 +1,6 @@
 package record
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,8 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	amp4 "github.com/abema/go-mp4"
 
 	"chalkcast/engine"
 )
@@ -73,6 +70,7 @@ func (r *Recorder) List() ([]File, error) {
 	var out []File
 	seen := map[string]bool{}
 	defer r.known.keep(seen)
+	defer r.indexes.keep(seen)
 	for _, d := range dirs {
 		if !d.IsDir() || engine.ValidateName(d.Name()) != nil {
 			continue
@@ -91,7 +89,7 @@ func (r *Recorder) List() ([]File, error) {
 				continue
 			}
 			seen[path] = true
-			f, err := r.known.describe(d.Name(), path)
+			f, err := r.known.get(path, func() (File, error) { return describe(d.Name(), path) })
 			if err != nil {
 				r.log.Warn("recording cannot be read", "file", path, "err", err)
 				continue
@@ -108,47 +106,50 @@ func (r *Recorder) List() ([]File, error) {
 	return out, nil
 }
 
-// durations remembers what reading finished recordings found, by path,
+// fileCache remembers what reading finished recordings found, by path,
 // size and modification time, so that a list shown while open (and
-// refreshed every few seconds) reads each file's boxes once, not at every
-// refresh.
-type durations struct {
+// refreshed every few seconds) or a replay's playlist reads each file's
+// boxes once, not at every request.
+type fileCache[T any] struct {
 	mu sync.Mutex
-	m  map[string]described
+	m  map[string]cached[T]
 }
 
-type described struct {
+type cached[T any] struct {
 	size int64
 	mod  time.Time
-	f    File
+	v    T
 }
 
-func (k *durations) describe(stream, path string) (File, error) {
+// get is what read found in the file at path, reading it again when the
+// file has changed.
+func (k *fileCache[T]) get(path string, read func() (T, error)) (T, error) {
+	var zero T
 	st, err := os.Stat(path)
 	if err != nil {
-		return File{}, err
+		return zero, err
 	}
 	k.mu.Lock()
 	e, ok := k.m[path]
 	k.mu.Unlock()
 	if ok && e.size == st.Size() && e.mod.Equal(st.ModTime()) {
-		return e.f, nil
+		return e.v, nil
 	}
-	f, err := describe(stream, path)
+	v, err := read()
 	if err != nil {
-		return File{}, err
+		return zero, err
 	}
 	k.mu.Lock()
 	if k.m == nil {
-		k.m = map[string]described{}
+		k.m = map[string]cached[T]{}
 	}
-	k.m[path] = described{st.Size(), st.ModTime(), f}
+	k.m[path] = cached[T]{st.Size(), st.ModTime(), v}
 	k.mu.Unlock()
-	return f, nil
+	return v, nil
 }
 
 // keep forgets the files no longer listed.
-func (k *durations) keep(paths map[string]bool) {
+func (k *fileCache[T]) keep(paths map[string]bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for p := range k.m {
@@ -156,6 +157,22 @@ func (k *durations) keep(paths map[string]bool) {
 			delete(k.m, p)
 		}
 	}
+}
+
+// index is the fragment index of a finished MP4 recording.
+func (r *Recorder) index(stream, file string) (*mp4Index, error) {
+	f, err := r.Open(stream, file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return r.indexes.get(filepath.Join(r.cfg.Dir, stream, file), func() (*mp4Index, error) {
+		st, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		return readIndex(f, st.Size())
+	})
 }
 
 // describe reads a recording's start (from its name), size and duration.
@@ -188,82 +205,15 @@ func describe(stream, path string) (File, error) {
 	return f, nil
 }
 
-// mp4Duration sums a fragmented MP4's fragments per track (reading box
-// headers only) and returns the longest track's span. A fragment counts
-// once its media data is whole, so a file cut off in its last fragment
-// counts up to the fragments before it.
-func mp4Duration(r io.ReadSeeker, size int64) (time.Duration, error) {
-	scale := map[uint32]uint32{}
-	first := map[uint32]uint64{}
-	end := map[uint32]uint64{}
-	pending := map[uint32]uint64{} // ends of the fragment whose mdat comes next
-	var track, trafTrack uint32
-	var base uint64
-	_, err := amp4.ReadBoxStructure(r, func(h *amp4.ReadHandle) (any, error) {
-		switch h.BoxInfo.Type.String() {
-		case "moov", "trak", "mdia", "moof", "traf":
-			return h.Expand()
-		case "tkhd":
-			box, _, err := h.ReadPayload()
-			if err != nil {
-				return nil, err
-			}
-			track = box.(*amp4.Tkhd).TrackID
-		case "mdhd":
-			box, _, err := h.ReadPayload()
-			if err != nil {
-				return nil, err
-			}
-			scale[track] = box.(*amp4.Mdhd).Timescale
-		case "tfhd":
-			box, _, err := h.ReadPayload()
-			if err != nil {
-				return nil, err
-			}
-			trafTrack = box.(*amp4.Tfhd).TrackID
-		case "tfdt":
-			box, _, err := h.ReadPayload()
-			if err != nil {
-				return nil, err
-			}
-			t := box.(*amp4.Tfdt)
-			base = uint64(t.BaseMediaDecodeTimeV0)
-			if t.GetVersion() == 1 {
-				base = t.BaseMediaDecodeTimeV1
-			}
-			if _, ok := first[trafTrack]; !ok {
-				first[trafTrack] = base
-			}
-		case "trun":
-			var payload bytes.Buffer // grows with the bytes there, not with the box's declared size
-			if _, err := h.ReadData(&payload); err != nil {
-				return nil, err
-			}
-			d, err := trunDuration(payload.Bytes())
-			if err != nil {
-				return nil, err
-			}
-			pending[trafTrack] = max(pending[trafTrack], base+d)
-		case "mdat":
-			if int64(h.BoxInfo.Offset+h.BoxInfo.Size) <= size {
-				for id, e := range pending {
-					end[id] = max(end[id], e)
-				}
-			}
-			clear(pending)
-		}
-		return nil, nil
-	})
-	var longest time.Duration
-	for id, e := range end {
-		if s := scale[id]; s > 0 {
-			longest = max(longest, fromScale(int64(e-first[id]), s))
-		}
+// mp4Duration is a fragmented MP4's longest track, counting whole
+// fragments (reading box headers only): a file cut off in its last
+// fragment counts up to the fragments before it.
+func mp4Duration(r io.ReaderAt, size int64) (time.Duration, error) {
+	ix, err := readIndex(r, size)
+	if err != nil {
+		return 0, err
 	}
-	if err != nil && len(end) == 0 {
-		return 0, fmt.Errorf("record: read MP4: %w", err)
-	}
-	return longest, nil
+	return ix.duration(), nil
 }
 
 // trunDuration is the sum of the sample durations of a track fragment run

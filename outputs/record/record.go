@@ -120,7 +120,8 @@ type Recorder struct {
 	wmu     sync.Mutex
 	writing map[string]bool
 
-	known durations // what listing found in finished files
+	known   fileCache[File]      // what listing found in finished files
+	indexes fileCache[*mp4Index] // finished MP4 files' fragments, for replays
 
 	listeners listeners
 }

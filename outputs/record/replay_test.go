@@ -1,0 +1,140 @@
+package record
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"chalkcast/engine"
+	"chalkcast/internal/testkit"
+)
+
+// TestReplayPlaylist: a finished MP4 recording plays as HLS VOD over its
+// own fragments by byte range, each starting with a keyframe: ffprobe
+// finds its duration, H.264 and AAC, and ffmpeg decodes it cleanly; an
+// FLV recording says it is download-only.
+func TestReplayPlaylist(t *testing.T) {
+	testkit.NeedTools(t, "ffmpeg", "ffprobe")
+	_, _, rec := live(t, Settings{Format: "mp4"})
+	if _, err := rec.Start("maths", nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(7 * time.Second)
+	f, err := rec.Stop("maths")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := testkit.ServeRoutes(t, rec.Routes)
+	url := srv.URL + "/api/v1/recordings/maths/" + f.Name + "/index.m3u8"
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	pl := string(body)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.apple.mpegurl" ||
+		!strings.Contains(pl, "#EXT-X-PLAYLIST-TYPE:VOD") || !strings.HasSuffix(pl, "#EXT-X-ENDLIST\n") ||
+		!strings.Contains(pl, `#EXT-X-MAP:URI="/api/v1/recordings/maths/`+f.Name+`",BYTERANGE=`) {
+		t.Fatalf("playlist %d %s:\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), pl)
+	}
+	// keyframes every 2 s: fragments of 2 s, each one a segment
+	if n := strings.Count(pl, "#EXT-X-BYTERANGE:"); n < 2 || n > 5 {
+		t.Errorf("%d segments in %.1f s:\n%s", n, f.Duration.Seconds(), pl)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name:format=duration", "-of", "default=nw=1", url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v: %s", url, err, out)
+	}
+	got := string(out)
+	if !strings.Contains(got, "codec_name=h264") || !strings.Contains(got, "codec_name=aac") {
+		t.Errorf("ffprobe of the replay: %s", got)
+	}
+	var dur float64
+	for _, l := range strings.Split(got, "\n") {
+		if v, ok := strings.CutPrefix(l, "duration="); ok {
+			if dur, err = strconv.ParseFloat(v, 64); err != nil {
+				t.Fatalf("duration %q", v)
+			}
+		}
+	}
+	if d := dur - f.Duration.Seconds(); d < -0.5 || d > 0.5 {
+		t.Errorf("the replay lasts %.2f s, the recording %.2f s", dur, f.Duration.Seconds())
+	}
+	// from a segment in the middle: the keyframe it starts with decodes
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-ss", "3", "-i", url, "-f", "null", "-").CombinedOutput(); err != nil || len(b) > 0 {
+		t.Errorf("the replay from 3 s does not decode cleanly: %v %s", err, b)
+	}
+	flv := strings.TrimSuffix(f.Name, ".mp4") + ".flv"
+	if err := os.WriteFile(filepath.Join(filepath.Dir(f.Path), flv), []byte("FLV"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	status, msg := testkit.Call(t, srv, "GET", "/api/v1/recordings/maths/"+flv+"/index.m3u8", "")
+	if status != http.StatusNotFound || !strings.Contains(msg["error"].(string), "download-only") {
+		t.Errorf("FLV replay: %d %v", status, msg)
+	}
+}
+
+// BenchmarkReplayPlaylist is a replay's playlist of an hour-long lesson
+// (720p30 at 2 Mbit/s with AAC, keyframes every 2 s), read from the
+// file's boxes as a first request does.
+func BenchmarkReplayPlaylist(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "hour.mp4")
+	writeHour(b, path)
+	fh, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fh.Close()
+	st, _ := fh.Stat()
+	b.ResetTimer()
+	for range b.N {
+		ix, err := readIndex(fh, st.Size())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if pl := ix.playlist("/x.mp4"); len(pl) == 0 || len(ix.frags) < 1700 {
+			b.Fatalf("%d fragments", len(ix.frags))
+		}
+	}
+}
+
+// writeHour writes an hour of synthetic 720p30 H.264 and AAC packets as
+// the recorder would.
+func writeHour(b *testing.B, path string) {
+	video, audio := benchConfigs(b)
+	f, err := newFMP4(video, audio, 0, time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.Close()
+	write := func(p []byte, err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := out.Write(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	write(f.header())
+	vpay, apay := make([]byte, 2_000_000/8/30), make([]byte, 64000/8/47)
+	for i := range 3600 * 30 {
+		at := time.Duration(i) * time.Second / 30
+		write(f.add(&engine.Packet{Track: engine.TrackVideo, Codec: engine.CodecH264, PTS: at, DTS: at, Keyframe: i%60 == 0, Payload: vpay, Config: video}))
+		for k := i * 47 / 30; k < (i+1)*47/30; k++ {
+			at := time.Duration(k) * 1024 * time.Second / 48000
+			write(f.add(&engine.Packet{Track: engine.TrackAudio, Codec: engine.CodecAAC, PTS: at, DTS: at, Keyframe: true, Payload: apay, Config: audio}))
+		}
+	}
+	write(f.finish())
+}
