@@ -77,7 +77,8 @@ type audioIn struct {
 const maxOpusWaiting = 50
 
 func newAudioIn(ch int) (*audioIn, error) {
-	dec, err := decode.NewAudio(&engine.CodecConfig{Codec: engine.CodecOpus, SampleRate: encode.OpusRate, Channels: ch, Record: encode.OpusHead(ch)})
+	opus := &engine.CodecConfig{Codec: engine.CodecOpus, SampleRate: encode.OpusRate, Channels: ch, Record: encode.OpusHead(ch)}
+	dec, err := decode.NewAudio(opus)
 	if err != nil {
 		return nil, fmt.Errorf("whip: Opus decoder: %w", err)
 	}
@@ -86,7 +87,6 @@ func newAudioIn(ch int) (*audioIn, error) {
 		dec.Close()
 		return nil, fmt.Errorf("whip: AAC encoder: %w", err)
 	}
-	opus := &engine.CodecConfig{Codec: engine.CodecOpus, SampleRate: encode.OpusRate, Channels: ch, Record: encode.OpusHead(ch)}
 	return &audioIn{ch: ch, dec: dec, aac: aac, clock: rtpin.NewClock(encode.OpusRate), opusCfg: opus}, nil
 }
 
