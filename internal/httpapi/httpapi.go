@@ -21,6 +21,19 @@ type Routes interface {
 	// Admin serves pattern (as http.ServeMux reads it) to admins only:
 	// clients on this computer or with the admin token.
 	Admin(pattern string, h http.HandlerFunc)
+	// Public serves pattern to anyone, telling h who asks.
+	Public(pattern string, h func(http.ResponseWriter, *http.Request, Client))
+	// Base is the HTTP base URL of shared links ("http://192.168.1.20:8080").
+	Base() string
+}
+
+// Client is who sent a request to a public endpoint.
+type Client struct {
+	// Admin: the teacher's computer, or the admin token.
+	Admin bool
+	// MayWatch reports whether the client may watch stream's class,
+	// live or again: not when there is no such stream.
+	MayWatch func(stream string) bool
 }
 
 // Error answers {"error": msg} with status.

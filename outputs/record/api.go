@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 
@@ -20,14 +19,19 @@ import (
 
 // Routes adds the recording endpoints.
 func (r *Recorder) Routes(rt httpapi.Routes) {
-	a := api{r}
+	a := api{r, rt}
 	rt.Admin("POST /api/v1/streams/{name}/recording", a.start)
 	rt.Admin("DELETE /api/v1/streams/{name}/recording", a.stop)
 	rt.Admin("PUT /api/v1/streams/{name}/recording/settings", a.settings)
 	rt.Admin("GET /api/v1/recordings", a.list)
 	rt.Admin("GET /api/v1/recordings/{stream}/{file}", a.download)
-	rt.Admin("GET /api/v1/recordings/{stream}/{file}/index.m3u8", a.playlist)
 	rt.Admin("DELETE /api/v1/recordings/{stream}/{file}", a.delete)
+	rt.Public("GET /api/v1/streams/{name}/lessons", a.lessons)
+	rt.Public("GET /api/v1/lessons/{id}", a.lesson)
+	rt.Admin("PATCH /api/v1/lessons/{id}", a.changeLesson)
+	rt.Admin("DELETE /api/v1/lessons/{id}", a.deleteLesson)
+	rt.Public("GET /replay/{id}/index.m3u8", a.servePlaylist)
+	rt.Public("GET /replay/{id}/media.mp4", a.serveMedia)
 }
 
 // View adds stream name's recording state as "recording_status" while it
@@ -61,7 +65,10 @@ func (r *Recorder) NewSection(raw json.RawMessage) (json.RawMessage, error) {
 	return o.Encode()
 }
 
-type api struct{ r *Recorder }
+type api struct {
+	r  *Recorder
+	rt httpapi.Routes
+}
 
 // start records a live stream now; the body may set the format
 // and split ({"format":"flv","split_minutes":30}), else the stream's
@@ -145,24 +152,6 @@ func (a api) download(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, name, st.ModTime(), f)
 }
 
-// playlist serves an MP4 recording as HLS VOD: its own fragments by byte
-// range, no copy and no re-encoding. FLV recordings are download-only.
-func (a api) playlist(w http.ResponseWriter, r *http.Request) {
-	stream, file := r.PathValue("stream"), r.PathValue("file")
-	if filepath.Ext(file) != ".mp4" {
-		httpapi.Error(w, http.StatusNotFound, "no replay: only MP4 recordings play as HLS, FLV ones are download-only")
-		return
-	}
-	ix, err := a.r.index(stream, file)
-	if err != nil {
-		httpapi.Error(w, http.StatusNotFound, "no such recording")
-		return
-	}
-	w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(ix.playlist("/api/v1/recordings/" + url.PathEscape(stream) + "/" + url.PathEscape(file)))
-}
-
 // delete removes one finished recording, with the
 // same names as download; a file still being written is a conflict.
 func (a api) delete(w http.ResponseWriter, r *http.Request) {
@@ -176,5 +165,68 @@ func (a api) delete(w http.ResponseWriter, r *http.Request) {
 		httpapi.Fail(w, a.r.log, err)
 	default:
 		httpapi.JSON(w, http.StatusOK, map[string]string{"deleted": file, "stream": stream})
+	}
+}
+
+// lessons lists a stream's lessons: the shared ones, or all for an admin.
+func (a api) lessons(w http.ResponseWriter, r *http.Request, c httpapi.Client) {
+	name := r.PathValue("name")
+	if !c.MayWatch(name) {
+		httpapi.Error(w, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
+		return
+	}
+	ls, err := a.r.Lessons(name, c.Admin)
+	if err != nil {
+		httpapi.Fail(w, a.r.log, err)
+		return
+	}
+	base := a.rt.Base()
+	for i := range ls {
+		ls[i] = ls[i].linked(base)
+	}
+	httpapi.JSON(w, http.StatusOK, map[string]any{"lessons": ls})
+}
+
+// lesson is one lesson, to whoever may see it.
+func (a api) lesson(w http.ResponseWriter, r *http.Request, c httpapi.Client) {
+	l, err := a.r.Lesson(r.PathValue("id"), c.Admin)
+	if err != nil || !c.MayWatch(l.Stream) {
+		httpapi.Error(w, http.StatusNotFound, ErrNoLesson.Error())
+		return
+	}
+	httpapi.JSON(w, http.StatusOK, l.linked(a.rt.Base()))
+}
+
+// changeLesson renames, shares or unshares a lesson
+// ({"title":"…","shared":false}).
+func (a api) changeLesson(w http.ResponseWriter, r *http.Request) {
+	var c LessonChange
+	if !httpapi.Decode(w, r, 4<<10, &c, "a lesson change (title, shared)", false) {
+		return
+	}
+	l, err := a.r.ChangeLesson(r.PathValue("id"), c)
+	switch {
+	case errors.Is(err, ErrWriting):
+		httpapi.Error(w, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		httpapi.Fail(w, a.r.log, err)
+		return
+	}
+	httpapi.JSON(w, http.StatusOK, l.linked(a.rt.Base()))
+}
+
+// deleteLesson removes a lesson's recording from disk.
+func (a api) deleteLesson(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	switch err := a.r.DeleteLesson(id); {
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, ErrNoLesson):
+		httpapi.Error(w, http.StatusNotFound, ErrNoLesson.Error())
+	case errors.Is(err, ErrWriting):
+		httpapi.Error(w, http.StatusConflict, err.Error())
+	case err != nil:
+		httpapi.Fail(w, a.r.log, err)
+	default:
+		httpapi.JSON(w, http.StatusOK, map[string]string{"deleted": id})
 	}
 }

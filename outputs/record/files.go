@@ -51,7 +51,10 @@ func parseName(stream, file string) (start time.Time, ok bool) {
 
 // List returns every recording, newest first: those being written (with
 // their progress) and those on disk, including files a crash left behind.
-func (r *Recorder) List() ([]File, error) {
+func (r *Recorder) List() ([]File, error) { return r.list("") }
+
+// list is List, of one stream's recordings unless stream is "".
+func (r *Recorder) list(stream string) ([]File, error) {
 	writing := map[string]File{}
 	r.mu.Lock()
 	for _, ss := range r.active {
@@ -69,10 +72,12 @@ func (r *Recorder) List() ([]File, error) {
 	}
 	var out []File
 	seen := map[string]bool{}
-	defer r.known.keep(seen)
-	defer r.indexes.keep(seen)
+	if stream == "" { // what is no longer listed is forgotten
+		defer r.known.keep(seen)
+		defer r.indexes.keep(seen)
+	}
 	for _, d := range dirs {
-		if !d.IsDir() || engine.ValidateName(d.Name()) != nil {
+		if !d.IsDir() || engine.ValidateName(d.Name()) != nil || (stream != "" && d.Name() != stream) {
 			continue
 		}
 		entries, err := os.ReadDir(filepath.Join(r.cfg.Dir, d.Name()))
@@ -326,6 +331,13 @@ func (r *Recorder) markWriting(path string, on bool) {
 	r.writing[path] = true
 }
 
+// isWriting reports whether stream's recording file is being written.
+func (r *Recorder) isWriting(stream, file string) bool {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	return r.writing[filepath.Join(r.cfg.Dir, stream, file)]
+}
+
 // Delete removes one of stream's finished recordings. Names are checked
 // as Open checks them: anything that is not a recording of that stream,
 // or is a link, is not found (os.ErrNotExist), and nothing outside the
@@ -357,8 +369,12 @@ func (r *Recorder) Delete(stream, file string) error {
 		}
 		return fmt.Errorf("record: delete %s: %w", name, err)
 	}
+	ferr := r.forget(stream, file)
 	if r.log != nil {
 		r.log.Info("recording deleted", "stream", stream, "file", file)
+		if ferr != nil {
+			r.log.Warn("lesson settings not updated", "stream", stream, "file", file, "err", ferr)
+		}
 	}
 	return nil
 }

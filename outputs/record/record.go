@@ -123,6 +123,10 @@ type Recorder struct {
 	known   fileCache[File]      // what listing found in finished files
 	indexes fileCache[*mp4Index] // finished MP4 files' fragments, for replays
 
+	lmu     sync.Mutex                       // held while a stream's lessons.json is read or written
+	meta    map[string]map[string]lessonMeta // what they hold, by stream once read
+	replays replayViewers
+
 	listeners listeners
 }
 

@@ -19,7 +19,7 @@ import (
 // TestReplayPlaylist: a finished MP4 recording plays as HLS VOD over its
 // own fragments by byte range: ffprobe finds its duration, H.264 and AAC,
 // and every segment decodes on its own (it starts with a keyframe); an
-// FLV recording says it is download-only.
+// FLV recording has no replay, only its download.
 func TestReplayPlaylist(t *testing.T) {
 	testkit.NeedTools(t, "ffmpeg", "ffprobe")
 	_, _, rec := live(t, Settings{Format: "mp4"})
@@ -32,7 +32,8 @@ func TestReplayPlaylist(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := testkit.ServeRoutes(t, rec.Routes)
-	url := srv.URL + "/api/v1/recordings/maths/" + f.Name + "/index.m3u8"
+	id := strings.TrimSuffix(f.Name, ".mp4")
+	url := srv.URL + "/replay/" + id + "/index.m3u8"
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +43,7 @@ func TestReplayPlaylist(t *testing.T) {
 	pl := string(body)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.apple.mpegurl" ||
 		!strings.Contains(pl, "#EXT-X-PLAYLIST-TYPE:VOD") || !strings.HasSuffix(pl, "#EXT-X-ENDLIST\n") ||
-		!strings.Contains(pl, `#EXT-X-MAP:URI="/api/v1/recordings/maths/`+f.Name+`",BYTERANGE=`) {
+		!strings.Contains(pl, `#EXT-X-MAP:URI="media.mp4?s=`) {
 		t.Fatalf("playlist %d %s:\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), pl)
 	}
 	// keyframes every 2 s: fragments of 2 s, each one a segment
@@ -76,7 +77,8 @@ func TestReplayPlaylist(t *testing.T) {
 			ranges = append(ranges, r)
 		}
 	}
-	file := srv.URL + "/api/v1/recordings/maths/" + f.Name
+	uri, _, _ := strings.Cut(strings.SplitAfter(pl, `#EXT-X-MAP:URI="`)[1], `"`)
+	file := srv.URL + "/replay/" + id + "/" + uri
 	init, _, _ := strings.Cut(strings.SplitAfter(pl, `BYTERANGE="`)[1], `"`)
 	head := fetchRange(t, file, init)
 	for i, r := range ranges {
@@ -88,13 +90,20 @@ func TestReplayPlaylist(t *testing.T) {
 			t.Errorf("segment %d (%s) does not decode on its own: %v %s\n%s", i, r, err, b, pl)
 		}
 	}
-	flv := strings.TrimSuffix(f.Name, ".mp4") + ".flv"
+	flv := "maths_2020-01-01_09-00-00.flv"
 	if err := os.WriteFile(filepath.Join(filepath.Dir(f.Path), flv), []byte("FLV"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	status, msg := testkit.Call(t, srv, "GET", "/api/v1/recordings/maths/"+flv+"/index.m3u8", "")
-	if status != http.StatusNotFound || !strings.Contains(msg["error"].(string), "download-only") {
+	flvID := strings.TrimSuffix(flv, ".flv")
+	if status, msg := testkit.Call(t, srv, "GET", "/replay/"+flvID+"/index.m3u8", ""); status != http.StatusNotFound {
 		t.Errorf("FLV replay: %d %v", status, msg)
+	}
+	status, l := testkit.Call(t, srv, "GET", "/api/v1/lessons/"+flvID, "")
+	if status != http.StatusOK || l["download_url"] != testkit.Base+"/api/v1/recordings/maths/"+flv || l["replay_url"] != nil || l["hls_url"] != nil {
+		t.Errorf("the FLV lesson as an admin sees it: %d %v", status, l)
+	}
+	if status, out := testkit.Visit(t, srv, "GET", "/api/v1/lessons/"+flvID, ""); status != http.StatusNotFound {
+		t.Errorf("the FLV lesson as a student sees it: %d %v", status, out)
 	}
 }
 

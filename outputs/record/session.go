@@ -282,6 +282,7 @@ func (ss *session) open(p *engine.Packet, video, audio *engine.CodecConfig) erro
 		ss.r.markWriting(path, false)
 		return err
 	}
+	ss.r.newLesson(ss.name, filepath.Base(path), now)
 	pc := &piece{f: f, c: c, startDTS: p.DTS, video: video, audio: audio,
 		file: File{Stream: ss.name, Name: filepath.Base(path), Start: now, Path: path, Recording: true}}
 	ss.cur = pc

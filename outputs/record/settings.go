@@ -21,6 +21,9 @@ type Settings struct {
 	// SplitMinutes starts a new file every so many minutes, at a
 	// keyframe; 0 never splits.
 	SplitMinutes float64 `json:"split_minutes,omitempty"`
+	// Unshared: new recordings are not shared with students (replay)
+	// until the teacher shares them; by default they are.
+	Unshared bool `json:"unshared,omitempty"`
 }
 
 // Validate checks a recording setting.

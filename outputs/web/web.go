@@ -299,6 +299,23 @@ func (rt routes) Admin(pattern string, h http.HandlerFunc) {
 	rt.s.mux.HandleFunc(pattern, rt.s.admin(h))
 }
 
+func (rt routes) Public(pattern string, h func(http.ResponseWriter, *http.Request, httpapi.Client)) {
+	rt.s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		h(w, r, httpapi.Client{Admin: rt.s.isAdmin(r), MayWatch: rt.s.mayWatch})
+	})
+}
+
+func (rt routes) Base() string {
+	_, base := rt.s.Base()
+	return base
+}
+
+// mayWatch: anyone may watch a stream that exists.
+func (s *Server) mayWatch(stream string) bool {
+	_, ok := s.hub.Get(stream)
+	return ok
+}
+
 // Base returns the host (no port) shared URLs use and the HTTP base URL.
 func (s *Server) Base() (host, httpBase string) {
 	if s.cfg.PublicURL != "" {
