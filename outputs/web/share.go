@@ -109,7 +109,9 @@ func (s *Server) asset(w http.ResponseWriter, r *http.Request) {
 }
 
 // watch is the share page of one stream: it plays by itself as soon as
-// the stream is live, in any browser, WeChat included.
+// the stream is live, in any browser, WeChat included, and lists the
+// stream's shared lessons. At /watch/<name>/replay/<id> it replays
+// lesson id instead.
 func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	status := http.StatusOK
@@ -122,7 +124,8 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusNotFound // the page itself says so, in the reader's language
 	}
 	var buf bytes.Buffer
-	if err := s.share.watch.Execute(&buf, map[string]string{"Name": name, "Title": title + " · Chalkcast"}); err != nil {
+	page := map[string]string{"Name": name, "Title": title + " · Chalkcast", "Replay": r.PathValue("id")}
+	if err := s.share.watch.Execute(&buf, page); err != nil {
 		httpapi.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}

@@ -133,6 +133,7 @@ func New(hub *engine.Hub, out Outputs, cfg Config, log *slog.Logger) (*Server, e
 	s := &Server{hub: hub, out: out, cfg: cfg, log: log.With("component", "web"), mux: http.NewServeMux(), share: sh}
 	s.mux.HandleFunc("GET /{$}", s.index)
 	s.mux.HandleFunc("GET /watch/{name}", s.watch)
+	s.mux.HandleFunc("GET /watch/{name}/replay/{id}", s.watch)
 	s.mux.HandleFunc("GET /assets/player/{file}", s.asset)
 	s.mux.HandleFunc("GET /qr/{file}", s.qr)
 	s.mux.HandleFunc("GET /live/{file}", s.live)
