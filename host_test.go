@@ -56,6 +56,27 @@ func TestStudioHost(t *testing.T) {
 	if len(files) != 1 || files[0].Recording || files[0].Duration < time.Second || files[0].Size == 0 {
 		t.Fatalf("after recording: %+v", files)
 	}
+	if f := files[0]; f.Lesson != strings.TrimSuffix(f.Name, ".mp4") || !f.Shared || !f.Replay || !strings.HasPrefix(f.Title, "maths · ") {
+		t.Errorf("the recording's lesson: %+v", f)
+	}
+	if err := h.ShareLesson(files[0].Lesson, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.RenameLesson(files[0].Lesson, "Fractions"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.RenameLesson(files[0].Lesson, " "); !errors.Is(err, engine.ErrInvalid) {
+		t.Errorf("an empty title: %v", err)
+	}
+	if files, _, _ = h.Recordings(); files[0].Shared || files[0].Title != "Fractions" {
+		t.Errorf("after Unshare and Rename: %+v", files[0])
+	}
+	if !h.Recording("maths").ShareNew {
+		t.Error("new recordings are not shared by default")
+	}
+	if err := h.SetShareNew("maths", false); err != nil || h.Recording("maths").ShareNew {
+		t.Errorf("SetShareNew(false): %v, %+v", err, h.Recording("maths"))
+	}
 
 	if err := h.SetAutoRecord("maths", true); err != nil {
 		t.Fatal(err)

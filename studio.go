@@ -194,17 +194,40 @@ func (h host) StopRecording(name string) error {
 }
 
 func (h host) Recording(name string) ui.RecordingStatus {
-	return recordingStatus(h.in.rec.Status(name))
+	st := recordingStatus(h.in.rec.Status(name))
+	if s, ok := h.in.hub.Get(name); ok {
+		st.ShareNew = !record.SettingsOf(s.Config()).Unshared
+	}
+	return st
 }
 
 func (h host) SetAutoRecord(name string, on bool) error {
+	return h.changeRecording(name, func(o *record.Settings) { o.Auto = on })
+}
+
+func (h host) SetShareNew(name string, on bool) error {
+	return h.changeRecording(name, func(o *record.Settings) { o.Unshared = !on })
+}
+
+// changeRecording changes one of stream name's recording settings.
+func (h host) changeRecording(name string, change func(*record.Settings)) error {
 	s, ok := h.in.hub.Get(name)
 	if !ok {
 		return fmt.Errorf("stream %s: %w", name, engine.ErrNotFound)
 	}
 	o := record.SettingsOf(s.Config())
-	o.Auto = on
+	change(&o)
 	return h.in.rec.SetSettings(name, o)
+}
+
+func (h host) ShareLesson(id string, shared bool) error {
+	_, err := h.in.rec.ChangeLesson(id, record.LessonChange{Shared: &shared})
+	return err
+}
+
+func (h host) RenameLesson(id, title string) error {
+	_, err := h.in.rec.ChangeLesson(id, record.LessonChange{Title: &title})
+	return err
 }
 
 func (h host) AddPush(name, url, playURL string) error {
@@ -263,12 +286,29 @@ func recordingStatus(st record.Status) ui.RecordingStatus {
 	return ui.RecordingStatus{Auto: st.Auto, Active: st.Active, Duration: st.Duration, Bytes: st.Bytes, Error: st.Error}
 }
 
+// A finished recording's row shows its lesson.
 func recordingFiles(rec *record.Recorder) ([]ui.RecordingFile, string, error) {
 	files, err := rec.List()
+	lessons := map[string]record.Lesson{} // by stream/file
+	for _, f := range files {
+		if _, ok := lessons[f.Stream]; ok {
+			continue
+		}
+		lessons[f.Stream] = record.Lesson{} // its lessons are listed
+		ls, lerr := rec.Lessons(f.Stream, true)
+		if err == nil {
+			err = lerr
+		}
+		for _, l := range ls {
+			lessons[f.Stream+"/"+l.File] = l
+		}
+	}
 	out := make([]ui.RecordingFile, 0, len(files))
 	for _, f := range files {
+		l := lessons[f.Stream+"/"+f.Name]
 		out = append(out, ui.RecordingFile{Stream: f.Stream, Name: f.Name, Path: f.Path, Start: f.Start,
-			Duration: f.Duration, Size: f.Size, Recording: f.Recording})
+			Duration: f.Duration, Size: f.Size, Recording: f.Recording,
+			Lesson: l.ID, Title: l.Title, Shared: l.Shared, Replay: l.Replay, Viewers: l.Viewers})
 	}
 	return out, rec.Dir(), err
 }

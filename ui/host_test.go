@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,7 +116,37 @@ func (h *fakeHost) SetAutoRecord(name string, on bool) error {
 	return nil
 }
 
-// addFile writes a recording of size bytes into the folder and lists it.
+func (h *fakeHost) SetShareNew(name string, on bool) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.recording[name]
+	st.ShareNew = on
+	h.recording[name] = st
+	return nil
+}
+
+// ShareLesson and RenameLesson change a listed lesson.
+func (h *fakeHost) ShareLesson(id string, shared bool) error {
+	return h.lesson(id, func(f *RecordingFile) { f.Shared = shared })
+}
+
+func (h *fakeHost) RenameLesson(id, title string) error {
+	return h.lesson(id, func(f *RecordingFile) { f.Title = strings.TrimSpace(title) })
+}
+
+func (h *fakeHost) lesson(id string, change func(*RecordingFile)) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := slices.IndexFunc(h.files, func(f RecordingFile) bool { return f.Lesson == id })
+	if i < 0 {
+		return fmt.Errorf("lesson %s: %w", id, os.ErrNotExist)
+	}
+	change(&h.files[i])
+	return nil
+}
+
+// addFile writes a recording of size bytes into the folder and lists it
+// as a shared lesson.
 func (h *fakeHost) addFile(stream, file string, start time.Time, size int) (string, error) {
 	path := filepath.Join(h.dir, stream, file)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -126,7 +157,9 @@ func (h *fakeHost) addFile(stream, file string, start time.Time, size int) (stri
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.files = append([]RecordingFile{{Stream: stream, Name: file, Path: path, Start: start, Duration: time.Minute, Size: int64(size)}}, h.files...)
+	id := strings.TrimSuffix(file, filepath.Ext(file))
+	h.files = append([]RecordingFile{{Stream: stream, Name: file, Path: path, Start: start, Duration: time.Minute, Size: int64(size),
+		Lesson: id, Title: stream + " · " + start.Format("2006-01-02 15:04"), Shared: true, Replay: filepath.Ext(file) == ".mp4"}}, h.files...)
 	return path, nil
 }
 

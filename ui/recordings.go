@@ -24,6 +24,7 @@ type recordControls struct {
 	button *widget.Button
 	state  *widget.Label
 	auto   *widget.Check
+	share  *widget.Check
 	box    fyne.CanvasObject
 }
 
@@ -38,7 +39,14 @@ func newRecordControls(c *card) *recordControls {
 		name := r.c.name
 		r.c.s.do("recording setting", func() error { return r.c.s.host.SetAutoRecord(name, on) })
 	})
-	r.box = container.NewVBox(container.NewHBox(r.button, r.auto), r.state)
+	r.share = widget.NewCheck(lang.L("Share new recordings"), func(on bool) {
+		if r.c.last.Recording.ShareNew == on {
+			return
+		}
+		name := r.c.name
+		r.c.s.do("sharing setting", func() error { return r.c.s.host.SetShareNew(name, on) })
+	})
+	r.box = container.NewVBox(container.NewHBox(r.button, r.auto, r.share), r.state)
 	return r
 }
 
@@ -76,6 +84,7 @@ func (r *recordControls) update(sn snapshot) {
 		r.button.Disable() // nothing to record until the stream is live
 	}
 	r.auto.SetChecked(rs.Auto)
+	r.share.SetChecked(rs.ShareNew)
 }
 
 // clock formats a duration as h:mm:ss.
@@ -95,8 +104,8 @@ func size(n int64) string {
 	return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
 }
 
-// showRecordings lists the recordings with Play, Delete and Open folder;
-// the list is read off the UI goroutine.
+// showRecordings lists the recordings with Share, Rename, Play, Delete
+// and Open folder; the list is read off the UI goroutine.
 func (s *Studio) showRecordings() {
 	s.background(func() {
 		files, folder, err := s.host.Recordings()
@@ -118,35 +127,19 @@ type recordingsView struct {
 	folder *widget.Label
 	dir    string
 	files  []RecordingFile
+	done   chan struct{} // closed with the window
 }
 
 func (s *Studio) recordingsDialog(files []RecordingFile, folder string) {
-	v := &recordingsView{s: s, rows: container.NewVBox(), folder: widget.NewLabel("")}
+	v := &recordingsView{s: s, rows: container.NewVBox(), folder: widget.NewLabel(""), done: make(chan struct{})}
 	v.set(files, folder)
 	openFolder := widget.NewButtonWithIcon(lang.L("Open folder"), theme.FolderOpenIcon(), func() { s.open(v.dir) })
 	scroll := container.NewVScroll(v.rows)
 	scroll.SetMinSize(fyne.NewSize(560, 320))
 	content := container.NewBorder(nil, container.NewBorder(nil, nil, v.folder, openFolder), nil, nil, scroll)
 	d := dialog.NewCustom(lang.L("Recordings"), lang.L("Close"), content, s.win)
-	done := make(chan struct{})
-	d.SetOnClosed(func() { close(done) })
-	s.every(listRefresh, done, func() {
-		files, folder, err := s.host.Recordings()
-		if err != nil {
-			s.log.Warn("list recordings failed", "err", err)
-			return // the last listing stays
-		}
-		fyne.Do(func() {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			if folder != v.dir || !slices.Equal(files, v.files) {
-				v.set(files, folder)
-			}
-		})
-	})
+	d.SetOnClosed(func() { close(v.done) })
+	s.every(listRefresh, v.done, v.reload)
 	s.showCustom(d)
 }
 
@@ -162,25 +155,35 @@ func (v *recordingsView) set(files []RecordingFile, folder string) {
 	if len(files) == 0 {
 		rows = append(rows, widget.NewLabel(lang.L("No recordings yet. Press Record on a live stream, or tick “Record whenever live”.")))
 	}
-	for _, f := range files {
+	for i, f := range files {
+		if i > 0 {
+			rows = append(rows, widget.NewSeparator())
+		}
 		rows = append(rows, v.row(f))
 	}
 	v.rows.Objects = rows
 	v.rows.Refresh()
 }
 
-func (v *recordingsView) row(f RecordingFile) fyne.CanvasObject {
-	what := fmt.Sprintf("%s · %s · %s · %s", f.Stream, f.Start.Local().Format("2006-01-02 15:04"), clock(f.Duration), size(f.Size))
-	if f.Recording {
-		what += " · " + lang.L("recording…")
+// reload lists the recordings again, off the UI goroutine, and shows
+// what changed while the window is open; on failure the last listing
+// stays.
+func (v *recordingsView) reload() {
+	files, folder, err := v.s.host.Recordings()
+	if err != nil {
+		v.s.log.Warn("list recordings failed", "err", err)
+		return
 	}
-	play := widget.NewButtonWithIcon(lang.L("Play"), theme.MediaPlayIcon(), func() { v.s.play(f.Path) })
-	del := widget.NewButtonWithIcon(lang.L("Delete"), theme.DeleteIcon(), func() { v.confirmDelete(f) })
-	if f.Recording {
-		play.Disable()
-		del.Disable() // stop recording first
-	}
-	return container.NewBorder(nil, nil, nil, container.NewHBox(play, del), widget.NewLabel(what))
+	fyne.Do(func() {
+		select {
+		case <-v.done:
+			return
+		default:
+		}
+		if folder != v.dir || !slices.Equal(files, v.files) {
+			v.set(files, folder)
+		}
+	})
 }
 
 // confirmDelete asks, then deletes off the UI goroutine and drops the row.

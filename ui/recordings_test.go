@@ -201,3 +201,64 @@ func TestViewersRefreshWhileOpen(t *testing.T) {
 		t.Error("closing the list did not end the refreshing")
 	}
 }
+
+// TestShareAndRenameLesson: a recording's row says whether students can
+// watch it again; Unshare and Share change that, Rename asks for the
+// title students see (and refuses an empty one); an FLV recording, which
+// does not replay, has nothing to share.
+func TestShareAndRenameLesson(t *testing.T) {
+	s, _ := newTestStudio(t)
+	h := s.host.(*fakeHost)
+	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.Local)
+	if _, err := h.addFile("maths", "maths_2026-11-26_09-00-00.mp4", start, 40<<10); err != nil {
+		t.Fatal(err)
+	}
+	addRecording(t, s, "art", "art_2026-11-26_10-00-00.flv")
+	test.Tap(button(t, s.win.Content(), "Recordings"))
+	list := s.win.Canvas().Overlays().Top()
+	row, ok := rowOf(list, "maths · 2026-11-26 09:00\nmaths · ")
+	if !ok || !strings.Contains(row.Objects[0].(*widget.Label).Text, "Students can watch it again") {
+		t.Fatalf("the shared lesson's row: %v", row)
+	}
+	test.Tap(button(t, row, "Unshare"))
+	files, _, _ := h.Recordings()
+	if files[1].Shared {
+		t.Fatal("Unshare left it shared")
+	}
+	row, _ = rowOf(list, "maths · 2026-11-26 09:00\n")
+	if !strings.Contains(row.Objects[0].(*widget.Label).Text, "Not shared") {
+		t.Errorf("the unshared lesson's row: %q", row.Objects[0].(*widget.Label).Text)
+	}
+	test.Tap(button(t, row, "Share"))
+	if files, _, _ := h.Recordings(); !files[1].Shared {
+		t.Fatal("Share did not share it")
+	}
+
+	row, _ = rowOf(list, "maths · 2026-11-26 09:00\n")
+	test.Tap(button(t, row, "Rename"))
+	form := s.win.Canvas().Overlays().Top()
+	entry, ok := find(form, func(e *widget.Entry) bool { return e.Text == "maths · 2026-11-26 09:00" })
+	if !ok {
+		t.Fatal("Rename does not show the title")
+	}
+	entry.SetText("   ")
+	if entry.Validate() == nil {
+		t.Error("an empty title is accepted")
+	}
+	entry.SetText("Fractions, part 2")
+	test.Tap(button(t, form, "Rename"))
+	if files, _, _ := h.Recordings(); files[1].Title != "Fractions, part 2" {
+		t.Fatalf("renamed to %q", files[1].Title)
+	}
+	if _, ok := rowOf(list, "Fractions, part 2\nmaths · "); !ok {
+		t.Error("the row does not show the new title")
+	}
+
+	flv, ok := rowOf(list, "art · ")
+	if !ok {
+		t.Fatal("the FLV recording is not listed")
+	}
+	if b := button(t, flv, "Unshare"); b.Visible() || !strings.Contains(flv.Objects[0].(*widget.Label).Text, "download only") {
+		t.Errorf("the FLV recording can be shared: %q", flv.Objects[0].(*widget.Label).Text)
+	}
+}

@@ -64,6 +64,13 @@ type Host interface {
 	// written is refused with ErrStillRecording; one that is not there
 	// any more gives an error wrapping fs.ErrNotExist.
 	DeleteRecording(stream, file string) error
+	// ShareLesson shares a finished recording with students (replay on
+	// the share page) or stops sharing it; RenameLesson gives it the
+	// title students see. SetShareNew says whether a stream's new
+	// recordings start shared.
+	ShareLesson(id string, shared bool) error
+	RenameLesson(id, title string) error
+	SetShareNew(name string, on bool) error
 	// Pushes are the servers a stream is sent on to, with their state;
 	// AddPush sends it to one more (url rtmp:// or rtmps://, playURL where
 	// that server's viewers watch, optional), RemovePush stops one.
@@ -83,7 +90,9 @@ type Host interface {
 // RecordingStatus is a stream's recording state.
 type RecordingStatus struct {
 	// Auto: the stream is recorded whenever it is live.
-	Auto     bool
+	Auto bool
+	// ShareNew: its new recordings are shared with students.
+	ShareNew bool
 	Active   bool
 	Duration time.Duration
 	Bytes    int64
@@ -101,6 +110,12 @@ type RecordingFile struct {
 	Duration           time.Duration
 	Size               int64
 	Recording          bool // still being written
+	// Lesson is the id students replay a finished recording by; Title,
+	// Shared and Viewers (replaying it now) are the lesson's. Replay: it
+	// plays in a browser (MP4; FLV is download-only).
+	Lesson, Title  string
+	Shared, Replay bool
+	Viewers        int
 }
 
 // Devices are the capture devices and presets a new stream can use.
