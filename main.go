@@ -34,6 +34,7 @@ import (
 	"chalkcast/internal/rtc"
 	"chalkcast/media/audio"
 	"chalkcast/media/monitor"
+	"chalkcast/outputs/cover"
 	"chalkcast/outputs/hls"
 	"chalkcast/outputs/httpflv"
 	"chalkcast/outputs/push"
@@ -209,6 +210,7 @@ type instance struct {
 	devices *capture.Manager
 	rec     *record.Recorder
 	push    *push.Pusher
+	covers  *cover.Covers
 	mon     *monitor.Monitor
 	web     *web.Server
 	addrs   addrs
@@ -322,13 +324,18 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 		return nil, err
 	}
 	started.add(rec.Close) // recordings are finished
+	covers, err := cover.New(hub, cover.Config{Dir: filepath.Join(o.DataDir, "covers"), Snapshot: mon.Snapshot}, log)
+	if err != nil {
+		return nil, err
+	}
+	started.add(covers.Close)
 	kinds[testpattern.Type] = testpattern.New(hub.Pool())
 	kinds[ipcam.Type] = ipcam.New(log)
 	kinds[pull.Type] = pull.New(log)
 	kinds[scene.Type] = scene.New(hub, kinds, o.Placeholders, log) // composes any of the kinds above
 	srcs := engine.NewSources(hub, kinds, log)
 	started.add(srcs.Close) // sources leave cleanly
-	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, WHEP: whepOut, WHIP: whipIn, Parts: []web.Part{rec, pusher}}, web.Config{
+	webSrv, err := web.New(hub, web.Outputs{FLV: flvOut, HLS: hlsOut, WHEP: whepOut, WHIP: whipIn, Parts: []web.Part{rec, pusher, covers}}, web.Config{
 		AdminToken:  o.AdminToken,
 		PublicURL:   o.PublicURL,
 		HTTPPort:    port(httpLn.Addr()),
@@ -350,7 +357,7 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 		defer cancel()
 		_ = httpSrv.Shutdown(ctx)
 	})
-	in = &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, push: pusher, mon: mon, web: webSrv, errc: make(chan error, 2)}
+	in = &instance{hub: hub, srcs: srcs, devices: devices, rec: rec, push: pusher, covers: covers, mon: mon, web: webSrv, errc: make(chan error, 2)}
 	go func() { in.errc <- serveHTTP(httpSrv, httpLn) }()
 	go func() { in.errc <- rtmpSrv.Serve(rtmpLn) }()
 	_, base := webSrv.Base()

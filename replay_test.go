@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"image"
 	"image/png"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -173,5 +175,66 @@ func TestLessonReplay(t *testing.T) {
 		b.eval(`return {hidden: document.getElementById("lessons").hidden,
 			links: Array.prototype.map.call(document.querySelectorAll("#lessonList a"), function (a) { return a.getAttribute("href"); })};`, &shown)
 		return !shown.Hidden && len(shown.Links) == 1 && shown.Links[0] == "/watch/maths/replay/"+l["id"].(string)
+	})
+}
+
+// TestSharePageCover: after the class, the share page shows the cover
+// (the stream's last frame) under the title and what to do next, with the
+// class's recording listed to watch again; a picture the teacher puts
+// there replaces the last frame.
+func TestSharePageCover(t *testing.T) {
+	s := startServer(t, options{})
+	s.createSource(t, "maths", "testpattern", map[string]string{"preset": "480p"})
+	if code, out := s.api(t, "POST", "/api/v1/streams/maths/recording", nil); code != http.StatusCreated {
+		t.Fatalf("record: %d %v", code, out)
+	}
+	testkit.WaitFor(t, 15*time.Second, "the last frame", func() bool { return s.stream(t, "maths")["cover"] != nil })
+	time.Sleep(time.Second)
+	if code, out := s.api(t, "POST", "/api/v1/streams/maths/stop", nil); code != http.StatusOK {
+		t.Fatalf("stop: %d %v", code, out)
+	}
+	b := startBrowser(t, "", "")
+	b.open("http://" + s.HTTP + "/watch/maths")
+	type page struct {
+		Message, Cover string
+		Shown          bool
+		Width          int
+		Lessons        int
+	}
+	var p page
+	look := func() page {
+		b.eval(`var c = document.getElementById("cover");
+			return {message: document.getElementById("msg").textContent, cover: c.getAttribute("src") || "", shown: !c.hidden && c.complete,
+				width: c.naturalWidth, lessons: document.querySelectorAll("#lessonList a").length};`, &p)
+		return p
+	}
+	testkit.WaitFor(t, 10*time.Second, "the cover after the class", func() bool {
+		p = look()
+		return p.Shown && p.Width == 640 && p.Message == "mathsThe class has ended — watch it again below." && p.Lessons == 1
+	})
+	if dir := os.Getenv("CHALKCAST_SCREENSHOTS"); dir != "" {
+		b.screenshot(filepath.Join(dir, "cover.png"))
+	}
+	var pic bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 800, 450))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i)
+	}
+	_ = png.Encode(&pic, img)
+	req, _ := http.NewRequest("PUT", "http://"+s.HTTP+"/api/v1/streams/maths/cover", &pic)
+	req.Header.Set("Content-Type", "image/png")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT cover: %d %q", resp.StatusCode, msg)
+	}
+	before := p.Cover
+	testkit.WaitFor(t, 10*time.Second, "the teacher's cover", func() bool {
+		p = look()
+		return p.Shown && p.Width == 800 && p.Cover != before
 	})
 }

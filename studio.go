@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -219,6 +221,22 @@ func (h host) changeRecording(name string, change func(*record.Settings)) error 
 	change(&o)
 	return h.in.rec.SetSettings(name, o)
 }
+
+func (h host) Cover(name string) (image.Image, bool) {
+	jpg, picked, err := h.in.covers.Current(name)
+	if err != nil {
+		return nil, false
+	}
+	img, err := jpeg.Decode(bytes.NewReader(jpg))
+	if err != nil {
+		return nil, false
+	}
+	return img, picked
+}
+
+func (h host) SetCover(name string, picture []byte) error { return h.in.covers.Set(name, picture) }
+
+func (h host) RemoveCover(name string) error { return h.in.covers.Remove(name) }
 
 func (h host) ShareLesson(id string, shared bool) error {
 	_, err := h.in.rec.ChangeLesson(id, record.LessonChange{Shared: &shared})

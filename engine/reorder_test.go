@@ -42,3 +42,27 @@ func TestReorderedVideo(t *testing.T) {
 		t.Error("a new publisher inherited the B-frames")
 	}
 }
+
+// A stream tells when it was last live while it is not, and only after it
+// has been.
+func TestEndedAt(t *testing.T) {
+	h := newTestHub(t, Config{GracePeriod: 10 * time.Millisecond})
+	s := mustCreate(t, h, "class")
+	if st := s.Stats(StatsOptions{}); st.EndedAt != nil {
+		t.Fatalf("never live, ended at %v", st.EndedAt)
+	}
+	pub := mustPublish(t, s)
+	pub.WritePacket(video(0, true))
+	if st := s.Stats(StatsOptions{}); st.EndedAt != nil || st.LiveSince == nil {
+		t.Fatalf("live: %+v", st)
+	}
+	before := time.Now()
+	pub.Close(nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.State().Active() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := s.Stats(StatsOptions{}); st.EndedAt == nil || st.EndedAt.Before(before) || st.LiveSince != nil {
+		t.Errorf("after the class: %+v", st)
+	}
+}

@@ -91,8 +91,11 @@ type StreamStats struct {
 	State   State  `json:"state"`
 	Stopped bool   `json:"stopped,omitempty"`
 	// Standby: an on-demand source waits for a viewer before connecting.
-	Standby     bool          `json:"standby,omitempty"`
-	LiveSince   *time.Time    `json:"live_since,omitempty"`
+	Standby   bool       `json:"standby,omitempty"`
+	LiveSince *time.Time `json:"live_since,omitempty"`
+	// EndedAt is when it was last live, while it is not: since the server
+	// started.
+	EndedAt     *time.Time    `json:"ended_at,omitempty"`
 	UptimeSec   float64       `json:"uptime_s"`
 	LastError   string        `json:"last_error,omitempty"`
 	Publisher   *SourceInfo   `json:"publisher,omitempty"` // who sends now
@@ -139,6 +142,10 @@ func (s *Stream) Stats(opt StatsOptions) StreamStats {
 		t := s.liveSince
 		st.LiveSince = &t
 		st.UptimeSec = time.Since(t).Seconds()
+	}
+	if s.liveSince.IsZero() && !s.endedAt.IsZero() {
+		t := s.endedAt
+		st.EndedAt = &t
 	}
 	if s.pub != nil {
 		src := s.pub.src

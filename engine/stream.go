@@ -47,6 +47,7 @@ type Stream struct {
 	grace      *time.Timer
 	graceGen   uint64 // which grace period a queued expiry belongs to
 	liveSince  time.Time
+	endedAt    time.Time // when it was last live, if it has been since it was made (or the server started)
 	lastErr    string
 	deleted    bool
 	detached   bool // not the hub's: publishes no events (Hub.Detached)
@@ -199,6 +200,9 @@ func (s *Stream) endLocked(why string) {
 	s.state = StateIdle
 	if s.lastErr != "" {
 		s.state = StateError
+	}
+	if !s.liveSince.IsZero() {
+		s.endedAt = time.Now()
 	}
 	s.liveSince = time.Time{}
 	s.publish(Event{Kind: EventStreamEnded, Stream: s.name, Error: why})

@@ -71,6 +71,7 @@ func newCard(s *Studio, name string) *card {
 	c.qr.FillMode = canvas.ImageFillContain
 	c.qr.SetMinSize(fyne.NewSize(150, 150))
 	qrTap := widget.NewButtonWithIcon(lang.L("Large QR code"), theme.ZoomInIcon(), c.showQR)
+	coverTap := widget.NewButtonWithIcon(lang.L("Cover picture"), theme.FileImageIcon(), c.showCover)
 
 	c.server = widget.NewLabel("")
 	c.key = widget.NewLabel("")
@@ -128,7 +129,7 @@ func newCard(s *Studio, name string) *card {
 	// under the stream's details instead of squeezing the link.
 	room := canvas.NewRectangle(color.Transparent)
 	room.SetMinSize(fyne.NewSize(320, 0))
-	body := container.New(&reflow{}, info, container.NewBorder(nil, nil, nil, container.NewVBox(c.qr, qrTap), container.NewStack(room, share)))
+	body := container.New(&reflow{}, info, container.NewBorder(nil, nil, nil, container.NewVBox(c.qr, qrTap, coverTap), container.NewStack(room, share)))
 	c.root = widget.NewCard("", "", container.NewVBox(head, body))
 	return c
 }

@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
+	_ "image/png" // covers
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,11 +34,12 @@ type fakeHost struct {
 	recording map[string]RecordingStatus
 	files     []RecordingFile
 	pushes    map[string][]PushStatus
+	covers    map[string][]byte
 	added     int
 }
 
 func newFakeHost(srcs *engine.Sources, mon *monitor.Monitor, dir string) *fakeHost {
-	return &fakeHost{srcs: srcs, mon: mon, dir: dir, recording: map[string]RecordingStatus{}, pushes: map[string][]PushStatus{}}
+	return &fakeHost{srcs: srcs, mon: mon, dir: dir, recording: map[string]RecordingStatus{}, pushes: map[string][]PushStatus{}, covers: map[string][]byte{}}
 }
 
 func (*fakeHost) Addresses() []string { return []string{"127.0.0.1"} }
@@ -122,6 +125,38 @@ func (h *fakeHost) SetShareNew(name string, on bool) error {
 	st := h.recording[name]
 	st.ShareNew = on
 	h.recording[name] = st
+	return nil
+}
+
+// Cover is the picture SetCover was given, until RemoveCover.
+func (h *fakeHost) Cover(name string) (image.Image, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b, ok := h.covers[name]
+	if !ok {
+		return nil, false
+	}
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, false
+	}
+	return img, true
+}
+
+func (h *fakeHost) SetCover(name string, picture []byte) error {
+	if _, _, err := image.DecodeConfig(bytes.NewReader(picture)); err != nil {
+		return errors.New("the cover must be a JPEG or PNG picture")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.covers[name] = picture
+	return nil
+}
+
+func (h *fakeHost) RemoveCover(name string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.covers, name)
 	return nil
 }
 

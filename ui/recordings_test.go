@@ -1,7 +1,11 @@
 package ui
 
 import (
+	"bytes"
 	"errors"
+	"image"
+	"image/png"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -261,4 +265,47 @@ func TestShareAndRenameLesson(t *testing.T) {
 	if b := button(t, flv, "Unshare"); b.Visible() || !strings.Contains(flv.Objects[0].(*widget.Label).Text, "download only") {
 		t.Errorf("the FLV recording can be shared: %q", flv.Objects[0].(*widget.Label).Text)
 	}
+}
+
+// TestCoverPicture: Cover picture says what students see and lets the
+// teacher pick a picture (a file dialog) or go back to the last frame.
+func TestCoverPicture(t *testing.T) {
+	s, hub := newTestStudio(t)
+	c := liveCard(t, s, hub)
+	label := func(o fyne.CanvasObject) string {
+		l, _ := find(o, func(l *widget.Label) bool { return strings.HasPrefix(l.Text, "Students see the cover") })
+		if l == nil {
+			t.Fatal("the cover window says nothing")
+		}
+		return l.Text
+	}
+	test.Tap(button(t, c.root, "Cover picture"))
+	d := s.win.Canvas().Overlays().Top()
+	if !strings.Contains(label(d), "No cover yet") || !button(t, d, "Use the last picture").Disabled() {
+		t.Errorf("without a cover: %q", label(d))
+	}
+	test.Tap(button(t, d, "Choose a picture…"))
+	if top := s.win.Canvas().Overlays().Top(); top == d {
+		t.Error("Choose a picture… opened no file dialog")
+	}
+	press(s, fyne.KeyEscape)
+	var png bytes.Buffer
+	_ = pngEncode(&png)
+	if err := s.host.SetCover(c.name, png.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	test.Tap(button(t, c.root, "Cover picture"))
+	d = s.win.Canvas().Overlays().Top()
+	if !strings.Contains(label(d), "Your picture is shown.") {
+		t.Errorf("with a picked cover: %q", label(d))
+	}
+	test.Tap(button(t, d, "Use the last picture"))
+	if img, _ := s.host.Cover(c.name); img != nil {
+		t.Error("Use the last picture kept the picked one")
+	}
+}
+
+// pngEncode writes a small PNG.
+func pngEncode(w io.Writer) error {
+	return png.Encode(w, image.NewGray(image.Rect(0, 0, 16, 9)))
 }

@@ -71,6 +71,13 @@ type Host interface {
 	ShareLesson(id string, shared bool) error
 	RenameLesson(id, title string) error
 	SetShareNew(name string, on bool) error
+	// Cover is the picture the share page shows before and after the
+	// class (nil when there is none) and whether the teacher picked it;
+	// SetCover makes a JPEG or PNG picture the cover, RemoveCover goes
+	// back to the stream's last frame.
+	Cover(name string) (img image.Image, picked bool)
+	SetCover(name string, picture []byte) error
+	RemoveCover(name string) error
 	// Pushes are the servers a stream is sent on to, with their state;
 	// AddPush sends it to one more (url rtmp:// or rtmps://, playURL where
 	// that server's viewers watch, optional), RemovePush stops one.

@@ -124,7 +124,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusNotFound // the page itself says so, in the reader's language
 	}
 	var buf bytes.Buffer
-	page := map[string]string{"Name": name, "Title": title + " · Chalkcast", "Replay": r.PathValue("id")}
+	page := map[string]string{"Name": name, "Heading": title, "Title": title + " · Chalkcast", "Replay": r.PathValue("id")}
 	if err := s.share.watch.Execute(&buf, page); err != nil {
 		httpapi.Error(w, http.StatusInternalServerError, err.Error())
 		return
