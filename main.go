@@ -106,6 +106,7 @@ func flags(name string, out io.Writer) (*flag.FlagSet, *options) {
 	fs.StringVar(&o.PublicURL, "public-url", "", "base `URL` of shared links (default: http://<LAN address>:<http port>)")
 	fs.StringVar(&o.AdminToken, "admin-token", os.Getenv("CHALKCAST_ADMIN_TOKEN"), "`token` that lets other machines change streams through the API (default $CHALKCAST_ADMIN_TOKEN; loopback needs none)")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.DurationVar(&o.HLS.Rewind, "rewind", 10*time.Minute, "how far back students may rewind a live class on the share page (kept on disk); 0: no rewinding")
 	fs.StringVar(&o.HLS.Variant, "hls-variant", "lowlatency", "HLS `variant`: lowlatency (fMP4 with LL-HLS parts), fmp4 or mpegts")
 	fs.IntVar(&o.Engine.MaxStreams, "max-streams", 64, "most streams that may exist")
 	fs.IntVar(&o.Engine.MaxViewersPerStream, "max-viewers-per-stream", 3000, "most viewers of one stream")
@@ -269,6 +270,9 @@ func start(o options, log *slog.Logger) (in *instance, err error) {
 	started.add(func() { rtmpLn.Close() })
 	rtmpSrv := rtmp.New(hub, rtmp.Config{}, log)
 	started.add(func() { _ = rtmpSrv.Close() })
+	if o.HLS.Rewind > 0 {
+		o.HLS.Dir = filepath.Join(o.DataDir, "hls")
+	}
 	hlsOut, err := hls.New(hub, o.HLS, log)
 	if err != nil {
 		return nil, err

@@ -65,6 +65,14 @@ func (b *browser) frameAt(sec float64) (frame int64, at float64, took time.Durat
 		ms = st.Took
 		return st.Took > 0 && st.Ready >= 2
 	})
+	n, at := b.frame()
+	return n, at, time.Duration(ms * float64(time.Millisecond))
+}
+
+// frame reads the test pattern's frame counter off the picture the share
+// page's video shows now, with the time the video says it shows.
+func (b *browser) frame() (int64, float64) {
+	b.t.Helper()
 	var pic struct {
 		PNG string
 		At  float64
@@ -86,7 +94,7 @@ func (b *browser) frameAt(sec float64) (frame int64, at float64, took time.Durat
 		_ = os.WriteFile(path, raw, 0o644)
 		b.t.Fatalf("at %.2f s: %v (picture in %s)", pic.At, err, path)
 	}
-	return n, pic.At, time.Duration(ms * float64(time.Millisecond))
+	return n, pic.At
 }
 
 // TestLessonReplay: 20 s of a test-pattern stream recorded and stopped is
@@ -237,4 +245,73 @@ func TestSharePageCover(t *testing.T) {
 		p = look()
 		return p.Shown && p.Width == 800 && p.Cover != before
 	})
+}
+
+// TestShareRewind: after a minute of a live class, a student on the share
+// page slides back 45 s and sees the class of 45 s ago (the test
+// pattern's counter) over HLS, then taps "Back to live" and is back on
+// the best path, at the live picture.
+func TestShareRewind(t *testing.T) {
+	o := options{}
+	o.HLS.Rewind = 10 * time.Minute
+	s := startServer(t, o)
+	s.createSource(t, "maths", "testpattern", map[string]string{"preset": "480p"})
+	b := startBrowser(t, "", "")
+	testkit.WaitFor(t, 80*time.Second, "a minute to rewind", func() bool {
+		r, _ := s.stream(t, "maths")["rewind_s"].(float64)
+		return r >= 60
+	})
+	st := b.watchPlays("http://" + s.HTTP + "/watch/maths")
+	best := st.Path
+	fps := s.stream(t, "maths")["video"].(map[string]any)["fps"].(float64)
+	// live is the frame the source makes now, from one read on the best
+	// path when it was opened (within its latency)
+	n0, t0 := b.frame()
+	at0 := time.Now()
+	live := func() float64 { return float64(n0) + time.Since(at0).Seconds()*fps }
+	var bar struct {
+		Hidden bool
+		Min    float64
+	}
+	b.eval(`var r = document.getElementById("rewind"), bar = document.getElementById("rewindBar");
+		return {hidden: r.hidden, min: Number(bar.min)};`, &bar)
+	if bar.Hidden || bar.Min > -60 || bar.Min < -600 {
+		t.Fatalf("the rewind bar: %+v", bar)
+	}
+	b.eval(`var bar = document.getElementById("rewindBar"); bar.value = "-45"; bar.dispatchEvent(new Event("change")); return true;`, nil)
+	var n1 int64
+	testkit.WaitFor(t, 15*time.Second, "playing 45 s back", func() bool {
+		st = b.player()
+		if st.Path != "hls.js" || st.Paused || st.ReadyState < 3 {
+			return false
+		}
+		n1, _ = b.frame()
+		return true
+	})
+	behind := (live() - float64(n1)) / fps
+	t.Logf("on %s at frame %d (%.3f s); rewound over %s to frame %d: %.1f s behind the source", best, n0, t0, st.Path, n1, behind)
+	if behind < 42 || behind > 50 {
+		t.Errorf("rewound 45 s, the picture is %.1f s behind the source", behind)
+	}
+	var label struct{ At, Button string }
+	b.eval(`return {at: document.getElementById("rewindAt").textContent, button: document.getElementById("toLive").hidden ? "" : document.getElementById("toLive").textContent};`, &label)
+	if !strings.HasPrefix(label.At, "−0:4") || label.Button != "Back to live" {
+		t.Errorf("rewound, the bar says %+v", label)
+	}
+	if dir := os.Getenv("CHALKCAST_SCREENSHOTS"); dir != "" {
+		b.call("POST", "/session/"+b.session+"/window/rect", map[string]any{"width": 390, "height": 844}, nil) // a phone
+		time.Sleep(500 * time.Millisecond)
+		b.screenshot(filepath.Join(dir, "rewind.png"))
+	}
+	b.eval(`document.getElementById("toLive").click(); return true;`, nil)
+	var n2 int64
+	testkit.WaitFor(t, 15*time.Second, "back to live", func() bool {
+		st = b.player()
+		if st.Path != best || st.State != "" || st.Paused || st.ReadyState < 2 {
+			return false
+		}
+		n2, _ = b.frame()
+		return (live()-float64(n2))/fps < 3
+	})
+	t.Logf("back to live on %s at frame %d, %.1f s behind the source", st.Path, n2, (live()-float64(n2))/fps)
 }

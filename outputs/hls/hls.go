@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,13 @@ type Config struct {
 	// StartTimeout is how long a request waits for a just-started muxer's
 	// first segment. Default 10 s.
 	StartTimeout time.Duration
+	// Rewind is how far back students may go in a live class: playlists
+	// keep that much (a segment per SegmentMinDuration, so more with
+	// longer GOPs), written to Dir rather than held in memory. 0 keeps
+	// SegmentCount segments in memory.
+	Rewind time.Duration
+	// Dir holds the segments kept for rewinding; it is emptied at start.
+	Dir string
 }
 
 func (c Config) withDefaults() Config {
@@ -70,6 +78,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.StartTimeout <= 0 {
 		c.StartTimeout = 10 * time.Second
+	}
+	if c.Rewind > 0 {
+		c.SegmentCount = max(c.SegmentCount, int((c.Rewind+c.SegmentMinDuration-1)/c.SegmentMinDuration)+1)
 	}
 	return c
 }
@@ -108,6 +119,15 @@ func New(hub *engine.Hub, cfg Config, log *slog.Logger) (*Output, error) {
 	v, err := cfg.variant()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Dir != "" {
+		// what a previous run left (a crash) is nobody's
+		if err := os.RemoveAll(cfg.Dir); err != nil {
+			return nil, fmt.Errorf("hls: segments folder: %w", err)
+		}
+		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("hls: segments folder: %w", err)
+		}
 	}
 	o := &Output{
 		hub: hub, cfg: cfg, variant: v, log: log.With("component", "hls"),
@@ -179,6 +199,19 @@ func (o *Output) timeout(s *engine.Stream) time.Duration {
 		t = max(t, time.Duration(2.5*st.Video.KeyframeInterval*float64(time.Second)))
 	}
 	return t
+}
+
+// Window is how far back a student may rewind live stream name now: the
+// rewind setting, or less when its muxer has not been running that long;
+// 0 when it is not live (or rewinding is off).
+func (o *Output) Window(name string) time.Duration {
+	o.mu.Lock()
+	m, ok := o.muxers[name]
+	o.mu.Unlock()
+	if !ok || o.cfg.Rewind <= 0 {
+		return 0
+	}
+	return min(o.cfg.Rewind, m.age())
 }
 
 // validSession accepts the ids this output hands out (and nothing that

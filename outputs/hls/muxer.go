@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/bluenviron/gohlslib/v2"
 	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
@@ -21,6 +22,7 @@ type muxer struct {
 	mu    sync.Mutex
 	gm    *gohlslib.Muxer
 	err   error
+	since time.Time // when gm started: its playlists reach back to then
 }
 
 // set publishes the current gohlslib muxer (or the error that prevented
@@ -29,10 +31,23 @@ func (m *muxer) set(gm *gohlslib.Muxer, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	first := m.gm == nil && m.err == nil
+	if gm != m.gm {
+		m.since = time.Now()
+	}
 	m.gm, m.err = gm, err
 	if first {
 		close(m.ready)
 	}
+}
+
+// age is how long the current gohlslib muxer has run.
+func (m *muxer) age() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gm == nil {
+		return 0
+	}
+	return time.Since(m.since)
 }
 
 func (m *muxer) wait(ctx context.Context) (*gohlslib.Muxer, error) {
@@ -162,6 +177,7 @@ func (o *Output) start(s *engine.Stream, vtrack, atrack *gohlslib.Track) (*gohls
 	gm := &gohlslib.Muxer{
 		Tracks: tr, Variant: o.variant, SegmentCount: o.cfg.SegmentCount,
 		SegmentMinDuration: o.cfg.SegmentMinDuration, PartMinDuration: o.cfg.PartMinDuration,
+		Directory:     o.cfg.Dir,
 		OnEncodeError: func(err error) { o.log.Debug("encode", "stream", s.Name(), "err", err) },
 	}
 	if err := gm.Start(); err != nil {

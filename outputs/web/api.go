@@ -44,6 +44,8 @@ type StreamView struct {
 	engine.StreamStats
 	Publish *Publish `json:"publish,omitempty"` // admins only: the key is a secret
 	URLs    URLs     `json:"urls"`
+	// RewindS is how far back the share page may rewind it now, seconds.
+	RewindS float64 `json:"rewind_s,omitempty"`
 	// Parts are the fields the outputs' parts add (recording_status,
 	// pushes), by name, beside the others.
 	Parts map[string]any `json:"-"`
@@ -82,6 +84,9 @@ func (s *Server) view(st *engine.Stream, host, httpBase string, admin bool, opt 
 	}
 	if s.out.WHEP != nil {
 		v.URLs.WHEP = httpBase + "/live/" + name + "/whep"
+	}
+	if v.State.Active() {
+		v.RewindS = s.out.HLS.Window(name).Seconds()
 	}
 	for _, p := range s.out.Parts {
 		p.View(name, admin, func(field string, pv any) {

@@ -61,9 +61,11 @@ type FLV interface {
 	Serve(w http.ResponseWriter, r *http.Request, name string)
 }
 
-// HLS serves HLS playlists and segments (outputs/hls).
+// HLS serves HLS playlists and segments (outputs/hls); Window is how far
+// back a student may rewind stream name now (0: not at all).
 type HLS interface {
 	Serve(w http.ResponseWriter, r *http.Request, name, file string)
+	Window(name string) time.Duration
 }
 
 // A Part is an output with its own piece of the API (recording, pushes):
