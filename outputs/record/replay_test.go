@@ -187,3 +187,44 @@ func fetchRange(t *testing.T, url, r string) []byte {
 	}
 	return b
 }
+
+// BenchmarkReplayServed is a student's request for the playlist of an
+// hour-long lesson over HTTP, once its index is kept (the first request
+// reads it: BenchmarkReplayPlaylist).
+func BenchmarkReplayServed(b *testing.B) {
+	hub, err := engine.New(engine.Config{}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer hub.Close()
+	rec, err := New(hub, Config{Dir: b.TempDir()}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rec.Close()
+	if err := os.MkdirAll(filepath.Join(rec.Dir(), "maths"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	writeHour(b, filepath.Join(rec.Dir(), "maths", "maths_2026-12-04_09-00-00.mp4"))
+	srv := testkit.ServeRoutes(b, rec.Routes)
+	url := srv.URL + "/replay/maths_2026-12-04_09-00-00/index.m3u8"
+	get := func() int {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set(testkit.Visitor, "1")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		n, _ := io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("%d", resp.StatusCode)
+		}
+		return int(n)
+	}
+	b.SetBytes(int64(get()))
+	b.ResetTimer()
+	for range b.N {
+		get()
+	}
+}
