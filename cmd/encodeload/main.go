@@ -9,11 +9,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -54,30 +51,6 @@ type streamStats struct {
 	} `json:"encoder"`
 }
 
-func call(method, url string, body any, out any) error {
-	var b bytes.Buffer
-	if body != nil {
-		_ = json.NewEncoder(&b).Encode(body)
-	}
-	req, err := http.NewRequest(method, url, &b)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json") // the API takes changes only as JSON
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: status %d", method, url, resp.StatusCode)
-	}
-	if out != nil {
-		return json.NewDecoder(resp.Body).Decode(out)
-	}
-	return nil
-}
-
 func run(bin string, presets []string, n int, warmup, hold time.Duration, httpAddr, rtmpAddr string) error {
 	srv, err := loadkit.Start(bin, httpAddr, rtmpAddr)
 	if err != nil {
@@ -91,7 +64,7 @@ func run(bin string, presets []string, n int, warmup, hold time.Duration, httpAd
 		for i := range names {
 			names[i] = fmt.Sprintf("enc-%s-%d", preset, i)
 			req := map[string]any{"name": names[i], "source": map[string]any{"type": "testpattern", "options": map[string]string{"preset": preset}}}
-			if err := call("POST", srv.API+"/streams", req, nil); err != nil {
+			if err := loadkit.Call("POST", srv.API+"/streams", req, nil); err != nil {
 				return err
 			}
 		}
@@ -106,7 +79,7 @@ func run(bin string, presets []string, n int, warmup, hold time.Duration, httpAd
 			dropped = 0
 			for _, name := range names {
 				var st streamStats
-				if err := call("GET", srv.API+"/streams/"+name, nil, &st); err != nil {
+				if err := loadkit.Call("GET", srv.API+"/streams/"+name, nil, &st); err != nil {
 					return err
 				}
 				if st.State != "live" || st.Encoder == nil || st.Video == nil {
@@ -128,7 +101,7 @@ func run(bin string, presets []string, n int, warmup, hold time.Duration, httpAd
 		fmt.Printf("%-7s %7.1f%% %8.2f %7.0f %10.1fms %10.1fms %8d\n", preset, cpu,
 			fps/float64(samples), kbps/float64(samples), latSum/float64(samples), latMax, dropped-dropped0)
 		for _, name := range names {
-			if err := call("DELETE", srv.API+"/streams/"+name, nil, nil); err != nil {
+			if err := loadkit.Call("DELETE", srv.API+"/streams/"+name, nil, nil); err != nil {
 				return err
 			}
 		}

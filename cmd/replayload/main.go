@@ -16,7 +16,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -60,32 +59,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "replayload:", err)
 		os.Exit(1)
 	}
-}
-
-// call sends a JSON request to the API and decodes the answer into out.
-func call(method, url string, body, out any) error {
-	var b bytes.Buffer
-	if body != nil {
-		_ = json.NewEncoder(&b).Encode(body)
-	}
-	req, err := http.NewRequest(method, url, &b)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, raw)
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
 }
 
 func run(bin string, steps []int, lesson time.Duration, bitrate int, warmup, hold time.Duration, httpAddr, rtmpAddr string) error {
@@ -135,7 +108,7 @@ func run(bin string, steps []int, lesson time.Duration, bitrate int, warmup, hol
 		counted := 0
 		for _, id := range ids[:n] {
 			var l struct{ Viewers int }
-			if err := call("GET", s.API+"/lessons/"+id, nil, &l); err != nil {
+			if err := loadkit.Call("GET", s.API+"/lessons/"+id, nil, &l); err != nil {
 				return err
 			}
 			counted += l.Viewers
@@ -167,14 +140,14 @@ func lessons(s *loadkit.Server, rtmpAddr string, n int, d time.Duration, kbps in
 	defer func() { _ = push.Process.Kill(); _ = push.Wait() }()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		var st struct{ State string }
-		if err := call("GET", s.API+"/streams/source", nil, &st); err == nil && st.State == "live" {
+		if err := loadkit.Call("GET", s.API+"/streams/source", nil, &st); err == nil && st.State == "live" {
 			break
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("the push did not go live")
 		}
 	}
-	if err := call("POST", s.API+"/streams/source/recording", nil, nil); err != nil {
+	if err := loadkit.Call("POST", s.API+"/streams/source/recording", nil, nil); err != nil {
 		return nil, err
 	}
 	fmt.Printf("recording a %v lesson at %d kbit/s…\n", d, kbps)
@@ -183,7 +156,7 @@ func lessons(s *loadkit.Server, rtmpAddr string, n int, d time.Duration, kbps in
 		File string `json:"file"`
 		Size int64  `json:"size"`
 	}
-	if err := call("DELETE", s.API+"/streams/source/recording", nil, &f); err != nil {
+	if err := loadkit.Call("DELETE", s.API+"/streams/source/recording", nil, &f); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(s.Data, "recordings", "source", f.File)

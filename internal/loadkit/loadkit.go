@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -70,6 +71,33 @@ func Start(bin, httpAddr, rtmpAddr string, extra ...string) (*Server, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Call sends a JSON request (body, if not nil) to an API URL and decodes
+// the answer into out; an answer of 300 or more is an error with its body.
+func Call(method, url string, body, out any) error {
+	var b bytes.Buffer
+	if body != nil {
+		_ = json.NewEncoder(&b).Encode(body)
+	}
+	req, err := http.NewRequest(method, url, &b)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
 }
 
 // CreateStream creates a stream for an RTMP push and returns its key.
