@@ -60,8 +60,9 @@ type Covers struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex // held while a picture is written or removed
-	taken map[string]time.Time
+	mu       sync.Mutex // held while a picture is written or removed
+	taken    map[string]time.Time
+	decoding sync.Mutex // held while a teacher's picture is decoded
 }
 
 // ErrPicture: what the teacher gave is not a picture Chalkcast can use.
@@ -172,6 +173,8 @@ func (c *Covers) Set(name string, picture []byte) error {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxPixels {
 		return fmt.Errorf("%w: the cover picture has %d×%d pixels, more than %d million", engine.ErrInvalid, cfg.Width, cfg.Height, MaxPixels/1_000_000)
 	}
+	c.decoding.Lock() // one picture in memory at a time: up to 200 MB decoded
+	defer c.decoding.Unlock()
 	img, _, err := image.Decode(bytes.NewReader(picture))
 	if err != nil {
 		return ErrPicture

@@ -222,8 +222,11 @@ func (r *Recorder) ChangeLesson(id string, c LessonChange) (Lesson, error) {
 	if err != nil {
 		return Lesson{}, err
 	}
-	r.log.Info("lesson changed", "lesson", id, "title", c.Title != nil, "shared", c.Shared)
-	return r.Lesson(id, true)
+	l, err := r.Lesson(id, true)
+	if err == nil {
+		r.log.Info("lesson changed", "lesson", id, "title", l.Title, "shared", l.Shared)
+	}
+	return l, err
 }
 
 // cleanTitle is a title as given, trimmed, once it is one line of at most
